@@ -1,0 +1,32 @@
+# Set-up and everyday tasks. `make demo` and `make test` each work on a fresh clone.
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+LOSSCLI := $(VENV)/bin/losscli
+# The CPU build of torch: pip takes 2.13.0 from this machine's local wheel store.
+TORCH := torch==2.13.0
+S := sample_data
+
+.PHONY: install demo test bench clean
+
+install: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet "$(TORCH)"
+	$(PY) -m pip install --quiet -e ".[test]"
+	touch $@
+
+demo: install
+	$(LOSSCLI) compute mse $(S)/regression_pred.csv $(S)/regression_labels.csv
+	$(LOSSCLI) compute cross_entropy $(S)/multiclass_logits.csv $(S)/multiclass_labels.csv --rows 3
+	$(LOSSCLI) compute bce_with_logits $(S)/binary_logits.csv $(S)/binary_labels.csv --no-grad
+	$(LOSSCLI) compute margin_ranking $(S)/ranking_scores.csv --label-col y --pred-col s1 --input input2=$(S)/ranking_scores2.csv --no-grad
+	$(LOSSCLI) compute nll2d $(S)/nll2d_log_probs.npy $(S)/nll2d_labels.npy --no-grad
+	$(LOSSCLI) compute ctc $(S)/ctc_log_probs.npy $(S)/ctc_targets.csv --input target_lengths=$(S)/ctc_target_lengths.csv -f json --no-grad
+
+test: install
+	$(PY) -m pytest -q
+
+clean:
+	rm -rf $(VENV) .pytest_cache build *.egg-info

@@ -1,0 +1,176 @@
+"""The command line: parse options, call the core, render, and map errors to exit codes.
+
+Importing this module must stay cheap: torch and pandas load only inside the
+commands that need them.
+"""
+
+from __future__ import annotations
+
+import sys
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from typer.core import TyperGroup
+
+from losscli.errors import LossCliError
+from losscli.params import check_reduction, parse_inputs, parse_params
+from losscli.registry import get_loss, list_losses
+
+
+class LossCliGroup(TyperGroup):
+    """Turns every failure into one ``Error:`` line on stderr and the SPEC's exit code."""
+
+    def main(self, args: Any = None, prog_name: str | None = None, **extra: Any) -> Any:
+        args = list(sys.argv[1:] if args is None else args)
+        debug = "--debug" in args
+        args = [a for a in args if a != "--debug"]
+        standalone = extra.pop("standalone_mode", True)
+        try:
+            code = super().main(args, prog_name=prog_name or "losscli", standalone_mode=False, **extra)
+        except typer.TyperException as e:  # Click's usage errors: unknown command, option, value
+            ctx = getattr(e, "ctx", None)
+            command = ctx.command_path if ctx is not None else "losscli"
+            message = e.format_message()
+            if not message:  # no arguments: the help was shown
+                sys.exit(getattr(e, "exit_code", 2))
+            fail(f"{message} (see '{command} --help')", getattr(e, "exit_code", 2))
+        except typer.Abort:
+            fail("aborted", 1)
+        except LossCliError as e:
+            if debug:
+                raise
+            fail(str(e), e.exit_code)
+        except Exception as e:
+            if debug:
+                raise
+            fail(f"unexpected {type(e).__name__}: {e}; rerun with --debug for a traceback and report it", 1)
+        if standalone:
+            sys.exit(code or 0)
+        return code
+
+
+def fail(message: str, code: int) -> None:
+    """Print one ``Error:`` line on stderr and exit with ``code``."""
+    sys.stdout.flush()
+    print(f"Error: {' '.join(str(message).split())}", file=sys.stderr)
+    sys.exit(code)
+
+
+app = typer.Typer(
+    cls=LossCliGroup,
+    name="losscli",
+    help="Compute, compare and recommend loss functions for predictions and labels in files.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+
+class Format(StrEnum):
+    table = "table"
+    json = "json"
+    csv = "csv"
+
+
+class Reduction(StrEnum):
+    mean = "mean"
+    sum = "sum"
+    none = "none"
+    batchmean = "batchmean"
+
+
+class DType(StrEnum):
+    float32 = "float32"
+    float64 = "float64"
+
+
+FormatOption = Annotated[Format, typer.Option("--format", "-f", help="Output: a Rich table, JSON or CSV.")]
+
+
+@app.callback()
+def main_options(
+    debug: Annotated[bool, typer.Option("--debug", help="Show a Python traceback when a command fails.")] = False,
+) -> None:
+    """Compute, compare and recommend loss functions for predictions and labels in files."""
+
+
+@app.command("list")
+def list_command(format_: FormatOption = Format.table) -> None:
+    """List every registered loss with its aliases, torch class, family and inputs."""
+    from losscli import render
+
+    render.print_list(list_losses(), format_.value)
+
+
+@app.command()
+def compute(
+    loss: Annotated[str, typer.Argument(metavar="LOSS", help="Loss name or alias, e.g. mse, ce, BCEWithLogitsLoss.")],
+    pred: Annotated[
+        str,
+        typer.Argument(metavar="PRED", help="Predictions file (.csv .tsv .txt .npy .npz .parquet, or - for stdin)."),
+    ],
+    labels: Annotated[
+        str | None,
+        typer.Argument(metavar="LABELS", help="Labels file; omit it to take labels from PRED with --label-col."),
+    ] = None,
+    param: Annotated[
+        list[str] | None,
+        typer.Option("--param", "-p", metavar="KEY=VALUE", help="Loss parameter KEY=VALUE (JSON value), repeatable."),
+    ] = None,
+    reduction: Annotated[Reduction | None, typer.Option(help="Reduction; default: the loss's torch default.")] = None,
+    grad: Annotated[bool, typer.Option("--grad/--no-grad", help="Compute gradients with autograd.")] = True,
+    rows: Annotated[
+        int, typer.Option(min=0, metavar="N", help="Rows of per-sample values and gradients shown in the table.")
+    ] = 10,
+    grad_out: Annotated[
+        Path | None, typer.Option(metavar="PATH", help="Write the full gradient to a .npy, .npz or .csv file.")
+    ] = None,
+    input_: Annotated[
+        list[str] | None,
+        typer.Option("--input", metavar="NAME=PATH", help="Further loss input NAME=PATH, e.g. input2=b.csv."),
+    ] = None,
+    dtype: Annotated[DType, typer.Option(help="Floating-point precision of the computation.")] = DType.float32,
+    pred_col: Annotated[
+        list[str] | None, typer.Option(metavar="COL", help="Prediction column(s) by name or 0-based index.")
+    ] = None,
+    label_col: Annotated[
+        list[str] | None, typer.Option(metavar="COL", help="Label column(s) by name or 0-based index.")
+    ] = None,
+    pred_key: Annotated[str | None, typer.Option(metavar="NAME", help="Array name inside a PRED .npz file.")] = None,
+    label_key: Annotated[str | None, typer.Option(metavar="NAME", help="Array name inside a LABELS .npz file.")] = None,
+    format_: FormatOption = Format.table,
+) -> None:
+    """Compute a loss's value and its gradient for predictions and labels in files."""
+    spec = get_loss(loss)
+    params = parse_params(spec, param or [])
+    chosen_reduction = check_reduction(spec, reduction.value if reduction else None)
+    extra = parse_inputs(spec, input_ or [])
+    from losscli import engine, render
+    from losscli.inputs import gather_inputs
+    from losscli.loading import split_column_options
+
+    data = gather_inputs(
+        spec,
+        pred,
+        labels,
+        extra=extra,
+        pred_cols=split_column_options(pred_col),
+        label_cols=split_column_options(label_col),
+        pred_key=pred_key,
+        label_key=label_key,
+    )
+    result = engine.compute(spec, data, params, chosen_reduction, grad=grad, dtype=dtype.value)
+    if grad_out is not None:
+        render.write_gradients(grad_out, result.gradients)
+    render.print_compute(result, format_.value, rows)
+
+
+def main() -> None:
+    """Console-script entry point."""
+    app()
+
+
+if __name__ == "__main__":
+    main()

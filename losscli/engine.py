@@ -1,0 +1,118 @@
+"""Run a registered loss on validated inputs with torch: value, per-element values, gradients."""
+
+from __future__ import annotations
+
+import functools
+import importlib
+import warnings
+from typing import Any
+
+import numpy as np
+import torch
+
+from losscli.errors import DataError
+from losscli.registry import LossSpec, Param
+from losscli.results import ComputeResult, Gradient
+from losscli.validate import Input, validate
+
+DTYPES = {"float32": (torch.float32, np.float32), "float64": (torch.float64, np.float64)}
+
+
+def summarize_gradient(grad: torch.Tensor) -> Gradient:
+    """A gradient and its statistics, accumulated in float64."""
+    flat = grad.reshape(-1)
+    empty = flat.numel() == 0
+    return Gradient(
+        values=grad.numpy(),
+        norm=float(torch.linalg.vector_norm(flat, dtype=torch.float64)),
+        mean=0.0 if empty else float(flat.sum(dtype=torch.float64) / flat.numel()),
+        min=0.0 if empty else float(flat.min()),
+        max=0.0 if empty else float(flat.max()),
+    )
+
+
+def _distance_function(name: str) -> Any:
+    if name == "cosine":
+        return lambda a, b: 1.0 - torch.nn.functional.cosine_similarity(a, b)
+    return torch.nn.PairwiseDistance()
+
+
+PARAM_CONVERTERS = {
+    "tensor": lambda value, dtype: torch.tensor(value, dtype=dtype),
+    "distance": lambda value, dtype: _distance_function(value),
+}
+
+
+def _torch_param(param: Param, value: Any, dtype: torch.dtype) -> Any:
+    convert = PARAM_CONVERTERS.get(param.kind)
+    return convert(value, dtype) if convert and value is not None else value
+
+
+def build_loss(spec: LossSpec, params: dict[str, Any], reduction: str, dtype: torch.dtype = torch.float32) -> Any:
+    """The callable for a spec: a ``torch.nn`` module instance, or a loss function with its options bound."""
+    module_name, _, attr = spec.impl.partition(":")
+    impl = getattr(importlib.import_module(module_name), attr)
+    kwargs = {p.keyword: _torch_param(p, params[p.name], dtype) for p in spec.params if p.name in params}
+    if isinstance(impl, type):
+        return impl(reduction=reduction, **kwargs)
+    return functools.partial(impl, reduction=reduction, **kwargs)
+
+
+def to_tensor(inp: Input, np_dtype: type) -> torch.Tensor:
+    """A tensor sharing memory with the array when it already has the right dtype."""
+    a = inp.array
+    if inp.role.dtype in ("index", "length") or (inp.role.dtype == "index_or_prob" and a.dtype == np.int64):
+        a = a.astype(np.int64, copy=False)
+    else:
+        a = a.astype(np_dtype, copy=False)
+    if not a.flags.writeable or not a.flags.c_contiguous:
+        a = np.array(a, order="C")
+    return torch.from_numpy(a)
+
+
+def compute(
+    spec: LossSpec,
+    inputs: dict[str, Input],
+    params: dict[str, Any],
+    reduction: str,
+    *,
+    grad: bool = True,
+    dtype: str = "float32",
+) -> ComputeResult:
+    """Validate the inputs, run the loss, and differentiate it with autograd."""
+    validate(spec, inputs, params)
+    torch_dtype, np_dtype = DTYPES[dtype]
+    loss_fn = build_loss(spec, params, reduction, torch_dtype)
+    tensors = {}
+    for role in spec.roles:
+        tensor = to_tensor(inputs[role.name], np_dtype)
+        if grad and role.differentiable:
+            tensor.requires_grad_(True)
+        tensors[role.name] = tensor
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            out = loss_fn(*tensors.values())
+        except (RuntimeError, ValueError, IndexError) as e:
+            raise DataError(f"torch rejected the inputs of {spec.name}: {str(e).splitlines()[0]}") from e
+        if grad:
+            (out.sum() if out.ndim else out).backward()
+    pred = inputs[spec.pred_role.name].array
+    result = ComputeResult(
+        loss=spec.name,
+        torch_name=spec.torch_name,
+        reduction=reduction,
+        params=params,
+        n_samples=int(pred.shape[spec.batch_dim]) if pred.ndim > spec.batch_dim else 1,
+        dtype=dtype,
+        value=None if reduction == "none" else float(str(out.detach().numpy())),
+        values=out.detach().numpy() if reduction == "none" else None,
+        warnings=[str(w.message) for w in caught],
+    )
+    if grad:
+        result.gradients = {
+            role.name: summarize_gradient(tensors[role.name].grad) for role in spec.roles if role.differentiable
+        }
+    if result.value is not None and not np.isfinite(result.value):
+        result.warnings.append(f"the loss is {result.value}: check the inputs (every target ignored? zero variance?)")
+    return result

@@ -1,0 +1,73 @@
+"""Map the command line's files and columns onto a loss's roles."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import BinaryIO
+
+from losscli.errors import UsageError
+from losscli.loading import Source, read_source, resolve_columns, select_columns
+from losscli.registry import LossSpec, Role
+from losscli.validate import Input
+
+
+def _input(role: Role, source: Source, selectors: Sequence[str] | None, exclude: Sequence[str], option: str) -> Input:
+    array = select_columns(source, selectors, exclude=exclude, option=option)
+    columns = None
+    if source.columns is not None:
+        columns = [source.columns[i] for i in resolve_columns(source, selectors, exclude=exclude, option=option)]
+    return Input(role, array, source.name, columns)
+
+
+def gather_inputs(
+    spec: LossSpec,
+    pred: str,
+    labels: str | None,
+    *,
+    extra: dict[str, str],
+    pred_cols: Sequence[str] | None = None,
+    label_cols: Sequence[str] | None = None,
+    pred_key: str | None = None,
+    label_key: str | None = None,
+    stdin: BinaryIO | None = None,
+) -> dict[str, Input]:
+    """Read PRED, LABELS and every ``--input`` file once and pick the columns of each role.
+
+    With no LABELS for a loss that has a target, both come from PRED's file:
+    ``--label-col`` names the label columns and the predictions default to
+    every other column.
+    """
+    paths = [pred, labels, *extra.values()]
+    if paths.count("-") > 1:
+        raise UsageError("only one input can be read from standard input ('-')")
+    target = spec.target_role
+    if target is None and labels is not None:
+        raise UsageError(
+            f"{spec.name} takes no LABELS; give its inputs with "
+            + " ".join(f"--input {r.name}=PATH" for r in spec.input_roles)
+        )
+    pred_source = read_source(pred, key=pred_key, key_option="--pred-key", stdin=stdin)
+    inputs: dict[str, Input] = {}
+    if target is not None:
+        if labels is None:
+            if not label_cols:
+                raise UsageError(
+                    f"{spec.name} needs LABELS: give a second file, or --label-col NAME to take the labels from {pred}"
+                )
+            inputs[target.name] = _input(target, pred_source, label_cols, (), "--label-col")
+            exclude = () if pred_cols else label_cols
+        else:
+            label_source = read_source(labels, key=label_key, key_option="--label-key", stdin=stdin)
+            inputs[target.name] = _input(target, label_source, label_cols, (), "--label-col")
+            exclude = ()
+    else:
+        exclude = ()
+    inputs[spec.pred_role.name] = _input(spec.pred_role, pred_source, pred_cols, exclude, "--pred-col")
+    for role in spec.input_roles:
+        path = extra.get(role.name)
+        if path is None:
+            if role.default is None:
+                raise UsageError(f"{spec.name} needs --input {role.name}=PATH ({role.doc})")
+            continue
+        inputs[role.name] = _input(role, read_source(path, stdin=stdin), None, (), f"--input {role.name}")
+    return inputs

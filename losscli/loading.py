@@ -1,0 +1,777 @@
+"""Read prediction and label files into numpy arrays (SPEC §2).
+
+Text tables (.csv, .tsv, .txt, ``-`` for standard input) are parsed by
+``pyarrow.csv`` and turned into numpy through the Arrow buffers, so neither
+pandas nor a per-line Python loop is involved on the normal path. The slow
+Python scans below run only to explain a problem: which row and line hold the
+bad cell, which line has the wrong number of fields.
+
+A column that cannot be read as numbers does not fail the whole file: real
+tables carry id or name columns next to the numbers. Its problem is kept in
+``Source.unreadable`` and raised by :func:`select_columns` when the column is
+selected, with the option that selected it, so "choose numeric columns with
+--pred-col" is a fix that works. Rows with the wrong number of fields, empty
+files and unreadable files fail at once.
+
+``import losscli.loading`` imports neither pandas nor pyarrow; pyarrow is
+imported inside the functions that need it.
+"""
+
+from __future__ import annotations
+
+import csv
+import mmap
+import os
+import re
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, BinaryIO, NamedTuple
+
+import numpy as np
+
+from losscli.errors import DataError
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+
+__all__ = ["ColumnProblem", "Source", "read_source", "resolve_columns", "select_columns", "split_column_options"]
+
+STDIN = "-"
+STDIN_NAME = "<stdin>"
+SUPPORTED_FORMS = ".csv, .tsv, .txt, .npy, .npz, .parquet (or .pq), or - for CSV on standard input"
+
+_TEXT_DELIMITERS = {".csv": ",", ".tsv": "\t", ".txt": None}
+_PARQUET_EXTENSIONS = (".parquet", ".pq")
+_WHITESPACE = " "  # delimiter meaning "runs of spaces and tabs"
+_UTF8_BOM = b"\xef\xbb\xbf"
+_MAX_LISTED_COLUMNS = 20
+_MAX_CELL_CHARS = 40
+_EXACT_INT_LIMIT = 2**53  # integers beyond this are not exact in float64
+
+# A newline and the comment line or line of spaces after it, which pyarrow
+# would read as a row: removing the match removes that line (empty lines
+# pyarrow skips itself). Bodies handed to it start at a newline or a data line.
+_SKIPPED_LINE = re.compile(rb"\n(?:[ \t\r\f\v]*#[^\n]*|[ \t\r\f\v]*[ \t\f\v][ \t\r\f\v]*)(?=\n|\Z)")
+# A line of spaces only: blank to us, a row of empty cells to pyarrow.
+_SPACE_ONLY_LINE = re.compile(rb"\n[ \t\r\f\v]*[ \t\f\v][ \t\r\f\v]*(?=\n|\Z)")
+# Any skipped line (empty too) followed by another line: it shifts row numbers.
+_SKIPPED_LINE_INSIDE = re.compile(rb"\n[ \t\r\f\v]*(?:#[^\n]*)?\n")
+_SPACES_TO_TAB = bytes.maketrans(b" \f\v", b"\t\t\t")
+
+
+class ColumnProblem(NamedTuple):
+    """Why a table column cannot be used; ``select_columns`` raises it with its option."""
+
+    problem: str  # e.g. "row 3 (line 5), column 'score': cannot read 'abc' as a number"
+    remedy: str  # completed with the option name, e.g. "fix the cell or choose numeric columns with"
+
+
+@dataclass
+class Source:
+    """One loaded input file."""
+
+    name: str
+    """The path as the user typed it, or ``"<stdin>"`` for ``-``."""
+    array: np.ndarray
+    """.npy/.npz: the array as stored (any shape, memory-mapped for .npy);
+    tables: 2-D (rows, columns), possibly read-only. An unreadable column
+    holds NaN here: select through :func:`select_columns`, which raises its
+    problem."""
+    columns: list[str] | None
+    """Tables: header names, or "0", "1", ... without a header; arrays: None."""
+    integer_columns: frozenset[int] = frozenset()
+    """Table columns whose every value is an integer. ``array`` is float64 when
+    such columns sit next to float ones; ``select_columns`` gives them back as
+    int64."""
+    unreadable: dict[int, ColumnProblem] = field(default_factory=dict)
+    """Table columns that are not numbers (a text cell, an empty cell)."""
+
+
+def split_column_options(values: Sequence[str] | None) -> list[str] | None:
+    """Flatten repeated and comma-separated column options: ``["a,b", "c"]`` -> ``["a", "b", "c"]``.
+
+    ``None`` or ``[]`` (option not given) gives ``None``, meaning "all columns".
+    Items are stripped and empty items dropped, so ``"a, b,"`` is ``a`` and ``b``.
+    """
+    if not values:
+        return None
+    return [item.strip() for value in values for item in str(value).split(",") if item.strip()]
+
+
+def read_source(
+    path: str,
+    *,
+    key: str | None = None,
+    key_option: str = "--pred-key",
+    stdin: BinaryIO | None = None,
+) -> Source:
+    """Load one input file (SPEC §2); every problem with it is a ``DataError``.
+
+    ``key`` picks an array of an ``.npz`` archive; ``key_option`` is the option
+    that sets it, named in error messages. ``stdin`` replaces
+    ``sys.stdin.buffer`` when ``path`` is ``"-"``.
+    """
+    if path == STDIN:
+        _refuse_key(STDIN_NAME, key, key_option)
+        stream = stdin if stdin is not None else sys.stdin.buffer
+        data = stream.read()
+        if isinstance(data, str):
+            data = data.encode()
+        return _read_text(STDIN_NAME, data, None)
+
+    _check_file(path)
+    extension = os.path.splitext(path)[1].lower()
+    if extension == ".npz":
+        return _read_npz(path, key, key_option)
+    _refuse_key(path, key, key_option)
+    if extension in _TEXT_DELIMITERS:
+        return _read_text(path, _map_file(path), _TEXT_DELIMITERS[extension])
+    if extension == ".npy":
+        return _read_npy(path)
+    if extension in _PARQUET_EXTENSIONS:
+        return _read_parquet(path)
+    kind = f"file type {extension!r}" if extension else "file without an extension"
+    raise DataError(f"{path}: unsupported {kind}; use {SUPPORTED_FORMS}")
+
+
+def select_columns(
+    source: Source,
+    selectors: Sequence[str] | None,
+    *,
+    exclude: Sequence[str] = (),
+    option: str = "--pred-col",
+) -> np.ndarray:
+    """Pick columns of a loaded file by name or 0-based index (negative counts from the end).
+
+    ``selectors=None`` takes every column except ``exclude`` (explicit
+    selectors are taken as given, ``exclude`` is ignored); an array with
+    neither is returned unchanged, whatever its shape. One selected column
+    gives shape ``(N,)``, several ``(N, C)`` in the order given. ``option``
+    is the command-line option named in error messages.
+    """
+    if selectors is None and not exclude and source.columns is None:
+        return source.array
+    indices = resolve_columns(source, selectors, exclude=exclude, option=option)
+    for index in indices:
+        if index in source.unreadable:
+            problem, remedy = source.unreadable[index]
+            raise DataError(f"{source.name}: {problem}; {remedy} {option}")
+    return _take_columns(source, indices)
+
+
+def resolve_columns(
+    source: Source,
+    selectors: Sequence[str] | None,
+    *,
+    exclude: Sequence[str] = (),
+    option: str = "--pred-col",
+) -> list[int]:
+    """The column indices :func:`select_columns` takes, in its order (same arguments, same errors).
+
+    An array taken whole (no selectors, no exclude) gives the indices of its
+    columns when it is 2-D and ``[]`` otherwise. Unreadable columns are not
+    checked here.
+    """
+    if selectors is None and not exclude and source.columns is None:
+        return list(range(source.array.shape[1])) if source.array.ndim == 2 else []
+    _check_selectable(source, option)
+    if selectors is None:
+        excluded = {_resolve_column(source, selector, option) for selector in exclude}
+        indices = [index for index in range(source.array.shape[1]) if index not in excluded]
+        if not indices:
+            raise DataError(
+                f"{source.name}: no column is left for {option} once {_quoted(exclude)} "
+                f"{'is' if len(exclude) == 1 else 'are'} excluded; give the file more columns"
+            )
+        return indices
+    if not selectors:
+        raise DataError(f"{source.name}: {option} names no column; give a column name or a 0-based index")
+    return [_resolve_column(source, selector, option) for selector in selectors]
+
+
+# --- files ---------------------------------------------------------------------------
+
+
+def _check_file(path: str) -> None:
+    """Fail early, with the reason, when ``path`` cannot be opened for reading."""
+    try:
+        with open(path, "rb"):
+            pass
+    except (FileNotFoundError, NotADirectoryError):
+        raise DataError(f"{path}: no such file") from None
+    except IsADirectoryError:
+        raise DataError(f"{path}: is a directory, not a file; give the path of a file inside it") from None
+    except OSError as exc:
+        raise DataError(f"{path}: cannot read ({exc.strerror or exc})") from None
+
+
+def _map_file(path: str) -> bytes | mmap.mmap:
+    """The file's bytes, memory-mapped when possible so a large file costs page cache only."""
+    try:
+        with open(path, "rb") as handle:
+            try:
+                return mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ)
+            except (ValueError, OSError):  # empty file, pipe, or a file system without mmap
+                return handle.read()
+    except OSError as exc:
+        raise DataError(f"{path}: cannot read ({exc.strerror or exc})") from None
+
+
+def _refuse_key(name: str, key: str | None, key_option: str) -> None:
+    if key is not None:
+        raise DataError(f"{name}: {key_option} {key} applies to .npz archives only; drop it or give an .npz file")
+
+
+# --- .npy / .npz -----------------------------------------------------------------------
+
+
+def _read_npy(path: str) -> Source:
+    with open(path, "rb") as handle:
+        if handle.read(4) == b"PK\x03\x04":
+            raise DataError(f"{path}: holds an .npz archive, not a .npy array; rename it to .npz")
+        handle.seek(0)
+        dtype = _npy_dtype(path, handle)
+    _check_array_dtype(path, dtype)
+    try:
+        array = np.load(path, mmap_mode="r", allow_pickle=False)
+    except (ValueError, OSError, EOFError) as exc:
+        raise DataError(f"{path}: not a readable .npy file ({exc}); save it again with numpy.save") from None
+    return Source(path, array, None)
+
+
+def _npy_dtype(name: str, handle: BinaryIO) -> np.dtype:
+    """The dtype an .npy stream declares, read from its header without loading (or unpickling) anything."""
+    try:
+        version = np.lib.format.read_magic(handle)
+        if version == (1, 0):
+            return np.lib.format.read_array_header_1_0(handle)[2]
+        # Version 3 differs from 2 only in encoding field names as UTF-8 rather
+        # than Latin-1; read as Latin-1 the header still gives the dtype's kind.
+        return np.lib.format.read_array_header_2_0(handle)[2]
+    except (ValueError, EOFError, SyntaxError, TypeError) as exc:
+        raise DataError(f"{name}: not a valid .npy file ({exc}); save it again with numpy.save") from None
+
+
+def _check_array_dtype(name: str, dtype: np.dtype) -> None:
+    if dtype.hasobject:
+        raise DataError(
+            f"{name}: holds pickled Python objects (dtype object), and losscli never unpickles files; "
+            "save a numeric array instead (e.g. numpy.save(path, array.astype(float)))"
+        )
+    if dtype.kind == "c":
+        raise DataError(f"{name}: holds complex numbers ({dtype}); losses take real numbers, save the real part")
+    if dtype.kind not in "biuf" or dtype.fields is not None or dtype.subdtype is not None:
+        if dtype.fields is not None:
+            what = "a structured array"
+        else:
+            what = {"U": "text", "S": "bytes", "M": "dates", "m": "time spans"}.get(dtype.kind, "values")
+            what = f"{what} (dtype {dtype})"
+        raise DataError(f"{name}: holds {what}, not numbers; save a numeric (int, float or bool) array")
+
+
+def _read_npz(path: str, key: str | None, key_option: str) -> Source:
+    import zipfile
+
+    try:
+        archive = np.load(path, allow_pickle=False)
+    except (ValueError, OSError, EOFError, zipfile.BadZipFile) as exc:
+        raise DataError(f"{path}: not a readable .npz archive ({exc}); save it again with numpy.savez") from None
+    if not isinstance(archive, np.lib.npyio.NpzFile):
+        raise DataError(f"{path}: holds a single .npy array, not an .npz archive; rename it to .npy")
+    with archive:
+        keys = list(archive.files)
+        if not keys:
+            raise DataError(f"{path}: the archive holds no arrays")
+        listed = ", ".join(keys)
+        if key is None:
+            if len(keys) > 1:
+                raise DataError(f"{path}: holds {len(keys)} arrays ({listed}); pass {key_option} NAME to choose one")
+            key = keys[0]
+        elif key not in keys:
+            raise DataError(f"{path}: no array {key!r} in the archive (arrays: {listed}); fix {key_option}")
+        member = key + ".npy" if key + ".npy" in archive.zip.namelist() else key
+        described = f"{path}: array {key!r}"
+        try:
+            with archive.zip.open(member) as handle:
+                dtype = _npy_dtype(described, handle)
+        except (OSError, EOFError, zipfile.BadZipFile) as exc:
+            raise DataError(f"{described} cannot be read ({exc}); save the archive again") from None
+        _check_array_dtype(described, dtype)
+        try:
+            array = archive[key]
+        except (ValueError, OSError, EOFError, zipfile.BadZipFile) as exc:
+            raise DataError(f"{described} cannot be read ({exc}); save the archive again") from None
+    return Source(path, array, None)
+
+
+# --- Parquet -----------------------------------------------------------------------------
+
+
+def _read_parquet(path: str) -> Source:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    try:
+        # ParquetFile.read rather than pq.read_table: read_table goes through
+        # pyarrow.dataset, whose import pulls in pandas.
+        with pq.ParquetFile(path) as parquet:
+            table = parquet.read(use_threads=True, use_pandas_metadata=False)
+    except (pa.ArrowException, OSError) as exc:
+        raise DataError(f"{path}: not a readable Parquet file ({exc})") from None
+    if table.num_columns == 0 or table.num_rows == 0:
+        raise DataError(f"{path}: the Parquet file holds no data ({table.num_rows} rows, {table.num_columns} columns)")
+    names = list(table.column_names)
+    values: list[list[np.ndarray] | None] = []
+    unreadable: dict[int, ColumnProblem] = {}
+    for index, (name, column) in enumerate(zip(names, table.columns, strict=True)):
+        kind = _numeric_kind(column.type)
+        if kind is None:
+            problem = ColumnProblem(
+                f"column {name!r} holds {column.type} values, not numbers", "choose numeric columns with"
+            )
+        elif column.null_count:
+            row = _first_null(column)
+            problem = ColumnProblem(
+                f"row {row + 1}, column {name!r}: empty cell (null)", "fill it in or choose other columns with"
+            )
+        else:
+            try:
+                values.append(_numpy_chunks(column, kind))
+                continue
+            except pa.ArrowInvalid as exc:  # e.g. uint64 values beyond int64
+                problem = ColumnProblem(f"column {name!r}: {exc}", "choose other columns with")
+        unreadable[index] = problem
+        values.append(None)
+    array, integer_columns = _stack_columns(values, table.num_rows)
+    return Source(path, array, names, integer_columns, unreadable)
+
+
+# --- text tables ---------------------------------------------------------------------------
+
+
+@dataclass
+class _Layout:
+    """Where the data of a text table start, and how its lines split into fields."""
+
+    name: str
+    data: bytes | mmap.mmap
+    delimiter: str
+    names: list[str]
+    header_line: int | None  # 1-based line of the header, None without one
+    first_line: int  # 1-based line at which the search for data rows starts
+    body_start: int  # byte offset of that line, or of the newline ending the header
+
+
+def _read_text(name: str, data: bytes | mmap.mmap, delimiter: str | None) -> Source:
+    layout = _find_layout(name, data, delimiter)
+    table = _parse_body(layout)
+    names = layout.names
+    values: list[list[np.ndarray] | None] = []
+    unreadable: dict[int, ColumnProblem] = {}
+    for index, column in enumerate(table.columns):
+        chunks, problem = _convert_text_column(layout, index, column)
+        values.append(chunks)
+        if problem is not None:
+            unreadable[index] = problem
+    array, integer_columns = _stack_columns(values, table.num_rows)
+    return Source(name, array, names, integer_columns, unreadable)
+
+
+def _find_layout(name: str, data: bytes | mmap.mmap, delimiter: str | None) -> _Layout:
+    start = len(_UTF8_BOM) if data[: len(_UTF8_BOM)] == _UTF8_BOM else 0
+    first = _next_data_line(data, start, 1)
+    if first is None:
+        if data[start:].strip():
+            raise DataError(f"{name}: no data rows, only comments and blank lines; add rows of numbers")
+        empty = "standard input is empty" if name == STDIN_NAME else "the file is empty"
+        raise DataError(f"{name}: {empty}; give rows of numbers, optionally under a header line")
+    line_no, line_start, line_end = first
+    text = bytes(data[line_start:line_end]).decode("utf-8", errors="replace").rstrip("\r")
+    delimiter = delimiter or _sniff_delimiter(text)
+    fields = _split_fields(text, delimiter)
+    if all(_is_float(value) for value in fields):
+        names = [str(index) for index in range(len(fields))]
+        return _Layout(name, data, delimiter, names, None, line_no, line_start)
+    names = [value.strip() for value in fields]
+    layout = _Layout(name, data, delimiter, names, line_no, line_no + 1, line_end)
+    if _next_data_line(data, min(line_end + 1, len(data)), line_no + 1) is None:
+        raise DataError(f"{name}: a header on line {line_no} but no data rows below it; add rows of numbers")
+    return layout
+
+
+def _next_data_line(data: bytes | mmap.mmap, pos: int, line_no: int) -> tuple[int, int, int] | None:
+    """(line number, start, end) of the first line at or after ``pos`` that is neither blank nor a comment."""
+    size = len(data)
+    while pos < size:
+        end = data.find(b"\n", pos)
+        end = size if end < 0 else end
+        if _is_data_line(data[pos:end]):
+            return line_no, pos, end
+        pos, line_no = end + 1, line_no + 1
+    return None
+
+
+def _is_data_line(line: bytes) -> bool:
+    stripped = line.strip()
+    return bool(stripped) and not stripped.startswith(b"#")
+
+
+def _sniff_delimiter(line: str) -> str:
+    if "\t" in line:
+        return "\t"
+    if "," in line or len(line.split()) < 2:
+        return ","
+    return _WHITESPACE
+
+
+def _split_fields(line: str, delimiter: str) -> list[str]:
+    if delimiter == _WHITESPACE:
+        return line.split()
+    try:
+        return next(csv.reader([line], delimiter=delimiter))
+    except csv.Error:  # e.g. a stray carriage return: split plainly, pyarrow will say what is wrong
+        return line.split(delimiter)
+
+
+def _is_float(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+def _parse_body(layout: _Layout) -> pa.Table:
+    """Parse the data rows with pyarrow, dropping comment lines first only if the bytes hold a ``#``."""
+    import pyarrow as pa
+
+    data, start = layout.data, layout.body_start
+    body: bytes | memoryview = memoryview(data)[start:]
+    filtered = data.find(b"#", start) >= 0
+    if filtered:
+        body = _SKIPPED_LINE.sub(b"", body)
+    if layout.delimiter == _WHITESPACE:
+        body = _tab_separated(body)
+    try:
+        table = _arrow_csv(body, layout.delimiter, len(layout.names))
+        needs_retry = not filtered and any(
+            _numeric_kind(column.type) is None or column.null_count for column in table.columns
+        )
+    except pa.ArrowInvalid as exc:
+        table, needs_retry, error = None, not filtered, exc
+    # Lines of spaces are blank to us but rows of empty cells to pyarrow:
+    # look for them only once something went wrong, then parse again without them.
+    if needs_retry and _SPACE_ONLY_LINE.search(body):
+        body = _SKIPPED_LINE.sub(b"", body)
+        try:
+            table = _arrow_csv(body, layout.delimiter, len(layout.names))
+        except pa.ArrowInvalid as exc:
+            table, error = None, exc
+    if table is None:
+        _raise_ragged_line(layout)
+        raise DataError(f"{layout.name}: cannot parse the table ({error}); fix the file") from None
+    return table
+
+
+def _tab_separated(body: bytes | memoryview) -> bytes:
+    """Whitespace-separated text as tab-separated, for pyarrow: each run of
+    spaces and tabs becomes one tab, and none is left at either end of a line.
+
+    Plain bytes operations, each a C pass over the data; collapsing runs takes
+    one pass per doubling of the longest run.
+    """
+    text = bytes(body).translate(_SPACES_TO_TAB)
+    while b"\t\t" in text:
+        text = text.replace(b"\t\t", b"\t")
+    text = text.replace(b"\n\t", b"\n").replace(b"\t\n", b"\n").replace(b"\t\r", b"\r")
+    return text.removeprefix(b"\t").removesuffix(b"\t")
+
+
+def _arrow_csv(body: bytes | memoryview, delimiter: str, n_columns: int, only: int | None = None) -> pa.Table:
+    """Run ``pyarrow.csv.read_csv`` over ``body``; ``only`` reads that one column as raw bytes."""
+    import pyarrow as pa
+    import pyarrow.csv as pcsv
+
+    names = [f"c{index}" for index in range(n_columns)]
+    whitespace = delimiter == _WHITESPACE
+    convert = pcsv.ConvertOptions(
+        null_values=[""],
+        strings_can_be_null=False,
+        column_types={names[only]: pa.binary()} if only is not None else None,
+        include_columns=[names[only]] if only is not None else None,
+    )
+    return pcsv.read_csv(
+        pa.BufferReader(pa.py_buffer(body)),
+        read_options=pcsv.ReadOptions(column_names=names, use_threads=True),
+        parse_options=pcsv.ParseOptions(
+            delimiter="\t" if whitespace else delimiter,
+            quote_char=False if whitespace else '"',
+            ignore_empty_lines=True,
+        ),
+        convert_options=convert,
+    )
+
+
+def _convert_text_column(
+    layout: _Layout, index: int, column: pa.ChunkedArray
+) -> tuple[list[np.ndarray] | None, ColumnProblem | None]:
+    """The column's values as numpy chunks, or the problem of its first bad cell."""
+    import pyarrow as pa
+
+    kind = _numeric_kind(column.type)
+    if kind is not None and not column.null_count:
+        return _numpy_chunks(column, kind), None
+    if kind is None and not pa.types.is_null(column.type):
+        if not pa.types.is_string(column.type):  # dates, invalid UTF-8...: read the raw bytes again
+            body = _SKIPPED_LINE.sub(b"", memoryview(layout.data)[layout.body_start :])
+            if layout.delimiter == _WHITESPACE:
+                body = _tab_separated(body)
+            column = _arrow_csv(body, layout.delimiter, len(layout.names), only=index).column(0)
+        row, text = _first_non_number(column)
+        if row is None:  # every cell reads as a number once trimmed
+            floats = pa.chunked_array([_cast_text(chunk, pa.float64()) for chunk in column.chunks], pa.float64())
+            return _numpy_chunks(floats, "float"), None
+    else:
+        row, text = _first_null(column), ""
+    line = _line_of_row(layout, row)
+    where = f"row {row + 1} (line {line}), column {layout.names[index]!r}"
+    if not text.strip():
+        return None, ColumnProblem(f"{where}: empty cell", "fill it in or choose other columns with")
+    return None, ColumnProblem(
+        f"{where}: cannot read {_shorten(text)!r} as a number", "fix the cell or choose numeric columns with"
+    )
+
+
+def _first_non_number(column: pa.ChunkedArray) -> tuple[int | None, str]:
+    """Row and text of the first cell of a text column that is empty or not a number.
+
+    Bisects each chunk with vectorized casts, so it costs O(n log n) in Arrow, not a Python loop.
+    """
+    import pyarrow as pa
+
+    def readable(cells: pa.Array) -> bool:
+        if cells.null_count:
+            return False
+        try:
+            _cast_text(cells, pa.float64())
+        except pa.ArrowInvalid:
+            return False
+        return True
+
+    offset = 0
+    for chunk in column.chunks:
+        if not readable(chunk):
+            low, high = 0, len(chunk)  # the first bad cell is in [low, high)
+            while high - low > 1:
+                middle = (low + high) // 2
+                if readable(chunk.slice(low, middle - low)):
+                    low = middle
+                else:
+                    high = middle
+            value = chunk[low].as_py() or ""
+            return offset + low, value.decode("utf-8", errors="replace") if isinstance(value, bytes) else value
+        offset += len(chunk)
+    return None, ""
+
+
+def _cast_text(cells: pa.Array, target: pa.DataType) -> pa.Array:
+    """Cast text or bytes cells to ``target``, ignoring spaces around them; ArrowInvalid when one does not parse."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if not pa.types.is_string(cells.type):
+        cells = pc.cast(cells, pa.string())  # raises ArrowInvalid on invalid UTF-8
+    return pc.cast(pc.utf8_trim_whitespace(cells), target)
+
+
+def _first_null(column: pa.ChunkedArray) -> int:
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    offset = 0
+    for chunk in column.chunks:
+        if chunk.null_count:
+            if pa.types.is_null(chunk.type):
+                return offset
+            flags = pc.cast(pc.is_null(chunk), pa.int8())
+            return offset + int(
+                np.argmax(np.frombuffer(flags.buffers()[1], dtype=np.int8, count=len(flags), offset=flags.offset))
+            )
+        offset += len(chunk)
+    raise AssertionError("column without nulls")
+
+
+def _line_of_row(layout: _Layout, row: int) -> int:
+    """The 1-based line of the file holding data row ``row`` (0-based); runs only to explain a problem."""
+    data, start = layout.data, layout.body_start
+    if not _SKIPPED_LINE_INSIDE.search(memoryview(data)[start:]):
+        return layout.first_line + row
+    pos, line_no = (start + 1, layout.first_line) if layout.header_line else (start, layout.first_line)
+    for _ in range(row + 1):
+        found = _next_data_line(data, pos, line_no)
+        if found is None:
+            break
+        line_no, _, end = found
+        pos, line_no = end + 1, line_no + 1
+    return line_no - 1
+
+
+def _raise_ragged_line(layout: _Layout) -> None:
+    """Raise a DataError for the first row whose number of fields differs from the header's."""
+    data = layout.data
+    pos = layout.body_start + 1 if layout.header_line else layout.body_start
+    line_no = layout.first_line
+    expected = len(layout.names)
+    while (found := _next_data_line(data, pos, line_no)) is not None:
+        line_no, line_start, line_end = found
+        text = bytes(data[line_start:line_end]).decode("utf-8", errors="replace").rstrip("\r")
+        n_fields = len(_split_fields(text, layout.delimiter))
+        if n_fields != expected:
+            if layout.header_line:
+                reference = f"the header (line {layout.header_line})"
+            else:
+                reference = f"the first row (line {layout.first_line})"
+            raise DataError(
+                f"{layout.name}: line {line_no} has {n_fields} field{'s' * (n_fields != 1)} but {reference} "
+                f"has {expected}; give every row the same number of fields"
+            )
+        pos, line_no = line_end + 1, line_no + 1
+
+
+# --- Arrow -> numpy --------------------------------------------------------------------------------
+
+
+def _numeric_kind(arrow_type: pa.DataType) -> str | None:
+    import pyarrow as pa
+
+    if pa.types.is_integer(arrow_type) or pa.types.is_boolean(arrow_type):
+        return "int"
+    if pa.types.is_floating(arrow_type) or pa.types.is_decimal(arrow_type):
+        return "float"
+    return None
+
+
+def _numpy_chunks(column: pa.ChunkedArray, kind: str) -> list[np.ndarray]:
+    """Zero-copy numpy views of a null-free numeric column's chunks (cast to int64/float64 first if needed)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    target, dtype = (pa.int64(), np.dtype(np.int64)) if kind == "int" else (pa.float64(), np.dtype(np.float64))
+    views = []
+    for chunk in column.chunks:
+        if len(chunk) == 0:
+            continue
+        if chunk.type != target:
+            chunk = pc.cast(chunk, target)
+        views.append(
+            np.frombuffer(chunk.buffers()[1], dtype=dtype, count=len(chunk), offset=chunk.offset * dtype.itemsize)
+        )
+    return views
+
+
+def _stack_columns(values: list[list[np.ndarray] | None], n_rows: int) -> tuple[np.ndarray, frozenset[int]]:
+    """One C-contiguous (rows, columns) array; ``None`` columns (unreadable) become NaN.
+
+    int64 when every column holds integers, float64 otherwise; the returned
+    set names the integer columns, so ``select_columns`` can restore them.
+    A single single-chunk column is a view on the Arrow buffer, not a copy.
+    """
+    integer = frozenset(
+        index for index, chunks in enumerate(values) if chunks is not None and all(c.dtype == np.int64 for c in chunks)
+    )
+    if len(values) == 1 and values[0] is not None and len(values[0]) == 1:
+        return values[0][0].reshape(n_rows, 1), integer
+    dtype = np.int64 if len(integer) == len(values) else np.float64
+    out = np.empty((n_rows, len(values)), dtype=dtype)
+    for index, chunks in enumerate(values):
+        if chunks is None:
+            out[:, index] = np.nan
+            continue
+        row = 0
+        for chunk in chunks:
+            out[row : row + len(chunk), index] = chunk
+            row += len(chunk)
+    if dtype == np.float64:  # integers past 2**53 were rounded: they stay float
+        integer = frozenset(
+            index
+            for index in integer
+            if all(int(c.min()) >= -_EXACT_INT_LIMIT and int(c.max()) <= _EXACT_INT_LIMIT for c in values[index])
+        )
+    return out, integer
+
+
+# --- column selection --------------------------------------------------------------------------------
+
+
+def _check_selectable(source: Source, option: str) -> None:
+    shape = source.array.shape
+    if len(shape) == 2:
+        return
+    if len(shape) < 2:
+        raise DataError(
+            f"{source.name}: a {len(shape)}-D array of shape {shape} has no columns to pick with {option}; "
+            f"drop {option}"
+        )
+    raise DataError(
+        f"{source.name}: {option} picks columns of 2-D data, but the array has shape {shape}; drop {option}"
+    )
+
+
+def _resolve_column(source: Source, selector: str, option: str) -> int:
+    """Column index of a name (exact match first) or of a 0-based, possibly negative, index."""
+    columns = source.columns
+    n_columns = source.array.shape[1]
+    text = str(selector).strip()
+    if columns is not None and text in columns:
+        return columns.index(text)
+    try:
+        index = int(text)
+    except ValueError:
+        if columns is None:
+            raise DataError(
+                f"{source.name}: {text!r} is not a column index, and an array has no column names; "
+                f"give {option} an index from {-n_columns} to {n_columns - 1}"
+            ) from None
+        raise DataError(
+            f"{source.name}: no column {text!r}; the columns are {_listed(columns)}; "
+            f"give {option} one of these names or a 0-based index"
+        ) from None
+    if not -n_columns <= index < n_columns:
+        what = (
+            f"the columns are {_listed(columns)}"
+            if columns is not None
+            else f"the array has shape {source.array.shape}"
+        )
+        raise DataError(
+            f"{source.name}: column index {index} is out of range "
+            f"({n_columns} column{'s' * (n_columns != 1)}; {what}); "
+            f"give {option} an index from {-n_columns} to {n_columns - 1}"
+        )
+    return index % n_columns
+
+
+def _take_columns(source: Source, indices: list[int]) -> np.ndarray:
+    array = source.array
+    to_int = array.dtype != np.int64 and all(index in source.integer_columns for index in indices)
+    if len(indices) == 1:
+        picked = array[:, indices[0]]
+    elif indices == list(range(indices[0], indices[-1] + 1)):
+        picked = array[:, indices[0] : indices[-1] + 1]  # a run of columns: a view, no copy
+    else:
+        picked = array[:, indices]
+    return picked.astype(np.int64) if to_int else picked
+
+
+def _listed(columns: list[str]) -> str:
+    shown = ", ".join(repr(column) for column in columns[:_MAX_LISTED_COLUMNS])
+    extra = len(columns) - _MAX_LISTED_COLUMNS
+    return f"{shown}, ... ({extra} more)" if extra > 0 else shown
+
+
+def _quoted(items: Sequence[str]) -> str:
+    return ", ".join(repr(item) for item in items)
+
+
+def _shorten(text: str) -> str:
+    return text if len(text) <= _MAX_CELL_CHARS else text[: _MAX_CELL_CHARS - 3] + "..."

@@ -1,0 +1,250 @@
+"""Rendering results as Rich tables, JSON or CSV, and writing gradient files."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from rich.console import Console
+from rich.table import Table
+
+from losscli.errors import DataError, UsageError
+from losscli.registry import LossSpec
+from losscli.results import ComputeResult, Gradient
+from losscli.validate import shape_text
+
+MAX_TABLE_COLUMNS = 8
+
+
+def stdout() -> Console:
+    return Console()
+
+
+def stderr() -> Console:
+    return Console(stderr=True)
+
+
+def jsonable(array: np.ndarray) -> Any:
+    """Nested lists with the shortest decimals that round-trip in the array's dtype; NaN/inf → None."""
+    if array.dtype.kind == "f":
+        decimals = array.astype(str).astype(np.float64)
+        if not np.isfinite(decimals).all():
+            return np.where(np.isfinite(decimals), decimals, None).tolist()
+        return decimals.tolist()
+    return array.tolist()
+
+
+def finite_or_none(x: float | None) -> float | None:
+    return x if x is not None and math.isfinite(x) else None
+
+
+def gradient_dict(grad: Gradient) -> dict[str, Any]:
+    return {
+        "shape": list(grad.values.shape),
+        "norm": grad.norm,
+        "mean": grad.mean,
+        "min": grad.min,
+        "max": grad.max,
+        "values": jsonable(grad.values),
+    }
+
+
+def compute_dict(result: ComputeResult) -> dict[str, Any]:
+    return {
+        "loss": result.loss,
+        "torch_name": result.torch_name,
+        "reduction": result.reduction,
+        "params": result.params,
+        "n_samples": result.n_samples,
+        "dtype": result.dtype,
+        "value": finite_or_none(result.value),
+        "values": None if result.values is None else jsonable(result.values),
+        "gradients": {name: gradient_dict(g) for name, g in result.gradients.items()},
+        "warnings": result.warnings,
+    }
+
+
+def _rows(array: np.ndarray) -> np.ndarray:
+    """View any array as rows along its first axis (a 0-d or 1-d array as one column)."""
+    if array.ndim == 0:
+        return array.reshape(1, 1)
+    return array.reshape(array.shape[0], -1)
+
+
+def _number(x: float) -> str:
+    return f"{x:.6g}"
+
+
+def _array_table(array: np.ndarray, limit: int) -> Table:
+    rows = _rows(array)
+    n_cols = rows.shape[1]
+    shown = min(n_cols, MAX_TABLE_COLUMNS)
+    table = Table()
+    table.add_column("row", justify="right", style="dim")
+    for j in range(shown):
+        table.add_column(str(j) if n_cols > 1 else "value", justify="right")
+    if shown < n_cols:
+        table.add_column("…")
+    for i in range(min(limit, rows.shape[0])):
+        cells = [_number(float(v)) for v in rows[i, :shown]]
+        table.add_row(str(i), *cells, *(["…"] if shown < n_cols else []))
+    return table
+
+
+def _print_rows(console: Console, array: np.ndarray, limit: int) -> None:
+    console.print(_array_table(array, limit))
+    n_rows = len(_rows(array))
+    if n_rows > limit:
+        console.print(f"[dim]first {limit} of {n_rows} rows; --rows N shows more, JSON and CSV hold all[/]")
+
+
+def compute_table(result: ComputeResult, rows: int, console: Console) -> None:
+    summary = Table(show_header=False, box=None, pad_edge=False)
+    summary.add_column(style="bold cyan")
+    summary.add_column()
+    params = ", ".join(f"{k}={json.dumps(v)}" for k, v in result.params.items()) or "(defaults)"
+    summary.add_row("loss", result.loss)
+    summary.add_row("torch class", result.torch_name or "—")
+    summary.add_row("reduction", result.reduction)
+    summary.add_row("parameters", params)
+    summary.add_row("samples", str(result.n_samples))
+    summary.add_row("dtype", result.dtype)
+    if result.value is not None:
+        summary.add_row("value", f"[bold green]{result.value:.8g}[/]")
+    console.print(summary)
+    if result.values is not None:
+        console.print(f"\n[bold]Per-element losses[/] {shape_text(result.values.shape)}", highlight=False)
+        _print_rows(console, result.values, rows)
+    for name, grad in result.gradients.items():
+        console.print(
+            f"\n[bold]Gradient d loss / d {name}[/] {shape_text(grad.values.shape)}  "
+            f"norm {_number(grad.norm)}  mean {_number(grad.mean)}  "
+            f"min {_number(grad.min)}  max {_number(grad.max)}",
+            highlight=False,
+        )
+        _print_rows(console, grad.values, rows)
+
+
+def _long_rows(quantity: str, array: np.ndarray) -> list[list[Any]]:
+    return [
+        [quantity, ",".join(str(i) for i in index), value]
+        for index, value in zip(np.ndindex(array.shape), array.astype(str).ravel(), strict=True)
+    ]
+
+
+def compute_csv(result: ComputeResult) -> str:
+    """Tidy CSV: ``quantity,index,value`` rows for the value(s) and every gradient element."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(["quantity", "index", "value"])
+    if result.values is not None:
+        writer.writerows(_long_rows("values", result.values))
+    else:
+        writer.writerow(["value", "", result.value])
+    for name, grad in result.gradients.items():
+        writer.writerows(_long_rows(f"grad_{name}", grad.values))
+    return out.getvalue()
+
+
+def print_compute(result: ComputeResult, format_: str, rows: int) -> None:
+    if format_ == "json":
+        print(json.dumps(compute_dict(result)))
+    elif format_ == "csv":
+        print(compute_csv(result), end="")
+    else:
+        compute_table(result, rows, stdout())
+        print_warnings(result.warnings)
+
+
+def print_warnings(messages: list[str]) -> None:
+    console = stderr()
+    for message in messages:
+        console.print(f"[yellow]Warning:[/] {message}", highlight=False)
+
+
+def _gradient_columns(gradients: dict[str, Gradient]) -> tuple[list[str], np.ndarray]:
+    lengths = {len(_rows(g.values)) for g in gradients.values()}
+    if len(lengths) > 1:
+        raise UsageError("the gradients have different numbers of rows; write them to a .npz file instead")
+    names, blocks = [], []
+    for name, grad in gradients.items():
+        block = _rows(grad.values)
+        blocks.append(block)
+        if block.shape[1] == 1:
+            names.append(f"grad_{name}")
+        else:
+            names.extend(f"grad_{name}[{j}]" for j in range(block.shape[1]))
+    return names, np.hstack(blocks)
+
+
+def write_gradients(path: Path, gradients: dict[str, Gradient]) -> None:
+    """Write every gradient to ``.npy`` (one argument), ``.npz`` or ``.csv``, atomically."""
+    suffix = path.suffix.lower()
+    if suffix not in (".npy", ".npz", ".csv"):
+        raise UsageError(f"--grad-out {path}: use a .npy, .npz or .csv file name")
+    if not gradients:
+        raise UsageError("--grad-out needs gradients: drop --no-grad")
+    if suffix == ".npy" and len(gradients) > 1:
+        names = ", ".join(gradients)
+        raise UsageError(f"--grad-out {path}: this loss has several gradients ({names}); use a .npz or .csv file")
+    if suffix == ".csv":
+        header, table = _gradient_columns(gradients)
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=suffix, dir=path.parent)
+    except OSError as e:
+        raise DataError(f"--grad-out {path}: cannot write there: {e.strerror}") from e
+    try:
+        with os.fdopen(fd, "wb") as f:
+            if suffix == ".npy":
+                np.save(f, next(iter(gradients.values())).values)
+            elif suffix == ".npz":
+                np.savez(f, **{name: g.values for name, g in gradients.items()})
+            else:
+                f.write((",".join(header) + "\n").encode())
+                np.savetxt(f, table, delimiter=",", fmt="%.9g")
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def spec_row(spec: LossSpec) -> dict[str, Any]:
+    return {
+        "name": spec.name,
+        "aliases": list(spec.aliases),
+        "torch_name": spec.torch_name,
+        "family": spec.family,
+        "inputs": [role.name for role in spec.roles],
+    }
+
+
+def print_list(specs: list[LossSpec], format_: str) -> None:
+    rows = [spec_row(spec) for spec in specs]
+    if format_ == "json":
+        print(json.dumps({"losses": rows}))
+        return
+    if format_ == "csv":
+        out = io.StringIO()
+        writer = csv.writer(out, lineterminator="\n")
+        writer.writerow(["name", "aliases", "torch_name", "family", "inputs"])
+        for row in rows:
+            writer.writerow(
+                [row["name"], " ".join(row["aliases"]), row["torch_name"] or "", row["family"], " ".join(row["inputs"])]
+            )
+        print(out.getvalue(), end="")
+        return
+    table = Table(title=f"{len(rows)} losses", title_justify="left")
+    for column in ("name", "aliases", "torch class", "family", "inputs"):
+        table.add_column(column, style="bold cyan" if column == "name" else None)
+    for row in rows:
+        table.add_row(
+            row["name"], ", ".join(row["aliases"]), row["torch_name"] or "—", row["family"], ", ".join(row["inputs"])
+        )
+    stdout().print(table)

@@ -1,0 +1,302 @@
+"""Checks that run on the numpy inputs before torch sees them.
+
+torch broadcasts mismatched shapes silently, reads out-of-range class indices
+as a crash or garbage, and turns NaN into NaN: each check here turns such a
+case into a ``DataError`` that names the file, the row and column, and the fix.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from losscli.errors import DataError, UsageError
+from losscli.registry import LossSpec, Role
+
+
+@dataclass
+class Input:
+    """One loaded argument of a loss: its role, the data and where it came from."""
+
+    role: Role
+    array: np.ndarray
+    source: str
+    columns: list[str] | None = None
+
+    def where(self, index: tuple[int, ...]) -> str:
+        """Name an element for a message: row (1-based) and column, or an index."""
+        if self.columns is not None and len(index) <= 2:
+            row = f"row {index[0] + 1}"
+            if len(index) == 2:
+                return f"{row}, column {self.columns[index[1]]!r}"
+            return f"{row}, column {self.columns[0]!r}" if len(self.columns) == 1 else row
+        return f"index {tuple(int(i) for i in index)}"
+
+    def label(self) -> str:
+        return f"{self.source} ({self.role.name})"
+
+
+def shape_text(shape: tuple[int, ...]) -> str:
+    return "(" + ", ".join(str(s) for s in shape) + ("," if len(shape) == 1 else "") + ")"
+
+
+def _first(mask: np.ndarray) -> tuple[int, ...]:
+    return tuple(int(i) for i in np.unravel_index(int(np.argmax(mask)), mask.shape))
+
+
+def check_finite(inp: Input) -> None:
+    a = inp.array
+    if a.dtype.kind != "f":
+        return
+    finite = np.isfinite(a)
+    if finite.all():
+        return
+    at = _first(~finite)
+    bad = a[at]
+    what = "NaN (an empty or missing value)" if np.isnan(bad) else f"{bad}"
+    raise DataError(f"{inp.source}: {inp.where(at)}: {what} in {inp.role.name}; remove or fill that row")
+
+
+def to_index(inp: Input) -> np.ndarray:
+    """Class indices as int64; floats must be integral (``2.0`` is 2, ``1.5`` is an error)."""
+    a = inp.array
+    if a.dtype.kind in "iub":
+        return a.astype(np.int64, copy=False)
+    whole = np.equal(np.floor(a), a)
+    if not whole.all():
+        at = _first(~whole)
+        raise DataError(
+            f"{inp.source}: {inp.where(at)}: {a[at]!r} is not a whole number, but {inp.role.name} "
+            f"holds {inp.role.doc or 'integers'}; round or fix the labels"
+        )
+    return a.astype(np.int64)
+
+
+def _mismatch(spec: LossSpec, a: Input, b: Input, fix: str) -> DataError:
+    return DataError(
+        f"{a.source} has {a.role.name} of shape {shape_text(a.array.shape)} but {b.source} has "
+        f"{b.role.name} of shape {shape_text(b.array.shape)}; {spec.name} needs {fix}"
+    )
+
+
+def _shape_same(spec: LossSpec, inputs: dict[str, Input], params: dict[str, Any]) -> None:
+    first, *rest = [inputs[r.name] for r in spec.roles if r.name in inputs]
+    for other in rest:
+        if other.array.shape != first.array.shape:
+            fix = "the same shape (torch would broadcast them silently)"
+            if first.array.ndim == 2 and other.array.ndim == 1 and len(other.array) == len(first.array):
+                fix += "; pick one column with --pred-col, or give one label column per prediction column"
+            raise _mismatch(spec, first, other, fix)
+
+
+def _class_count_check(spec: LossSpec, pred: Input, target: Input, params: dict[str, Any]) -> None:
+    n_classes = pred.array.shape[1]
+    t = target.array
+    ignore = params.get("ignore_index", -100) if spec.param("ignore_index") else None
+    bad = (t < 0) | (t >= n_classes)
+    if ignore is not None:
+        bad &= t != ignore
+    if bad.any():
+        at = _first(bad)
+        hint = f"use labels 0..{n_classes - 1}"
+        if t.min() >= 1 and t.max() == n_classes:
+            hint = f"the labels look numbered 1..{n_classes}: subtract 1"
+        raise DataError(
+            f"{target.source}: {target.where(at)}: class index {t[at]} is outside [0, {n_classes}) "
+            f"for the {n_classes} classes (columns) of {pred.source}; {hint}"
+        )
+
+
+def _shape_class(spec: LossSpec, inputs: dict[str, Input], params: dict[str, Any], ndim: int | None = None) -> None:
+    pred, target = inputs[spec.pred_role.name], inputs[spec.target_role.name]
+    p = pred.array
+    if p.ndim < 2 or (ndim is not None and p.ndim != ndim):
+        want = (
+            f"{ndim}-D scores {spec.pred_role.shape}" if ndim else "class scores of shape (N, C), one column per class"
+        )
+        raise DataError(f"{pred.source} has {pred.role.name} of shape {shape_text(p.shape)}; {spec.name} needs {want}")
+    index_shape = p.shape[:1] + p.shape[2:]
+    if target.role.dtype == "index_or_prob" and target.array.shape == p.shape:
+        return
+    if target.array.shape != index_shape:
+        if target.array.shape == p.shape:
+            raise DataError(
+                f"{target.source} holds one-hot rows of shape {shape_text(p.shape)}; {spec.name} needs "
+                f"class indices of shape {shape_text(index_shape)}: take the argmax of each row"
+            )
+        raise _mismatch(spec, pred, target, f"targets of shape {shape_text(index_shape)}")
+    target.array = to_index(target)
+    _class_count_check(spec, pred, target, params)
+
+
+def _shape_class4d(spec: LossSpec, inputs: dict[str, Input], params: dict[str, Any]) -> None:
+    _shape_class(spec, inputs, params, ndim=4)
+
+
+def _shape_pair(spec: LossSpec, inputs: dict[str, Input], params: dict[str, Any]) -> None:
+    x1, x2, y = (inputs[r.name] for r in spec.roles)
+    if x1.array.shape != x2.array.shape:
+        raise _mismatch(spec, x1, x2, "two inputs of the same shape (N, D)")
+    if x1.array.ndim != 2 or y.array.shape != x1.array.shape[:1]:
+        raise _mismatch(spec, x1, y, "inputs of shape (N, D) and a target of shape (N,)")
+
+
+def _shape_gaussian(spec: LossSpec, inputs: dict[str, Input], params: dict[str, Any]) -> None:
+    _shape_same(spec, {k: v for k, v in inputs.items() if k != "var"}, params)
+    x, var = inputs["input"], inputs["var"]
+    shape = x.array.shape
+    if var.array.shape not in (shape, shape[:-1], shape[:-1] + (1,)):
+        raise _mismatch(
+            spec,
+            x,
+            var,
+            f"var of shape {shape_text(shape)} (one variance per output) or "
+            f"{shape_text(shape[:-1] + (1,))} (one per sample)",
+        )
+
+
+def _shape_ctc(spec: LossSpec, inputs: dict[str, Input], params: dict[str, Any]) -> None:
+    lp, targets = inputs["log_probs"], inputs["targets"]
+    if lp.array.ndim != 3:
+        raise DataError(
+            f"{lp.source} has log_probs of shape {shape_text(lp.array.shape)}; ctc needs (T, N, C) "
+            "log-probabilities (save them as .npy)"
+        )
+    steps, batch, n_classes = lp.array.shape
+    targets.array = to_index(targets)
+    t = targets.array
+    if t.ndim == 1 and batch == 1 and "target_lengths" not in inputs:
+        t = targets.array = t.reshape(1, -1)
+    if t.ndim == 2 and t.shape[0] != batch:
+        raise _mismatch(spec, lp, targets, f"targets of shape ({batch}, S), one row per sample")
+    if t.ndim not in (1, 2):
+        raise _mismatch(spec, lp, targets, "targets of shape (N, S) or (sum of target_lengths,)")
+    for name, default in (("input_lengths", steps), ("target_lengths", t.shape[-1] if t.ndim == 2 else None)):
+        if name not in inputs:
+            if default is None:
+                raise UsageError(f"ctc with concatenated 1-D targets needs --input {name}=PATH")
+            inputs[name] = Input(spec_role(spec, name), np.full(batch, default, dtype=np.int64), "(default)")
+        inp = inputs[name]
+        inp.array = to_index(inp).reshape(-1)
+        if inp.array.shape != (batch,):
+            raise _mismatch(spec, lp, inp, f"{name} of shape ({batch},), one per sample")
+        if (inp.array < 0).any():
+            at = _first(inp.array < 0)
+            raise DataError(f"{inp.source}: {inp.where(at)}: {name} must not be negative")
+    in_len, tg_len = inputs["input_lengths"], inputs["target_lengths"]
+    if (in_len.array > steps).any():
+        at = _first(in_len.array > steps)
+        raise DataError(
+            f"{in_len.source}: {in_len.where(at)}: input length {in_len.array[at]} exceeds the {steps} "
+            f"time steps of {lp.source}"
+        )
+    limit = t.shape[1] if t.ndim == 2 else None
+    if limit is not None and (tg_len.array > limit).any():
+        at = _first(tg_len.array > limit)
+        raise DataError(
+            f"{tg_len.source}: {tg_len.where(at)}: target length {tg_len.array[at]} exceeds the "
+            f"{limit} columns of {targets.source}"
+        )
+    if t.ndim == 1 and int(tg_len.array.sum()) != t.shape[0]:
+        raise DataError(
+            f"{tg_len.source}: target lengths sum to {int(tg_len.array.sum())} but {targets.source} "
+            f"holds {t.shape[0]} labels; they must match for concatenated targets"
+        )
+    blank = params.get("blank", 0)
+    if not 0 <= blank < n_classes:
+        raise UsageError(f"ctc: -p blank={blank} is outside [0, {n_classes}) for {n_classes} classes")
+    rows = [t[i, : tg_len.array[i]] for i in range(batch)] if t.ndim == 2 else np.split(t, np.cumsum(tg_len.array)[:-1])
+    for i, row in enumerate(rows):
+        bad = (row < 0) | (row >= n_classes) | (row == blank)
+        if bad.any():
+            j = int(np.argmax(bad))
+            at = (i, j) if t.ndim == 2 else (int(tg_len.array[:i].sum()) + j,)
+            raise DataError(
+                f"{targets.source}: {targets.where(at)}: label {row[j]} must be in [0, {n_classes}) "
+                f"and not the blank ({blank})"
+            )
+        needed = len(row) + int(np.count_nonzero(row[1:] == row[:-1]))
+        if needed > in_len.array[i] and not params.get("zero_infinity", False):
+            raise DataError(
+                f"{in_len.source}: sample {i + 1}: {in_len.array[i]} time steps cannot emit its "
+                f"{len(row)} labels (needs {needed}, counting a blank between repeats), so the loss is "
+                "infinite; give more time steps or pass -p zero_infinity=true"
+            )
+
+
+def spec_role(spec: LossSpec, name: str) -> Role:
+    return next(r for r in spec.roles if r.name == name)
+
+
+SHAPE_RULES = {
+    "same": _shape_same,
+    "class": _shape_class,
+    "class4d": _shape_class4d,
+    "pair": _shape_pair,
+    "gaussian": _shape_gaussian,
+    "ctc": _shape_ctc,
+}
+
+
+def _check_domain(inp: Input, params: dict[str, Any]) -> None:
+    a, domain = inp.array, inp.role.domain
+    if domain == "prob":
+        bad = (a < 0) | (a > 1)
+        if bad.any():
+            at = _first(bad)
+            fix = (
+                "apply a sigmoid first, or use bce_with_logits"
+                if inp.role.kind == "pred"
+                else "scale the labels into [0, 1]"
+            )
+            raise DataError(f"{inp.source}: {inp.where(at)}: {a[at]} is outside [0, 1] for {inp.role.name}; {fix}")
+    elif domain == "sign":
+        bad = (a != 1) & (a != -1)
+        if bad.any():
+            at = _first(bad)
+            fix = "map 0 to -1" if set(np.unique(a).tolist()) <= {0, 1} else "use 1 and -1 only"
+            raise DataError(f"{inp.source}: {inp.where(at)}: {inp.role.name} {a[at]} is not 1 or -1; {fix}")
+    elif domain == "nonneg":
+        bad = a < 0
+        if bad.any():
+            at = _first(bad)
+            raise DataError(f"{inp.source}: {inp.where(at)}: {inp.role.name} {a[at]} is negative; it must be >= 0")
+    elif domain == "multilabel_index":
+        inp.array = a = to_index(inp)
+        n_classes = a.shape[-1]
+        bad = (a < -1) | (a >= n_classes)
+        if bad.any():
+            at = _first(bad)
+            raise DataError(
+                f"{inp.source}: {inp.where(at)}: {a[at]} is not a class index in [0, {n_classes}) or the "
+                "padding -1; each row lists the sample's classes, then -1s"
+            )
+
+
+def validate(spec: LossSpec, inputs: dict[str, Input], params: dict[str, Any]) -> None:
+    """Check every input for the loss; convert index roles to int64 in place."""
+    for inp in inputs.values():
+        check_finite(inp)
+    SHAPE_RULES[spec.shape_rule](spec, inputs, params)
+    for inp in inputs.values():
+        if inp.role.dtype in ("index", "length") and inp.array.dtype != np.int64:
+            inp.array = to_index(inp)
+        _check_domain(inp, params)
+    for name in ("weight", "pos_weight"):
+        _check_class_vector(spec, inputs, params, name)
+
+
+def _check_class_vector(spec: LossSpec, inputs: dict[str, Input], params: dict[str, Any], name: str) -> None:
+    """``weight``/``pos_weight`` lists must fit the class dimension torch broadcasts them over."""
+    values = params.get(name)
+    if values is None:
+        return
+    pred = inputs[spec.pred_role.name].array
+    if spec.shape_rule in ("class", "class4d"):
+        size, axis = pred.shape[1], "classes (columns)"
+    else:
+        size, axis = (pred.shape[-1] if pred.ndim else 1), "columns"
+    if len(values) not in (size, 1) or (spec.shape_rule in ("class", "class4d") and len(values) != size):
+        raise UsageError(f"{spec.name}: -p {name} has {len(values)} values but the input has {size} {axis}")
