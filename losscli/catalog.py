@@ -117,7 +117,9 @@ register(
         params=(
             WEIGHT_C,
             IGNORE_INDEX,
-            Param("label_smoothing", 0.0, "mix the target with the uniform distribution, in [0, 1]"),
+            Param(
+                "label_smoothing", 0.0, "mix the target with the uniform distribution, in [0, 1]", minimum=0, maximum=1
+            ),
         ),
         formula="l_n = -w_{y_n} · log(exp(x_{n,y_n}) / Σ_c exp(x_{n,c})); "
         "soft targets: l_n = -Σ_c w_c · p_{n,c} · log_softmax(x_n)_c",
@@ -399,7 +401,7 @@ register(
         impl="torch.nn:SmoothL1Loss",
         aliases=("SmoothL1Loss", "smoothl1"),
         roles=(INPUT, TARGET),
-        params=(Param("beta", 1.0, "the error size where the loss turns from quadratic to linear"),),
+        params=(Param("beta", 1.0, "the error size where the loss turns from quadratic to linear", minimum=0),),
         formula="l_i = 0.5 · (x_i - y_i)^2 / beta if |x_i - y_i| < beta, else |x_i - y_i| - 0.5 · beta",
         use_when="Regression with outliers: quadratic near zero, linear beyond beta, so "
         "large errors do not blow up the gradient (Fast R-CNN's box loss).",
@@ -418,7 +420,15 @@ register(
         impl="torch.nn:HuberLoss",
         aliases=("HuberLoss",),
         roles=(INPUT, TARGET),
-        params=(Param("delta", 1.0, "the error size where the loss turns from quadratic to linear"),),
+        params=(
+            Param(
+                "delta",
+                1.0,
+                "the error size where the loss turns from quadratic to linear",
+                minimum=0,
+                strict_minimum=True,
+            ),
+        ),
         formula="l_i = 0.5 · (x_i - y_i)^2 if |x_i - y_i| < delta, else delta · (|x_i - y_i| - 0.5 · delta)",
         use_when="Regression with outliers when you want the gradient bounded by delta.",
         avoid_when="The errors are small and Gaussian (use mse).",
@@ -480,7 +490,9 @@ register(
             Role("input2", "pred", "(N, D)", doc="second embeddings"),
             Role("target", "target", "(N,)", domain="sign", doc="1 for similar pairs, -1 for dissimilar"),
         ),
-        params=(Param("margin", 0.0, "cosine below which dissimilar pairs cost nothing, in [-1, 1]"),),
+        params=(
+            Param("margin", 0.0, "cosine below which dissimilar pairs cost nothing, in [-1, 1]", minimum=-1, maximum=1),
+        ),
         formula="l_i = 1 - cos(x1_i, x2_i) if y_i = 1; max(0, cos(x1_i, x2_i) - margin) if y_i = -1",
         use_when="Learning embeddings where direction, not length, encodes similarity.",
         avoid_when="Vector length carries meaning (use a distance-based loss such as triplet_margin).",
@@ -525,8 +537,10 @@ register(
             Role("negative", "pred", "(N, D)", doc="embeddings of another identity"),
         ),
         params=(
-            Param("margin", 1.0, "how much closer the positive must be than the negative"),
-            Param("p", 2.0, "the norm of the pairwise distance"),
+            Param(
+                "margin", 1.0, "how much closer the positive must be than the negative", minimum=0, strict_minimum=True
+            ),
+            Param("p", 2.0, "the norm of the pairwise distance", minimum=0, strict_minimum=True),
             Param("eps", 1e-6, "added to the difference before taking the norm"),
             Param("swap", False, "use the distance positive-negative when it is smaller (distance swap)", kind="bool"),
         ),
@@ -560,7 +574,9 @@ register(
                 choices=("pairwise", "cosine"),
                 torch_name="distance_function",
             ),
-            Param("margin", 1.0, "how much closer the positive must be than the negative"),
+            Param(
+                "margin", 1.0, "how much closer the positive must be than the negative", minimum=0, strict_minimum=True
+            ),
             Param("swap", False, "use the distance positive-negative when it is smaller (distance swap)", kind="bool"),
         ),
         formula="l_i = max(0, d(a_i, p_i) - d(a_i, n_i) + margin) for a chosen distance d",
@@ -577,7 +593,7 @@ register(
         name="ctc",
         torch_name="CTCLoss",
         family="sequence",
-        impl="torch.nn:CTCLoss",
+        impl="losscli.functions:ctc",
         aliases=("CTCLoss", "connectionist_temporal_classification"),
         roles=(
             Role(
@@ -625,6 +641,8 @@ register(
         batch_dim=1,
         label_kind="sequence",
         notes="An input shorter than its target (plus one step per repeated label) has infinite loss; "
-        "zero_infinity=true zeroes it.",
+        "zero_infinity=true zeroes it. torch's own CTC backward returns the gradient with respect to the "
+        "logits of a log_softmax; losscli reports d(value)/d(log_probs), which differs from it by "
+        "exp(log_probs) per used step and gives the same logits gradient through log_softmax.",
     )
 )

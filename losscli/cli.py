@@ -7,6 +7,7 @@ commands that need them.
 from __future__ import annotations
 
 import sys
+import traceback
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
@@ -40,11 +41,11 @@ class LossCliGroup(TyperGroup):
             fail("aborted", 1)
         except LossCliError as e:
             if debug:
-                raise
+                traceback.print_exc()
             fail(str(e), e.exit_code)
         except Exception as e:
             if debug:
-                raise
+                traceback.print_exc()
             fail(f"unexpected {type(e).__name__}: {e}; rerun with --debug for a traceback and report it", 1)
         if standalone:
             sys.exit(code or 0)

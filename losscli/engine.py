@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from losscli.errors import DataError
+from losscli.errors import DataError, UnknownParamError
 from losscli.registry import LossSpec, Param
 from losscli.results import ComputeResult, Gradient
 from losscli.validate import Input, validate
@@ -53,15 +53,18 @@ def build_loss(spec: LossSpec, params: dict[str, Any], reduction: str, dtype: to
     module_name, _, attr = spec.impl.partition(":")
     impl = getattr(importlib.import_module(module_name), attr)
     kwargs = {p.keyword: _torch_param(p, params[p.name], dtype) for p in spec.params if p.name in params}
-    if isinstance(impl, type):
+    if not isinstance(impl, type):
+        return functools.partial(impl, reduction=reduction, **kwargs)
+    try:
         return impl(reduction=reduction, **kwargs)
-    return functools.partial(impl, reduction=reduction, **kwargs)
+    except (ValueError, RuntimeError) as e:
+        raise UnknownParamError(f"{spec.name}: {str(e).splitlines()[0]}") from e
 
 
 def to_tensor(inp: Input, np_dtype: type) -> torch.Tensor:
     """A tensor sharing memory with the array when it already has the right dtype."""
     a = inp.array
-    if inp.role.dtype in ("index", "length") or (inp.role.dtype == "index_or_prob" and a.dtype == np.int64):
+    if inp.role.dtype in ("index", "length") or (inp.role.dtype == "index_or_prob" and a.dtype.kind in "iub"):
         a = a.astype(np.int64, copy=False)
     else:
         a = a.astype(np_dtype, copy=False)

@@ -21,9 +21,14 @@ def split_assignment(item: str, option: str) -> tuple[str, str]:
 def parse_value(text: str) -> Any:
     """A ``-p`` value: JSON (numbers, true/false, lists) when it parses, else the string."""
     try:
-        return json.loads(text)
-    except json.JSONDecodeError:
+        return json.loads(text, parse_constant=_refuse_constant)
+    except (json.JSONDecodeError, ValueError):
         return text
+
+
+def _refuse_constant(name: str) -> Any:
+    """``NaN``/``Infinity`` are not JSON (``json.loads`` accepts them): keep them as strings."""
+    raise ValueError(name)
 
 
 def _coerce(spec: LossSpec, param: Param, value: Any) -> Any:
@@ -41,7 +46,7 @@ def _coerce(spec: LossSpec, param: Param, value: Any) -> Any:
     elif param.kind == "float":
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             raise UnknownParamError(f"{where}: expected a number")
-        return float(value)
+        value = float(value)
     elif param.kind == "tensor":
         if isinstance(value, (int, float)) and not isinstance(value, bool):
             return [float(value)]
@@ -56,7 +61,18 @@ def _coerce(spec: LossSpec, param: Param, value: Any) -> Any:
         raise UnknownParamError(f"{where}: expected a string")
     if param.choices and str(value) not in param.choices:
         raise UnknownParamError(f"{where}: expected one of {', '.join(param.choices)}")
+    _check_bounds(param, value, where)
     return value
+
+
+def _check_bounds(param: Param, value: float, where: str) -> None:
+    low, high = param.minimum, param.maximum
+    too_low = low is not None and (value <= low if param.strict_minimum else value < low)
+    too_high = high is not None and value > high
+    if too_low or too_high:
+        below = "" if low is None else f"{'>' if param.strict_minimum else '>='} {low:g}"
+        above = "" if high is None else f"<= {high:g}"
+        raise UnknownParamError(f"{where}: must be {' and '.join(b for b in (below, above) if b)}")
 
 
 def parse_params(spec: LossSpec, items: Sequence[str]) -> dict[str, Any]:

@@ -63,6 +63,8 @@ class Param:
     list turned into a float tensor) or ``distance`` (one of ``choices``,
     turned into a distance function).
     ``torch_name`` is the constructor's keyword when it differs from ``name``.
+    ``minimum``/``maximum`` bound numbers (inclusive, or exclusive below with
+    ``strict_minimum``).
     """
 
     name: str
@@ -71,6 +73,9 @@ class Param:
     kind: str = "float"
     choices: tuple[str, ...] = ()
     torch_name: str | None = None
+    minimum: float | None = None
+    maximum: float | None = None
+    strict_minimum: bool = False
 
     @property
     def keyword(self) -> str:

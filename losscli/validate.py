@@ -26,13 +26,15 @@ class Input:
     columns: list[str] | None = None
 
     def where(self, index: tuple[int, ...]) -> str:
-        """Name an element for a message: row (1-based) and column, or an index."""
-        if self.columns is not None and len(index) <= 2:
-            row = f"row {index[0] + 1}"
-            if len(index) == 2:
-                return f"{row}, column {self.columns[index[1]]!r}"
-            return f"{row}, column {self.columns[0]!r}" if len(self.columns) == 1 else row
-        return f"index {tuple(int(i) for i in index)}"
+        """Name an element for a message: row (1-based) and column (name, or 0-based index), or an index."""
+        if len(index) > 2:
+            return f"index {tuple(int(i) for i in index)}"
+        row = f"row {index[0] + 1}"
+        if self.columns is None:
+            return f"{row}, column {index[1]}" if len(index) == 2 else row
+        if len(index) == 2:
+            return f"{row}, column {self.columns[index[1]]!r}"
+        return f"{row}, column {self.columns[0]!r}" if len(self.columns) == 1 else row
 
     def label(self) -> str:
         return f"{self.source} ({self.role.name})"
@@ -68,7 +70,7 @@ def to_index(inp: Input) -> np.ndarray:
     if not whole.all():
         at = _first(~whole)
         raise DataError(
-            f"{inp.source}: {inp.where(at)}: {a[at]!r} is not a whole number, but {inp.role.name} "
+            f"{inp.source}: {inp.where(at)}: {a[at]} is not a whole number, but {inp.role.name} "
             f"holds {inp.role.doc or 'integers'}; round or fix the labels"
         )
     return a.astype(np.int64)
@@ -119,6 +121,7 @@ def _shape_class(spec: LossSpec, inputs: dict[str, Input], params: dict[str, Any
         raise DataError(f"{pred.source} has {pred.role.name} of shape {shape_text(p.shape)}; {spec.name} needs {want}")
     index_shape = p.shape[:1] + p.shape[2:]
     if target.role.dtype == "index_or_prob" and target.array.shape == p.shape:
+        target.array = target.array.astype(np.float64, copy=False)  # class probabilities, one-hot rows included
         return
     if target.array.shape != index_shape:
         if target.array.shape == p.shape:

@@ -1,0 +1,205 @@
+"""Tests for losscli.params: ``-p KEY=VALUE`` and ``--input NAME=PATH`` against a loss spec."""
+
+from __future__ import annotations
+
+import pytest
+
+from losscli.errors import UnknownParamError, UsageError
+from losscli.params import check_reduction, parse_inputs, parse_params, parse_value, split_assignment
+from losscli.registry import get_loss
+
+# --- JSON values -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [
+        ("1", 1),
+        ("-2", -2),
+        ("0.5", 0.5),
+        ("1e-3", 0.001),
+        ("true", True),
+        ("false", False),
+        ("null", None),
+        ("[1,2,0.5]", [1, 2, 0.5]),
+        ("[1, 2, 0.5]", [1, 2, 0.5]),
+        ('"cosine"', "cosine"),
+        ("cosine", "cosine"),
+        ("True", "True"),  # JSON is case-sensitive: a bare string
+        ("[1,2", "[1,2"),  # not JSON: kept as the string
+        ("", ""),
+    ],
+)
+def test_parse_value(text, value):
+    parsed = parse_value(text)
+    assert parsed == value
+    assert type(parsed) is type(value)
+
+
+@pytest.mark.parametrize(
+    ("item", "pair"),
+    [
+        ("margin=0.5", ("margin", "0.5")),
+        (" margin = 0.5 ", ("margin", "0.5")),
+        ("distance=a=b", ("distance", "a=b")),
+        ("margin=", ("margin", "")),
+    ],
+)
+def test_split_assignment(item, pair):
+    assert split_assignment(item, "-p") == pair
+
+
+@pytest.mark.parametrize("item", ["margin", "=0.5", " =1", ""])
+def test_split_assignment_needs_name_and_equals(item):
+    with pytest.raises(UsageError) as caught:
+        split_assignment(item, "-p")
+    assert "NAME=VALUE" in str(caught.value)
+
+
+# --- coercion against the spec -------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("loss", "items", "expected"),
+    [
+        ("margin_ranking", ["margin=0.5"], {"margin": 0.5}),
+        ("margin_ranking", ["margin=1"], {"margin": 1.0}),
+        ("cross_entropy", ["ignore_index=9"], {"ignore_index": 9}),
+        ("cross_entropy", ["ignore_index=-1.0"], {"ignore_index": -1}),
+        ("cross_entropy", ["weight=[1,2,0.5]"], {"weight": [1.0, 2.0, 0.5]}),
+        ("cross_entropy", ["weight=null"], {"weight": None}),
+        ("bce_with_logits", ["pos_weight=3"], {"pos_weight": [3.0]}),
+        ("poisson_nll", ["log_input=false", "full=true"], {"log_input": False, "full": True}),
+        ("multi_margin", ["p=2"], {"p": 2}),
+        ("multi_margin", ["p=1.0"], {"p": 1}),
+        ("triplet_margin_with_distance", ["distance=cosine"], {"distance": "cosine"}),
+        ("triplet_margin_with_distance", ['distance="pairwise"'], {"distance": "pairwise"}),
+        ("triplet_margin_with_distance", ["distance_function=cosine"], {"distance": "cosine"}),
+        ("ctc", ["blank=3", "zero_infinity=true"], {"blank": 3, "zero_infinity": True}),
+        ("cross_entropy", ["label_smoothing=0.1", "label_smoothing=0.2"], {"label_smoothing": 0.2}),
+        ("mse", [], {}),
+    ],
+)
+def test_parse_params(loss, items, expected):
+    parsed = parse_params(get_loss(loss), items)
+    assert parsed == expected
+    for name, value in expected.items():
+        assert type(parsed[name]) is type(value)
+
+
+@pytest.mark.parametrize(
+    ("loss", "item", "fragment"),
+    [
+        ("margin_ranking", "margin=abc", "expected a number"),
+        ("margin_ranking", "margin=true", "expected a number"),
+        ("margin_ranking", "margin=[1]", "expected a number"),
+        ("cross_entropy", "ignore_index=1.5", "expected an integer"),
+        ("cross_entropy", "ignore_index=true", "expected an integer"),
+        ("cross_entropy", "ignore_index=x", "expected an integer"),
+        ("poisson_nll", "full=1", "expected true or false"),
+        ("poisson_nll", "full=yes", "expected true or false"),
+        ("cross_entropy", 'weight=[1,"a"]', "list of numbers"),
+        ("cross_entropy", "weight=[]", "list of numbers"),
+        ("cross_entropy", "weight=[[1,2]]", "list of numbers"),
+        ("cross_entropy", "weight=[true,1]", "list of numbers"),
+        ("cross_entropy", "weight=abc", "list of numbers"),
+        ("multi_margin", "p=3", "one of 1, 2"),
+        ("triplet_margin_with_distance", "distance=manhattan", "one of pairwise, cosine"),
+        ("triplet_margin_with_distance", "distance=1", "one of pairwise, cosine"),
+    ],
+)
+def test_coercion_errors(loss, item, fragment):
+    with pytest.raises(UnknownParamError) as caught:
+        parse_params(get_loss(loss), [item])
+    message = str(caught.value)
+    assert message.startswith(f"{get_loss(loss).name}: -p {item.split('=')[0]}=")
+    assert fragment in message
+    assert caught.value.exit_code == 2
+
+
+@pytest.mark.parametrize("text", ["NaN", "Infinity", "-Infinity"])
+def test_non_finite_numbers_refused(text):
+    with pytest.raises(UnknownParamError):
+        parse_params(get_loss("margin_ranking"), [f"margin={text}"])
+
+
+def test_unknown_parameter_lists_the_valid_ones():
+    with pytest.raises(UnknownParamError) as caught:
+        parse_params(get_loss("cross_entropy"), ["beta=1"])
+    message = str(caught.value)
+    assert "'beta'" in message
+    for name in ("weight", "ignore_index", "label_smoothing"):
+        assert name in message
+
+
+def test_unknown_parameter_of_a_loss_without_parameters():
+    with pytest.raises(UnknownParamError) as caught:
+        parse_params(get_loss("mse"), ["margin=1"])
+    assert "valid parameters: none" in str(caught.value)
+
+
+def test_reduction_is_not_a_parameter():
+    with pytest.raises(UnknownParamError) as caught:
+        parse_params(get_loss("mse"), ["reduction=sum"])
+    assert "--reduction" in str(caught.value)
+
+
+def test_parameter_without_equals():
+    with pytest.raises(UsageError):
+        parse_params(get_loss("margin_ranking"), ["margin"])
+
+
+# --- --input NAME=PATH ---------------------------------------------------------------------------
+
+
+def test_parse_inputs():
+    spec = get_loss("ctc")
+    assert parse_inputs(spec, ["input_lengths=il.csv", "target_lengths = tl.csv"]) == {
+        "input_lengths": "il.csv",
+        "target_lengths": "tl.csv",
+    }
+    assert parse_inputs(get_loss("margin_ranking"), ["input2=b=c.csv"]) == {"input2": "b=c.csv"}
+    assert parse_inputs(get_loss("mse"), []) == {}
+
+
+def test_parse_inputs_unknown_name_lists_the_valid_ones():
+    with pytest.raises(UsageError) as caught:
+        parse_inputs(get_loss("triplet_margin"), ["anchor2=a.csv"])
+    message = str(caught.value)
+    assert "'anchor2'" in message and "positive" in message and "negative" in message
+
+
+def test_parse_inputs_positional_roles_are_not_inputs():
+    with pytest.raises(UsageError) as caught:
+        parse_inputs(get_loss("mse"), ["target=y.csv"])
+    assert "positional" in str(caught.value)
+
+
+def test_parse_inputs_twice():
+    with pytest.raises(UsageError) as caught:
+        parse_inputs(get_loss("gaussian_nll"), ["var=a.csv", "var=b.csv"])
+    assert "twice" in str(caught.value)
+
+
+# --- --reduction ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("loss", "given", "chosen"),
+    [
+        ("mse", None, "mean"),
+        ("l2", None, "sum"),
+        ("l2", "mean", "mean"),
+        ("mse", "none", "none"),
+        ("kl_div", "batchmean", "batchmean"),
+        ("kl_div", None, "mean"),
+    ],
+)
+def test_check_reduction(loss, given, chosen):
+    assert check_reduction(get_loss(loss), given) == chosen
+
+
+def test_batchmean_only_for_kl_div():
+    with pytest.raises(UsageError) as caught:
+        check_reduction(get_loss("mse"), "batchmean")
+    assert "mean, sum, none" in str(caught.value)
