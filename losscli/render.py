@@ -93,7 +93,7 @@ def _array_table(array: np.ndarray, limit: int) -> Table:
     if shown < n_cols:
         table.add_column("…")
     for i in range(min(limit, rows.shape[0])):
-        cells = [_number(float(v)) for v in rows[i, :shown]]
+        cells = [_number(float(v)) for v in rows[i, :shown].astype(str)]  # shortest decimals of the dtype
         table.add_row(str(i), *cells, *(["…"] if shown < n_cols else []))
     return table
 
@@ -128,6 +128,7 @@ def compute_table(result: ComputeResult, rows: int, console: Console) -> None:
             f"norm {_number(grad.norm)}  mean {_number(grad.mean)}  "
             f"min {_number(grad.min)}  max {_number(grad.max)}",
             highlight=False,
+            soft_wrap=True,
         )
         _print_rows(console, grad.values, rows)
 

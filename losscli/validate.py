@@ -129,7 +129,10 @@ def _shape_class(spec: LossSpec, inputs: dict[str, Input], params: dict[str, Any
                 f"{target.source} holds one-hot rows of shape {shape_text(p.shape)}; {spec.name} needs "
                 f"class indices of shape {shape_text(index_shape)}: take the argmax of each row"
             )
-        raise _mismatch(spec, pred, target, f"targets of shape {shape_text(index_shape)}")
+        fix = f"class indices of shape {shape_text(index_shape)}"
+        if target.role.dtype == "index_or_prob":
+            fix += f" or class probabilities of shape {shape_text(p.shape)}"
+        raise _mismatch(spec, pred, target, fix)
     target.array = to_index(target)
     _class_count_check(spec, pred, target, params)
 

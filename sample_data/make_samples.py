@@ -1,0 +1,276 @@
+"""Regenerate every file in sample_data/ from one seed: ``python sample_data/make_samples.py``.
+
+Needs numpy and pyarrow only. The output is byte-for-byte the same on every
+run (fixed seed, fixed number formats, fixed timestamps inside the .npz), so a
+changed file in ``git diff`` means the generator changed.
+"""
+
+from __future__ import annotations
+
+import io
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+HERE = Path(__file__).resolve().parent
+SEED = 2021
+
+
+def fmt(value: float | int, decimals: int) -> str:
+    if isinstance(value, (int, np.integer)):
+        return str(int(value))
+    text = f"{value:.{decimals}f}"
+    return "0." + "0" * decimals if text == "-0." + "0" * decimals else text
+
+
+def write_table(
+    name: str,
+    columns: list[str] | None,
+    data: np.ndarray,
+    *,
+    comment: str | None = None,
+    decimals: int = 4,
+    sep: str = ",",
+) -> None:
+    """A delimited text table; integer arrays are written without decimals."""
+    data = np.asarray(data)
+    if data.ndim == 1:
+        data = data[:, None]
+    lines = [f"# {comment}"] if comment else []
+    if columns is not None:
+        assert len(columns) == data.shape[1], name
+        lines.append(sep.join(columns))
+    for row in data:
+        cells = [fmt(v.item() if data.dtype.kind in "iu" else float(v), decimals) for v in row]
+        lines.append(sep.join(cells))
+    (HERE / name).write_text("\n".join(lines) + "\n")
+
+
+def write_aligned(name: str, columns: list[str], data: np.ndarray, *, decimals: int = 4) -> None:
+    """A whitespace-separated .txt table, columns padded with spaces."""
+    cells = [columns] + [[fmt(float(v), decimals) for v in row] for row in data]
+    width = max(len(c) for row in cells for c in row) + 2
+    (HERE / name).write_text("\n".join("".join(c.rjust(width) for c in row).rstrip() for row in cells) + "\n")
+
+
+def save_npy(name: str, array: np.ndarray) -> None:
+    with open(HERE / name, "wb") as handle:
+        np.lib.format.write_array(handle, np.ascontiguousarray(array), allow_pickle=False)
+
+
+def save_npz(name: str, **arrays: np.ndarray) -> None:
+    """Like numpy.savez, but with a fixed timestamp on every member so the bytes are reproducible."""
+    with zipfile.ZipFile(HERE / name, "w", compression=zipfile.ZIP_STORED) as archive:
+        for key, array in arrays.items():
+            buffer = io.BytesIO()
+            np.lib.format.write_array(buffer, np.ascontiguousarray(array), allow_pickle=False)
+            info = zipfile.ZipInfo(f"{key}.npy", date_time=(1980, 1, 1, 0, 0, 0))
+            archive.writestr(info, buffer.getvalue())
+
+
+def log_softmax(x: np.ndarray, axis: int) -> np.ndarray:
+    shifted = x - x.max(axis=axis, keepdims=True)
+    return shifted - np.log(np.exp(shifted).sum(axis=axis, keepdims=True))
+
+
+def sigmoid(x: np.ndarray) -> np.ndarray:
+    return 1.0 / (1.0 + np.exp(-x))
+
+
+def regression(rng: np.random.Generator) -> None:
+    n = 20
+    y = np.round(rng.uniform(0.0, 10.0, n), 2)
+    pred = np.round(y + rng.normal(0.0, 0.4, n), 3)
+    outliers = np.array([4, 11, 17])
+    y[outliers] += np.array([9.0, -7.5, 12.0])  # three labels far from their predictions
+    var = np.round(rng.uniform(0.1, 0.4, n), 3)
+    var[outliers] = np.array([60.0, 40.0, 90.0])  # the model is unsure exactly where it is wrong
+    write_table("regression_pred.csv", ["pred"], pred, comment="model predictions, one per sample", decimals=3)
+    write_table("regression_labels.csv", ["y"], y, comment="true values; rows 5, 12 and 18 are outliers", decimals=2)
+    both = np.column_stack([pred, y])
+    write_table("regression.csv", ["pred", "y"], both, decimals=3)
+    write_table("regression.tsv", ["pred", "y"], both, decimals=3, sep="\t")
+    write_aligned("regression.txt", ["pred", "y"], both, decimals=3)
+    table = pa.table({"pred": pa.array(pred, pa.float64()), "y": pa.array(y, pa.float64())})
+    pq.write_table(table, HERE / "regression.parquet", compression="snappy")
+    write_table("regression_var.csv", ["var"], var, comment="predicted variance per sample", decimals=3)
+
+
+def binary(rng: np.random.Generator) -> None:
+    n = 16
+    labels = rng.integers(0, 2, n)
+    labels[:2] = (0, 1)
+    logits = np.round((2 * labels - 1) * np.abs(rng.normal(1.5, 1.0, n)), 3)
+    logits[[5, 12]] *= -1  # two confident mistakes
+    probs = np.clip(np.round(sigmoid(logits), 4), 0.0001, 0.9999)
+    write_table("binary_logits.csv", ["logit"], logits, decimals=3)
+    write_table("binary_probs.csv", ["prob"], probs, comment="sigmoid(binary_logits.csv)")
+    write_table("binary_labels.csv", ["label"], labels.astype(np.int64))
+
+
+def multiclass(rng: np.random.Generator) -> None:
+    n, c = 12, 4
+    labels = rng.integers(0, c, n)
+    labels[:c] = np.arange(c)
+    logits = rng.normal(0.0, 1.0, (n, c))
+    logits[np.arange(n), labels] += 2.0
+    logits[[3, 8]] = logits[[3, 8]][:, ::-1]  # two rows where another class wins
+    logits = np.round(logits, 3)
+    cols = [f"c{i}" for i in range(c)]
+    write_table("multiclass_logits.csv", cols, logits, comment="unnormalised scores for 4 classes", decimals=3)
+    (HERE / "multiclass_labels.txt").write_text("".join(f"{v}\n" for v in labels))
+    write_table("multiclass_log_probs.csv", cols, log_softmax(logits, axis=1), decimals=5)
+    save_npz("multiclass.npz", logits=logits.astype(np.float32), labels=labels.astype(np.int64))
+
+
+def multilabel(rng: np.random.Generator) -> None:
+    n, c = 10, 5
+    labels = (rng.uniform(size=(n, c)) < 0.4).astype(np.int64)
+    empty = labels.sum(axis=1) == 0
+    labels[empty, rng.integers(0, c, int(empty.sum()))] = 1  # every sample has a label
+    logits = np.round((2 * labels - 1) * np.abs(rng.normal(1.2, 1.0, (n, c))) + rng.normal(0, 0.5, (n, c)), 3)
+    index = np.full((n, c), -1, dtype=np.int64)
+    for i, row in enumerate(labels):
+        hits = np.flatnonzero(row)
+        index[i, : len(hits)] = hits
+    cols = [f"c{i}" for i in range(c)]
+    write_table("multilabel_logits.csv", cols, logits, decimals=3)
+    write_table("multilabel_labels.csv", cols, labels)
+    write_table(
+        "multilabel_index.csv",
+        [f"k{i}" for i in range(c)],
+        index,
+        comment="class indices of each sample, padded with -1 (same labels as multilabel_labels.csv)",
+    )
+
+
+def signed(rng: np.random.Generator) -> None:
+    n = 12
+    labels = rng.choice(np.array([-1, 1]), n)
+    scores = np.round(labels * rng.normal(1.0, 1.0, n), 3)
+    write_table("signed_scores.csv", ["score"], scores, decimals=3)
+    write_table("signed_labels.csv", ["label"], labels.astype(np.int64))
+
+
+def ranking(rng: np.random.Generator) -> None:
+    n = 10
+    relevance1, relevance2 = rng.uniform(0, 1, n), rng.uniform(0, 1, n)
+    labels = np.where(relevance1 > relevance2, 1, -1)
+    s1 = np.round(relevance1 * 3 + rng.normal(0, 0.8, n), 3)
+    s2 = np.round(relevance2 * 3 + rng.normal(0, 0.8, n), 3)
+    write_table("ranking_scores1.csv", ["s1"], s1, comment="score of the first item of each pair", decimals=3)
+    write_table("ranking_scores2.csv", ["s2"], s2, comment="score of the second item of each pair", decimals=3)
+    write_table("ranking_labels.csv", ["y"], labels.astype(np.int64), comment="1: first ranks higher, -1: second")
+
+
+def embeddings(rng: np.random.Generator) -> None:
+    n, d = 8, 4
+    centres = rng.normal(0, 1.5, (4, d))
+    cols = [f"e{i}" for i in range(d)]
+    # Pairs: similar pairs share a centre, dissimilar ones do not.
+    labels = np.array([1, -1, 1, 1, -1, -1, 1, -1])
+    k1 = rng.integers(0, 4, n)
+    k2 = np.where(labels == 1, k1, (k1 + rng.integers(1, 4, n)) % 4)
+    x1 = np.round(centres[k1] + rng.normal(0, 0.4, (n, d)), 3)
+    x2 = np.round(centres[k2] + rng.normal(0, 0.4, (n, d)), 3)
+    write_table("pairs_x1.csv", cols, x1, decimals=3)
+    write_table("pairs_x2.csv", cols, x2, decimals=3)
+    write_table("pairs_labels.csv", ["y"], labels.astype(np.int64), comment="1: similar pair, -1: dissimilar")
+    write_table(
+        "pairs_l1_distance.csv",
+        ["dist"],
+        np.abs(x1 - x2).sum(axis=1),
+        comment="L1 distance between pairs_x1.csv and pairs_x2.csv, row by row",
+        decimals=3,
+    )
+    # Triplets: the positive shares the anchor's centre, the negative does not.
+    ka = rng.integers(0, 4, n)
+    kn = (ka + rng.integers(1, 4, n)) % 4
+    anchor = np.round(centres[ka] + rng.normal(0, 0.5, (n, d)), 3)
+    positive = np.round(centres[ka] + rng.normal(0, 0.5, (n, d)), 3)
+    negative = np.round(centres[kn] + rng.normal(0, 0.5, (n, d)), 3)
+    negative[[2, 6]] = np.round(anchor[[2, 6]] + rng.normal(0, 0.3, (2, d)), 3)  # two hard negatives
+    write_table("triplet_anchor.csv", cols, anchor, decimals=3)
+    write_table("triplet_positive.csv", cols, positive, decimals=3)
+    write_table("triplet_negative.csv", cols, negative, decimals=3)
+
+
+def distribution(rng: np.random.Generator) -> None:
+    n, c = 8, 4
+    target_logits = rng.normal(0, 1.0, (n, c))
+    target = np.exp(log_softmax(target_logits, axis=1))
+    # Rows of exactly 1.0000: round to 1e-4, then give the rounding remainder to each row's largest entry.
+    units = np.round(target * 10_000).astype(np.int64)
+    units[np.arange(n), units.argmax(axis=1)] += 10_000 - units.sum(axis=1)
+    pred_log = log_softmax(target_logits + rng.normal(0, 0.6, (n, c)), axis=1)
+    cols = [f"c{i}" for i in range(c)]
+    write_table("kl_log_probs.csv", cols, pred_log, comment="model log-probabilities (log_softmax)", decimals=5)
+    write_table("kl_targets.csv", cols, units / 10_000, comment="target probabilities; each row sums to 1")
+
+
+def counts(rng: np.random.Generator) -> None:
+    n = 15
+    log_rate = rng.normal(1.5, 0.7, n)
+    observed = rng.poisson(np.exp(log_rate)).astype(np.int64)
+    write_table(
+        "poisson_log_rate.csv",
+        ["log_rate"],
+        np.round(log_rate + rng.normal(0, 0.2, n), 3),
+        comment="predicted log of the expected count",
+        decimals=3,
+    )
+    write_table("poisson_counts.csv", ["count"], observed, comment="observed event counts")
+
+
+def nll2d(rng: np.random.Generator) -> None:
+    n, c, h, w = 2, 3, 4, 4
+    labels = rng.integers(0, c, (n, h, w))
+    logits = rng.normal(0, 1.0, (n, c, h, w))
+    onehot = np.moveaxis(np.eye(c)[labels], -1, 1)  # (N, C, H, W)
+    logits += 2.0 * onehot
+    save_npy("nll2d_log_probs.npy", log_softmax(logits, axis=1).astype(np.float32))
+    save_npy("nll2d_labels.npy", labels.astype(np.int64))
+
+
+def ctc(rng: np.random.Generator) -> None:
+    steps, batch, classes = 12, 3, 5  # class 0 is the blank
+    targets = np.array([[1, 2, 2, 3], [3, 1, 4, 0], [2, 4, 0, 0]], dtype=np.int64)  # 0 = padding after the length
+    target_lengths = np.array([4, 3, 2], dtype=np.int64)
+    input_lengths = np.array([12, 10, 8], dtype=np.int64)
+    logits = rng.normal(0, 1.0, (steps, batch, classes))
+    for b in range(batch):
+        # Favour one valid alignment: each label over a few steps, blanks in between.
+        labels = targets[b, : target_lengths[b]]
+        span = input_lengths[b] // (2 * len(labels))
+        t = 0
+        for label in labels:
+            logits[t : t + span, b, label] += 3.0
+            logits[t + span : t + 2 * span, b, 0] += 3.0
+            t += 2 * span
+        needed = len(labels) + int(np.count_nonzero(labels[1:] == labels[:-1]))
+        assert needed <= input_lengths[b] <= steps
+    save_npy("ctc_log_probs.npy", log_softmax(logits, axis=2).astype(np.float32))
+    write_table(
+        "ctc_targets.csv",
+        [f"s{i}" for i in range(targets.shape[1])],
+        targets,
+        comment="label sequences, one row per sample, padded with 0 after target_length",
+    )
+    write_table("ctc_input_lengths.csv", ["input_length"], input_lengths)
+    write_table("ctc_target_lengths.csv", ["target_length"], target_lengths)
+
+
+def main() -> None:
+    rng = np.random.default_rng(SEED)
+    makers = (regression, binary, multiclass, multilabel, signed, ranking, embeddings, distribution, counts, nll2d, ctc)
+    for make in makers:
+        make(rng)
+    written = sorted(p.name for p in HERE.iterdir() if p.suffix not in (".py", ".md"))
+    print(f"wrote {len(written)} files to {HERE}")
+
+
+if __name__ == "__main__":
+    main()
