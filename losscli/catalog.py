@@ -15,8 +15,10 @@ NOT_IN_ARTICLE = "not in the article"
 INPUT = Role("input", "pred", "(N, *)", doc="model outputs")
 TARGET = Role("target", "target", "(N, *), same shape as input", doc="true values")
 SIGN_TARGET = Role("target", "target", "same shape as input", domain="sign", doc="labels in {-1, 1}")
-LOGITS = Role("input", "pred", "(N, C) or (N, C, d1, ...)", doc="unnormalised class scores (logits)")
-LOG_PROBS = Role("input", "pred", "(N, C) or (N, C, d1, ...)", doc="log-probabilities (log_softmax outputs)")
+LOGITS = Role("input", "pred", "(N, C) or (N, C, d1, ...)", domain="logits", doc="unnormalised class scores (logits)")
+LOG_PROBS = Role(
+    "input", "pred", "(N, C) or (N, C, d1, ...)", domain="log_probs", doc="log-probabilities (log_softmax outputs)"
+)
 CLASS_TARGET = Role(
     "target",
     "target",
@@ -164,7 +166,7 @@ register(
         impl="torch.nn:NLLLoss",
         aliases=("NLLLoss2d", "nll_2d", "pixel_nll"),
         roles=(
-            Role("input", "pred", "(N, C, H, W)", doc="per-pixel log-probabilities"),
+            Role("input", "pred", "(N, C, H, W)", domain="log_probs", doc="per-pixel log-probabilities"),
             Role("target", "target", "(N, H, W)", dtype="index", domain="class", doc="class index per pixel"),
         ),
         params=(WEIGHT_C, IGNORE_INDEX),
@@ -247,7 +249,7 @@ register(
         impl="torch.nn:KLDivLoss",
         aliases=("KLDivLoss", "kl", "kld", "kullback_leibler"),
         roles=(
-            Role("input", "pred", "(N, *)", doc="log-probabilities (log_softmax outputs)"),
+            Role("input", "pred", "(N, *)", domain="log_probs", doc="log-probabilities (log_softmax outputs)"),
             Role(
                 "target", "target", "same shape as input", doc="probabilities (log-probabilities with log_target=true)"
             ),
@@ -297,7 +299,7 @@ register(
         impl="torch.nn:BCEWithLogitsLoss",
         aliases=("BCEWithLogitsLoss", "binary_cross_entropy_with_logits", "sigmoid_cross_entropy", "bcewl"),
         roles=(
-            Role("input", "pred", "(N, *)", doc="logits (before the sigmoid)"),
+            Role("input", "pred", "(N, *)", domain="logits", doc="logits (before the sigmoid)"),
             Role("target", "target", "same shape as input", domain="prob", doc="targets in [0, 1]"),
         ),
         params=(
@@ -445,7 +447,7 @@ register(
         family="classification",
         impl="torch.nn:SoftMarginLoss",
         aliases=("SoftMarginLoss", "logistic"),
-        roles=(Role("input", "pred", "(N, *)", doc="scores"), SIGN_TARGET),
+        roles=(Role("input", "pred", "(N, *)", domain="logits", doc="scores (logits)"), SIGN_TARGET),
         params=(),
         formula="l_i = log(1 + exp(-y_i · x_i)); mean over all elements",
         use_when="Two-class classification with labels in {-1, 1}: the logistic loss.",
@@ -464,7 +466,7 @@ register(
         impl="torch.nn:MultiLabelSoftMarginLoss",
         aliases=("MultiLabelSoftMarginLoss",),
         roles=(
-            Role("input", "pred", "(N, C)", doc="class logits"),
+            Role("input", "pred", "(N, C)", domain="logits", doc="class logits"),
             Role("target", "target", "(N, C)", domain="prob", doc="0/1 indicator per class"),
         ),
         params=(WEIGHT_C,),
@@ -597,7 +599,11 @@ register(
         aliases=("CTCLoss", "connectionist_temporal_classification"),
         roles=(
             Role(
-                "log_probs", "pred", "(T, N, C)", doc="log_softmax outputs per time step; class 0 is blank by default"
+                "log_probs",
+                "pred",
+                "(T, N, C)",
+                domain="log_probs",
+                doc="log_softmax outputs per time step; class 0 is blank by default",
             ),
             Role(
                 "targets",

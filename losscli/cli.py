@@ -15,7 +15,7 @@ from typing import Annotated, Any
 import typer
 from typer.core import TyperGroup
 
-from losscli.errors import LossCliError
+from losscli.errors import LossCliError, UsageError
 from losscli.params import check_reduction, parse_inputs, parse_params
 from losscli.registry import get_loss, list_losses
 
@@ -166,6 +166,75 @@ def compute(
     if grad_out is not None:
         render.write_gradients(grad_out, result.gradients)
     render.print_compute(result, format_.value, rows)
+
+
+class LabelType(StrEnum):
+    continuous = "continuous"
+    bounded = "bounded"
+    binary = "binary"
+    multiclass = "multiclass"
+    onehot = "onehot"
+    multilabel = "multilabel"
+    signed = "signed"
+    distribution = "distribution"
+    count = "count"
+
+
+@app.command()
+def recommend(
+    labels: Annotated[
+        str | None,
+        typer.Argument(metavar="LABELS", help="Labels file (.csv .tsv .txt .npy .npz .parquet, or - for stdin)."),
+    ] = None,
+    label_type: Annotated[
+        LabelType | None, typer.Option(help="Skip the inspection: the labels are of this type.")
+    ] = None,
+    pred: Annotated[
+        str | None, typer.Option(metavar="PATH", help="Predictions file: say what they look like and check them.")
+    ] = None,
+    loss: Annotated[
+        str | None, typer.Option("--loss", "-l", metavar="LOSS", help="Check this loss instead of the top one.")
+    ] = None,
+    pred_col: Annotated[
+        list[str] | None, typer.Option(metavar="COL", help="Prediction column(s); without --pred, of LABELS' file.")
+    ] = None,
+    label_col: Annotated[
+        list[str] | None, typer.Option(metavar="COL", help="Label column(s) by name or 0-based index.")
+    ] = None,
+    pred_key: Annotated[str | None, typer.Option(metavar="NAME", help="Array name inside a --pred .npz file.")] = None,
+    label_key: Annotated[str | None, typer.Option(metavar="NAME", help="Array name inside a LABELS .npz file.")] = None,
+    format_: FormatOption = Format.table,
+) -> None:
+    """Infer the label type and recommend losses, warning about classic mistakes."""
+    if labels is None and label_type is None:
+        raise UsageError("give LABELS to inspect, or --label-type TYPE")
+    if loss is not None:
+        get_loss(loss)
+    from losscli import advisor, render
+    from losscli.inputs import gather_advice_inputs
+    from losscli.loading import split_column_options
+
+    label_cols, pred_cols = split_column_options(label_col), split_column_options(pred_col)
+    label_input, pred_input = gather_advice_inputs(
+        labels, pred, label_cols=label_cols, pred_cols=pred_cols, label_key=label_key, pred_key=pred_key
+    )
+    y = label_input.array if label_input is not None else None
+    profile = advisor.profile_for_type(label_type.value) if label_type else advisor.infer_label_type(y)
+    extra = []
+    if label_cols:
+        extra += ["--label-col", ",".join(label_cols)]
+    if pred_cols:
+        extra += ["--pred-col", ",".join(pred_cols)]
+    advice = advisor.advise(
+        profile,
+        labels=y,
+        pred=pred_input.array if pred_input is not None else None,
+        labels_path=labels or "LABELS",
+        pred_path=pred or (labels if pred_cols and labels else "PRED"),
+        extra_args=extra,
+        check_loss=loss,
+    )
+    render.print_advice(advice, format_.value)
 
 
 def main() -> None:

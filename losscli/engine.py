@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from losscli.advisor import find_mistakes
 from losscli.errors import DataError, UnknownParamError
 from losscli.registry import LossSpec, Param
 from losscli.results import ComputeResult, Gradient
@@ -92,8 +93,17 @@ def compute(
         if grad and role.differentiable:
             tensor.requires_grad_(True)
         tensors[role.name] = tensor
+    target = spec.target_role
+    mistakes = find_mistakes(
+        spec,
+        inputs[spec.pred_role.name].array,
+        inputs[target.name].array if target is not None else None,
+        params,
+        reduction,
+    )
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
+        warnings.filterwarnings("ignore", message=".*batchmean.*")  # find_mistakes says it, with the fix
         try:
             out = loss_fn(*tensors.values())
         except (RuntimeError, ValueError, IndexError) as e:
@@ -110,7 +120,7 @@ def compute(
         dtype=dtype,
         value=None if reduction == "none" else float(str(out.detach().numpy())),
         values=out.detach().numpy() if reduction == "none" else None,
-        warnings=[str(w.message) for w in caught],
+        warnings=mistakes + [" ".join(str(w.message).split()) for w in caught],
     )
     if grad:
         result.gradients = {

@@ -8,7 +8,7 @@ from typing import BinaryIO
 from losscli.errors import UsageError
 from losscli.loading import Source, read_source, resolve_columns, select_columns
 from losscli.registry import LossSpec, Role
-from losscli.validate import Input
+from losscli.validate import Input, check_finite
 
 
 def _input(role: Role, source: Source, selectors: Sequence[str] | None, exclude: Sequence[str], option: str) -> Input:
@@ -71,3 +71,40 @@ def gather_inputs(
             continue
         inputs[role.name] = _input(role, read_source(path, stdin=stdin), None, (), f"--input {role.name}")
     return inputs
+
+
+LABELS_ROLE = Role("labels", "target", "(N,) or (N, C)", doc="labels")
+PRED_ROLE = Role("pred", "pred", "(N,) or (N, C)", doc="predictions")
+
+
+def gather_advice_inputs(
+    labels: str | None,
+    pred: str | None,
+    *,
+    label_cols: Sequence[str] | None = None,
+    pred_cols: Sequence[str] | None = None,
+    label_key: str | None = None,
+    pred_key: str | None = None,
+    stdin: BinaryIO | None = None,
+) -> tuple[Input | None, Input | None]:
+    """Labels and predictions for ``recommend``: two files, or ``--pred-col`` columns of the labels' file."""
+    if labels == "-" and pred == "-":
+        raise UsageError("only one input can be read from standard input ('-')")
+    if labels is None:
+        if pred is not None or pred_cols:
+            raise UsageError("--pred needs LABELS too (or drop it and give --label-type alone)")
+        return None, None
+    label_source = read_source(labels, key=label_key, key_option="--label-key", stdin=stdin)
+    same_file = pred is None and bool(pred_cols)
+    exclude = pred_cols if same_file and not label_cols else ()
+    label_input = _input(LABELS_ROLE, label_source, label_cols, exclude or (), "--label-col")
+    pred_input = None
+    if same_file:
+        pred_input = _input(PRED_ROLE, label_source, pred_cols, (), "--pred-col")
+    elif pred is not None:
+        pred_source = read_source(pred, key=pred_key, key_option="--pred-key", stdin=stdin)
+        pred_input = _input(PRED_ROLE, pred_source, pred_cols, (), "--pred-col")
+    for inp in (label_input, pred_input):
+        if inp is not None:
+            check_finite(inp)
+    return label_input, pred_input

@@ -37,9 +37,12 @@ class Role:
     such as CTC's lengths. ``dtype`` is ``float``, ``index`` (integral class
     indices, int64), ``index_or_prob`` (class indices, or class probabilities
     when shaped like the input) or ``length`` (non-negative integers).
-    ``domain`` names the values allowed: ``real``, ``prob`` ([0, 1]),
-    ``sign`` ({-1, 1}), ``positive`` (> 0 allowed to be 0 after clamping: >= 0),
-    ``class`` (indices in [0, C)), ``multilabel_index`` (indices padded by -1).
+    ``domain`` names the values expected: ``real``, ``prob`` ([0, 1]),
+    ``sign`` ({-1, 1}), ``nonneg`` (>= 0), ``class`` (indices in [0, C)),
+    ``multilabel_index`` (indices padded by -1), ``ctc_label``, and for
+    predictions ``logits`` (unnormalised scores) or ``log_probs``
+    (log-probabilities). ``prob``/``sign``/``nonneg`` are enforced; the
+    prediction kinds drive the advisor's warnings.
     """
 
     name: str

@@ -13,8 +13,11 @@ from typing import Any
 
 import numpy as np
 from rich.console import Console
+from rich.padding import Padding
 from rich.table import Table
+from rich.text import Text
 
+from losscli.advisor import Advice
 from losscli.errors import DataError, UsageError
 from losscli.registry import LossSpec
 from losscli.results import ComputeResult, Gradient
@@ -167,7 +170,7 @@ def print_compute(result: ComputeResult, format_: str, rows: int) -> None:
 def print_warnings(messages: list[str]) -> None:
     console = stderr()
     for message in messages:
-        console.print(f"[yellow]Warning:[/] {message}", highlight=False)
+        console.print(f"[yellow]Warning:[/] {message}", highlight=False, soft_wrap=True)
 
 
 def _gradient_columns(gradients: dict[str, Gradient]) -> tuple[list[str], np.ndarray]:
@@ -249,3 +252,68 @@ def print_list(specs: list[LossSpec], format_: str) -> None:
             row["name"], ", ".join(row["aliases"]), row["torch_name"] or "—", row["family"], ", ".join(row["inputs"])
         )
     stdout().print(table)
+
+
+def advice_dict(advice: Advice) -> dict[str, Any]:
+    return {
+        "label_type": advice.label_type,
+        "evidence": advice.evidence,
+        "predictions": advice.predictions,
+        "recommendations": [
+            {
+                "loss": r.loss,
+                "torch_name": r.torch_name,
+                "reason": r.reason,
+                "rule": r.rule,
+                "params": r.params,
+                "reduction": r.reduction,
+                "command": r.command,
+            }
+            for r in advice.recommendations
+        ],
+        "warnings": advice.warnings,
+    }
+
+
+def _evidence_text(key: str, value: Any) -> str:
+    if key == "shape":
+        return shape_text(tuple(value))
+    if isinstance(value, dict):
+        return ", ".join(f"{k}: {v}" for k, v in value.items())
+    if isinstance(value, list):
+        return ", ".join(str(v) for v in value)
+    return str(value)
+
+
+def print_advice(advice: Advice, format_: str) -> None:
+    if format_ == "json":
+        print(json.dumps(advice_dict(advice)))
+        return
+    if format_ == "csv":
+        out = io.StringIO()
+        writer = csv.writer(out, lineterminator="\n")
+        writer.writerow(["rank", "loss", "torch_name", "label_type", "reason", "rule", "command"])
+        for rank, r in enumerate(advice.recommendations, 1):
+            writer.writerow([rank, r.loss, r.torch_name or "", advice.label_type, r.reason, r.rule or "", r.command])
+        print(out.getvalue(), end="")
+        print_warnings(advice.warnings)
+        return
+    console = stdout()
+    console.print(f"[bold]Label type:[/] [cyan]{advice.label_type}[/]", highlight=False)
+    evidence = Table(show_header=False, box=None, pad_edge=False)
+    evidence.add_column(style="dim")
+    evidence.add_column()
+    for key, value in advice.evidence.items():
+        if value is not None:
+            evidence.add_row(key.replace("_", " "), _evidence_text(key, value))
+    console.print(evidence)
+    if advice.predictions is not None:
+        console.print(f"[bold]Predictions:[/] {advice.predictions['description']}", highlight=False)
+    console.print("\n[bold]Recommended losses, best first[/]")
+    for rank, r in enumerate(advice.recommendations, 1):
+        console.print(f"\n[bold]{rank}. [cyan]{r.loss}[/][/] ({r.torch_name or '—'})", highlight=False)
+        console.print(Padding(Text(r.reason), (0, 0, 0, 3)))
+        if r.rule:
+            console.print(Padding(Text(r.rule, style="dim"), (0, 0, 0, 3)))
+        console.print(f"   [green]$ {r.command}[/]", highlight=False, soft_wrap=True, markup=True)
+    print_warnings(advice.warnings)

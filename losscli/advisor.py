@@ -1,0 +1,643 @@
+"""The advisor: what the labels are, which losses fit them, and the classic mistakes.
+
+It turns the source article's closing rule of thumb (section 2.7: unbounded
+real-valued labels → squared error; class labels → cross entropy) into
+recommendations backed by the data, and checks a loss against predictions
+and labels the way a careful reviewer would. Numpy only: ``recommend`` never
+imports torch or pandas.
+"""
+
+from __future__ import annotations
+
+import json
+import shlex
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from losscli.registry import LossSpec, get_loss
+
+LABEL_TYPES = {
+    "continuous": "real values, not all in [0, 1]",
+    "bounded": "real values within [0, 1]",
+    "binary": "one column of {0, 1}",
+    "multiclass": "one column of integers >= 0 with more than two values",
+    "onehot": "a 0/1 matrix with exactly one 1 per row",
+    "multilabel": "a 0/1 matrix with any number of 1s per row",
+    "signed": "values in {-1, 1}",
+    "distribution": "non-negative rows summing to 1",
+    "count": "non-negative integers with many distinct values",
+}
+
+RULE_REAL = "article 2.7: unbounded real-valued labels → squared error (MSE)"
+RULE_CLASS = "article 2.7: class labels (bit vectors) → cross entropy"
+RULE_RANGE = "article 2.4: predictions and labels should share a range (sigmoid outputs with labels in [0, 1])"
+RULE_OUTLIERS = "article 2.6.1: SmoothL1 is less sensitive to outliers than MSE"
+
+OUTLIER_Z = 3.5  # modified z-score |y - median| / (1.4826 · MAD) beyond which a value is an outlier
+OUTLIER_SHARE = 0.001  # outliers matter from 0.1 % of the values (a Gaussian gives ~0.05 %)
+MAX_CLASSES = 30  # more distinct non-negative integers than this read as counts
+SEVERE_IMBALANCE = 10.0  # majority / minority count ratio
+ROW_SUM_TOLERANCE = 1e-3
+HUBER_TUNING = 1.345  # Huber's constant: 95 % efficiency on Gaussian errors
+
+
+@dataclass
+class LabelProfile:
+    """What the labels are, and the evidence that decided it."""
+
+    label_type: str
+    evidence: dict[str, Any] = field(default_factory=dict)
+    counts: np.ndarray | None = None
+    """Samples per class (multiclass, onehot) or positives per column (binary, multilabel)."""
+    n_samples: int = 0
+
+    @property
+    def imbalance(self) -> float | None:
+        """Majority over minority count: classes, or positives against negatives per column."""
+        if self.counts is None or self.n_samples == 0:
+            return None
+        if self.label_type in ("binary", "multilabel"):
+            pos = self.counts.astype(np.float64)
+            neg = self.n_samples - pos
+            both = np.minimum(pos, neg)
+            ratios = np.where(both > 0, np.maximum(pos, neg) / np.maximum(both, 1), np.inf)
+            return float(ratios.max())
+        present = self.counts[self.counts > 0]
+        return float(present.max() / present.min()) if len(present) else None
+
+
+@dataclass
+class PredProfile:
+    """What the predictions look like."""
+
+    kind: str  # log_probs | softmax | probs | real
+    evidence: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def description(self) -> str:
+        return {
+            "log_probs": "log-probabilities (each row's exp sums to 1: log_softmax outputs)",
+            "softmax": "probabilities whose rows sum to 1 (softmax outputs)",
+            "probs": "probabilities in [0, 1] (sigmoid outputs)",
+            "real": "unbounded real values (logits or regression outputs)",
+        }[self.kind]
+
+
+@dataclass
+class Recommendation:
+    loss: str
+    torch_name: str | None
+    reason: str
+    rule: str | None = None
+    params: dict[str, Any] = field(default_factory=dict)
+    reduction: str | None = None
+    command: str = ""
+
+
+@dataclass
+class Advice:
+    """Everything ``recommend`` found: plain data for the renderer."""
+
+    label_type: str
+    evidence: dict[str, Any]
+    recommendations: list[Recommendation]
+    predictions: dict[str, Any] | None = None
+    warnings: list[str] = field(default_factory=list)
+
+
+def _number(x: float) -> float | int:
+    """Round for display and for ``-p`` values: four significant digits."""
+    value = float(f"{float(x):.4g}")
+    return int(value) if value.is_integer() and abs(value) < 1e15 else value
+
+
+def _distinct(flat: np.ndarray) -> np.ndarray | None:
+    """The sorted distinct values of integral labels (O(N) for a compact range); None for real values."""
+    if flat.dtype.kind not in "iub" and not np.all(np.floor(flat) == flat):
+        return None
+    lo, hi = int(flat.min()), int(flat.max())
+    if hi - lo > 10 * len(flat) + 1000:
+        return np.unique(flat)
+    present = np.bincount((flat - lo).astype(np.int64), minlength=1) > 0
+    return np.flatnonzero(present) + lo
+
+
+# --- labels --------------------------------------------------------------------------
+
+
+def infer_label_type(labels: np.ndarray) -> LabelProfile:
+    """Classify labels into one of ``LABEL_TYPES`` from their values alone."""
+    y = np.asarray(labels)
+    if y.ndim == 2 and y.shape[1] == 1:
+        y = y[:, 0]
+    if y.ndim > 2:  # per-pixel class maps and the like: judge the values
+        y = y.reshape(-1)
+    flat = y.reshape(-1)
+    n = int(y.shape[0]) if y.ndim else 1
+    values = _distinct(flat)
+    lo, hi = float(flat.min()), float(flat.max())
+    integral = values is not None
+    evidence: dict[str, Any] = {
+        "shape": list(np.shape(labels)),
+        "n_samples": n,
+        "n_columns": int(y.shape[1]) if y.ndim == 2 else 1,
+        "n_unique": int(len(values)) if integral else None,
+        "integral": integral,
+        "min": _number(lo),
+        "max": _number(hi),
+    }
+    zero_one = integral and lo >= 0 and hi <= 1
+    signed = integral and lo == -1 and hi == 1 and not np.any(values == 0)
+    if y.ndim == 2:
+        row_sums = y.sum(axis=1, dtype=np.float64)
+        evidence["row_sum_min"], evidence["row_sum_max"] = _number(row_sums.min()), _number(row_sums.max())
+        if zero_one:
+            counts = y.sum(axis=0, dtype=np.int64)
+            if np.all(row_sums == 1):
+                return _with_balance(LabelProfile("onehot", evidence, counts, n))
+            return _with_balance(LabelProfile("multilabel", evidence, counts, n))
+        if signed:
+            return LabelProfile("signed", evidence, None, n)
+        if lo >= 0 and np.abs(row_sums - 1).max() <= ROW_SUM_TOLERANCE:
+            return LabelProfile("distribution", evidence, None, n)
+    else:
+        if zero_one:
+            return _with_balance(LabelProfile("binary", evidence, np.array([np.count_nonzero(y)]), n))
+        if signed:
+            return LabelProfile("signed", evidence, None, n)
+        if integral and lo >= 0 and len(values) <= MAX_CLASSES and hi + 1 <= 2 * len(values):
+            counts = np.bincount(y.astype(np.int64))
+            return _with_balance(LabelProfile("multiclass", evidence, counts, n))
+    if integral and lo >= 0 and len(values) > 2:
+        return LabelProfile("count", evidence, None, n)
+    if lo >= 0 and hi <= 1:
+        return LabelProfile("bounded", evidence, None, n)
+    evidence.update(_outliers(flat))
+    return LabelProfile("continuous", evidence, None, n)
+
+
+def _outliers(flat: np.ndarray) -> dict[str, Any]:
+    """Share of values far from the median, in robust (MAD) units."""
+    x = flat.astype(np.float64, copy=False)
+    median = float(np.median(x))
+    deviation = np.abs(x - median)
+    scale = 1.4826 * float(np.median(deviation))
+    rule = f"|y - median| > {OUTLIER_Z} · 1.4826 · MAD"
+    if scale == 0:
+        scale = float(x.std())
+        rule = f"|y - median| > {OUTLIER_Z} · std (the MAD is 0)"
+    n_out = int(np.count_nonzero(deviation > OUTLIER_Z * scale)) if scale > 0 else 0
+    return {
+        "median": _number(median),
+        "robust_scale": _number(scale),
+        "n_outliers": n_out,
+        "outlier_share": _number(n_out / max(len(x), 1)),
+        "outlier_rule": rule,
+        "outliers": n_out > 0 and n_out / max(len(x), 1) >= OUTLIER_SHARE,
+    }
+
+
+def _with_balance(profile: LabelProfile) -> LabelProfile:
+    """Add class-balance evidence and the weights that would even it out."""
+    counts, n = profile.counts, profile.n_samples
+    ev = profile.evidence
+    if profile.label_type in ("binary", "multilabel"):
+        share = counts / max(n, 1)
+        ev["positive_share"] = _number(share[0]) if len(share) == 1 else [_number(s) for s in share]
+    else:
+        ev["class_counts"] = {str(k): int(c) for k, c in enumerate(counts)} if len(counts) <= 50 else None
+    ratio = profile.imbalance
+    ev["imbalance_ratio"] = None if ratio is None or not np.isfinite(ratio) else _number(ratio)
+    ev["severe_imbalance"] = ratio is not None and ratio >= SEVERE_IMBALANCE
+    return profile
+
+
+def balancing_params(profile: LabelProfile) -> dict[str, Any]:
+    """``pos_weight`` = negatives/positives per column, or ``weight`` = inverse class frequency."""
+    counts, n = profile.counts, profile.n_samples
+    if counts is None:
+        return {}
+    if profile.label_type in ("binary", "multilabel"):
+        pos = counts.astype(np.float64)
+        return {"pos_weight": [_number((n - p) / p) if p > 0 else 1 for p in pos]}
+    present = np.count_nonzero(counts)
+    return {"weight": [_number(n / (present * c)) if c > 0 else 1 for c in counts]}
+
+
+def profile_for_type(label_type: str) -> LabelProfile:
+    """A profile for ``--label-type``: no inspection, no evidence."""
+    return LabelProfile(label_type, {"given": "--label-type"})
+
+
+# --- predictions ---------------------------------------------------------------------
+
+
+def describe_predictions(pred: np.ndarray, class_axis: int = 1) -> PredProfile:
+    """Logits, probabilities, or log-probabilities, from the values and the sums over ``class_axis``."""
+    p = np.asarray(pred)
+    lo, hi = float(p.min()), float(p.max())
+    evidence: dict[str, Any] = {"shape": list(p.shape), "min": _number(lo), "max": _number(hi)}
+    if p.ndim >= 2 and p.shape[class_axis] > 1:
+        if hi <= 0:
+            sums = np.exp(p.astype(np.float64)).sum(axis=class_axis)
+            evidence["exp_row_sum_max_error"] = _number(np.abs(sums - 1).max())
+            if np.abs(sums - 1).max() <= ROW_SUM_TOLERANCE:
+                return PredProfile("log_probs", evidence)
+        if lo >= 0 and hi <= 1:
+            sums = p.sum(axis=class_axis, dtype=np.float64)
+            evidence["row_sum_max_error"] = _number(np.abs(sums - 1).max())
+            if np.abs(sums - 1).max() <= ROW_SUM_TOLERANCE:
+                return PredProfile("softmax", evidence)
+    if lo >= 0 and hi <= 1:
+        return PredProfile("probs", evidence)
+    return PredProfile("real", evidence)
+
+
+# --- recommendations -----------------------------------------------------------------
+
+
+def _rec(name: str, reason: str, rule: str | None = None, params: dict | None = None, reduction: str | None = None):
+    spec = get_loss(name)
+    return Recommendation(spec.name, spec.torch_name, reason, rule, params or {}, reduction)
+
+
+def _class_weight_note(profile: LabelProfile, params: dict[str, Any]) -> str:
+    if not profile.evidence.get("severe_imbalance"):
+        return ""
+    key, values = next(iter(params.items()))
+    ratio = profile.evidence["imbalance_ratio"]
+    return f" The classes are imbalanced ({ratio}:1): -p {key}={json.dumps(values)} evens them out."
+
+
+def _recommend_continuous(p: LabelProfile, pred: PredProfile | None) -> list[Recommendation]:
+    ev = p.evidence
+    if ev.get("outliers"):
+        share = f"{100 * ev['outlier_share']:.2g}%"
+        delta = _number(HUBER_TUNING * ev["robust_scale"]) if ev.get("robust_scale") else 1.0
+        return [
+            _rec(
+                "mse",
+                f"Unbounded real-valued labels; note that {ev['n_outliers']} outliers ({share}) "
+                "will dominate the squared error.",
+                RULE_REAL,
+            ),
+            _rec(
+                "smooth_l1",
+                f"{ev['n_outliers']} labels ({share}) lie beyond {ev['outlier_rule']}: quadratic for small "
+                "errors, linear for large ones, so they do not dominate.",
+                RULE_OUTLIERS,
+            ),
+            _rec(
+                "huber",
+                f"Like smooth_l1 with the gradient bounded by delta; delta ≈ {HUBER_TUNING} × the robust "
+                f"scale ({ev['robust_scale']}) keeps 95 % efficiency on the inliers.",
+                RULE_OUTLIERS,
+                {"delta": delta},
+            ),
+            _rec("l1", "Absolute error: its minimiser is the median, which the outliers barely move.", "article 2.2"),
+        ]
+    reasons = [
+        _rec(
+            "mse",
+            "Unbounded real-valued labels without notable outliers: the squared error's minimiser is the mean.",
+            RULE_REAL,
+        ),
+        _rec("l1", "Absolute error, if you want the median and a gradient that does not shrink.", "article 2.2"),
+        _rec("smooth_l1", "A safe middle ground should outliers appear later.", RULE_OUTLIERS),
+    ]
+    if ev.get("n_columns", 1) == 1 and ev.get("n_samples"):
+        reasons.append(_rec("gaussian_nll", "If the model also predicts a variance per sample (given as var)."))
+    return reasons
+
+
+def _recommend_bounded(p: LabelProfile, pred: PredProfile | None) -> list[Recommendation]:
+    return [
+        _rec(
+            "bce",
+            "Real labels within [0, 1] are soft targets: binary cross entropy on sigmoid outputs fits their range.",
+            RULE_RANGE,
+        ),
+        _rec("mse", "Squared error on sigmoid outputs also keeps predictions and labels in one range.", RULE_RANGE),
+        _rec(
+            "bce_with_logits",
+            "The same cross entropy if the model outputs logits (sigmoid built in, numerically stabler).",
+            RULE_RANGE,
+        ),
+    ]
+
+
+def _recommend_binary(p: LabelProfile, pred: PredProfile | None) -> list[Recommendation]:
+    weights = balancing_params(p)
+    share = p.evidence.get("positive_share")
+    heavy = bool(p.evidence.get("severe_imbalance"))
+    counted = f" ({share:.1%} positives)" if share is not None else ""
+    return [
+        _rec(
+            "bce_with_logits",
+            f"Binary {{0, 1}} labels{counted}: sigmoid and cross entropy in one stable step on logits."
+            + _class_weight_note(p, weights),
+            RULE_CLASS,
+            weights if heavy else {},
+        ),
+        _rec("bce", "The same loss if the model already outputs probabilities (after a sigmoid).", RULE_CLASS),
+        _rec("soft_margin", "The logistic loss for labels written as {-1, 1}: map 0 to -1 first.", "article 2.6.10"),
+    ]
+
+
+def _recommend_multiclass(p: LabelProfile, pred: PredProfile | None) -> list[Recommendation]:
+    weights = balancing_params(p)
+    heavy = bool(p.evidence.get("severe_imbalance"))
+    top = len(p.counts) - 1 if p.counts is not None else "C-1"
+    return [
+        _rec(
+            "cross_entropy",
+            f"Class indices 0..{top}: cross entropy on logits." + _class_weight_note(p, weights),
+            RULE_CLASS,
+            weights if heavy else {},
+        ),
+        _rec("nll", "The same loss if the model ends in log_softmax.", "article 2.6.2", weights if heavy else {}),
+        _rec(
+            "multi_margin", "A multi-class hinge (SVM-style) when only the ranking of scores matters.", "article 2.6.13"
+        ),
+    ]
+
+
+def _recommend_onehot(p: LabelProfile, pred: PredProfile | None) -> list[Recommendation]:
+    return [
+        _rec(
+            "cross_entropy",
+            "One-hot rows are class labels: cross_entropy reads them as class probabilities (the same value "
+            "as their argmax indices, unless you pass weight).",
+            RULE_CLASS,
+        ),
+        _rec(
+            "nll",
+            "With log_softmax outputs, after turning the rows into indices (argmax of each row).",
+            "article 2.6.2",
+        ),
+        _rec("multi_margin", "A multi-class hinge, also on argmax indices.", "article 2.6.13"),
+    ]
+
+
+def _recommend_multilabel(p: LabelProfile, pred: PredProfile | None) -> list[Recommendation]:
+    weights = balancing_params(p)
+    heavy = bool(p.evidence.get("severe_imbalance"))
+    return [
+        _rec(
+            "bce_with_logits",
+            "0/1 rows with any number of 1s: one sigmoid cross entropy per label." + _class_weight_note(p, weights),
+            RULE_CLASS,
+            weights if heavy else {},
+        ),
+        _rec("multilabel_soft_margin", "The same one-versus-all loss averaged per sample.", "article 2.6.11"),
+        _rec("multilabel_margin", "A hinge version; needs each row as class indices padded with -1.", "article 2.6.9"),
+    ]
+
+
+def _recommend_signed(p: LabelProfile, pred: PredProfile | None) -> list[Recommendation]:
+    return [
+        _rec("soft_margin", "Labels in {-1, 1}: the logistic loss on raw scores.", "article 2.6.10"),
+        _rec(
+            "hinge_embedding",
+            "If the predictions are distances between pairs (similar = 1, dissimilar = -1).",
+            "article 2.6.8",
+        ),
+        _rec(
+            "margin_ranking",
+            "If each label orders a pair of scores (the second score file as input2).",
+            "article 2.6.7",
+        ),
+        _rec(
+            "cosine_embedding",
+            "If each label says whether two embeddings are similar (the second embeddings as input2).",
+            "article 2.6.12",
+        ),
+    ]
+
+
+def _recommend_distribution(p: LabelProfile, pred: PredProfile | None) -> list[Recommendation]:
+    return [
+        _rec(
+            "kl_div",
+            "Rows are probability distributions: KL divergence on log-probability inputs; batchmean gives the "
+            "divergence per sample.",
+            "article 2.6.4",
+            reduction="batchmean",
+        ),
+        _rec(
+            "cross_entropy",
+            "Cross entropy with soft targets on logits: KL plus the targets' constant entropy.",
+            RULE_CLASS,
+        ),
+    ]
+
+
+def _recommend_count(p: LabelProfile, pred: PredProfile | None) -> list[Recommendation]:
+    hint = ""
+    if pred is not None and pred.kind != "real" and float(pred.evidence["min"]) >= 0:
+        hint = " Your predictions are non-negative: if they are rates rather than log-rates, pass -p log_input=false."
+    return [
+        _rec("poisson_nll", "Non-negative integer counts: Poisson likelihood with log-rate predictions." + hint),
+        _rec("mse", "Squared error on the counts, if they are large and roughly symmetric.", RULE_REAL),
+    ]
+
+
+RECOMMENDERS = {
+    "continuous": _recommend_continuous,
+    "bounded": _recommend_bounded,
+    "binary": _recommend_binary,
+    "multiclass": _recommend_multiclass,
+    "onehot": _recommend_onehot,
+    "multilabel": _recommend_multilabel,
+    "signed": _recommend_signed,
+    "distribution": _recommend_distribution,
+    "count": _recommend_count,
+}
+
+
+def command_line(rec: Recommendation, pred: str, labels: str, extra: list[str]) -> str:
+    """The exact ``losscli compute`` line for a recommendation."""
+    words = ["losscli", "compute", rec.loss, pred, labels, *extra]
+    for role in get_loss(rec.loss).input_roles:
+        if role.default is None:
+            words += ["--input", f"{role.name}={role.name.upper()}"]
+    for key, value in rec.params.items():
+        words += ["-p", f"{key}={json.dumps(value, separators=(',', ':'))}"]
+    if rec.reduction:
+        words += ["--reduction", rec.reduction]
+    return shlex.join(words)
+
+
+def advise(
+    profile: LabelProfile,
+    *,
+    labels: np.ndarray | None = None,
+    pred: np.ndarray | None = None,
+    labels_path: str = "LABELS",
+    pred_path: str = "PRED",
+    extra_args: list[str] | None = None,
+    check_loss: str | None = None,
+) -> Advice:
+    """Rank the losses for these labels and check the predictions against them."""
+    pred_profile = describe_predictions(pred) if pred is not None else None
+    recommendations = RECOMMENDERS[profile.label_type](profile, pred_profile)
+    for rec in recommendations:
+        rec.command = command_line(rec, pred_path, labels_path, extra_args or [])
+    spec = get_loss(check_loss or recommendations[0].loss)
+    params = next((r.params for r in recommendations if r.loss == spec.name), {}) if not check_loss else {}
+    reduction = next((r.reduction for r in recommendations if r.loss == spec.name), None)
+    warnings = find_mistakes(spec, pred, labels, params, reduction or spec.default_reduction, profile)
+    predictions = None
+    if pred_profile is not None:
+        predictions = {"kind": pred_profile.kind, "description": pred_profile.description, **pred_profile.evidence}
+    return Advice(profile.label_type, profile.evidence, recommendations, predictions, warnings)
+
+
+# --- mistakes ------------------------------------------------------------------------
+
+
+def _pred_mistake(spec: LossSpec, kind: str, evidence: dict[str, Any]) -> str | None:
+    """A warning when the predictions are not the kind of values the loss expects."""
+    expects, name = spec.pred_role.domain, spec.name
+    classes = spec.target_role is not None and spec.target_role.dtype in ("index", "index_or_prob")
+    if expects == "logits" and kind in ("softmax", "probs"):
+        if classes:
+            what = "softmax probabilities (rows sum to 1)" if kind == "softmax" else "probabilities (all in [0, 1])"
+            return (
+                f"the predictions look like {what}, but {name} applies log_softmax "
+                "itself and wants logits: probabilities squash the scores into [0, 1], so the loss has a floor "
+                "above 0 and its gradients shrink (training slows); pass the logits from before the softmax"
+            )
+        return (
+            f"the predictions look like sigmoid outputs (all in [0, 1]), but {name} applies a sigmoid itself: "
+            "a double sigmoid keeps every probability within [0.5, 0.73], so the loss cannot approach 0; pass "
+            "the logits from before the sigmoid, or use bce on these probabilities"
+        )
+    if expects == "log_probs" and kind != "log_probs":
+        what = "probabilities (all in [0, 1])" if kind in ("softmax", "probs") else "not log-probabilities"
+        if name == "kl_div":
+            return (
+                f"the predictions are {what}, but kl_div wants log-probabilities as input (the target stays "
+                "probabilities): otherwise the result is not a divergence and can turn negative; pass "
+                "log_softmax outputs (or log of the probabilities)"
+            )
+        consequence = "it only picks -input[n, y_n], so " + (
+            "the loss turns negative and rewards nothing" if kind in ("softmax", "probs") else "it is no likelihood"
+        )
+        return (
+            f"the predictions are {what} (the exp of each row does not sum to 1), but {name} wants "
+            f"log-probabilities (log_softmax outputs): {consequence}; apply log_softmax, or use cross_entropy "
+            "on logits"
+        )
+    if expects == "prob" and kind in ("real", "log_probs"):
+        return (
+            f"the predictions leave [0, 1] (min {evidence['min']}, max {evidence['max']}): they look like logits, "
+            f"but {name} wants probabilities; apply a sigmoid first, or use bce_with_logits"
+        )
+    return None
+
+
+def _balance_from_target(spec: LossSpec, labels: np.ndarray) -> LabelProfile | None:
+    """Class counts for the losses whose targets are classes or 0/1 bits (O(N), no sort)."""
+    target = spec.target_role
+    if target is None or labels.size == 0:
+        return None
+    y = labels
+    if target.dtype == "index" or (target.dtype == "index_or_prob" and y.ndim == 1):
+        valid = y[(y >= 0) & (y == np.floor(y))].astype(np.int64)
+        if len(valid) == 0:
+            return None
+        return _with_balance(LabelProfile("multiclass", {}, np.bincount(valid.reshape(-1)), len(valid)))
+    if spec.label_kind in ("binary", "multilabel") and np.isin(y, (0, 1)).all():
+        counts = (y.reshape(len(y), -1) == 1).sum(axis=0)
+        kind = "binary" if counts.shape[0] == 1 else "multilabel"
+        return _with_balance(LabelProfile(kind, {}, counts, len(y)))
+    return None
+
+
+def _imbalance_mistake(spec: LossSpec, profile: LabelProfile, params: dict[str, Any]) -> str | None:
+    if not profile.evidence.get("severe_imbalance") or profile.counts is None:
+        return None
+    if params.get("weight") is not None or params.get("pos_weight") is not None:
+        return None
+    ratio = profile.evidence["imbalance_ratio"]
+    weights = balancing_params(profile)
+    key, values = next(iter(weights.items()))
+    setting = f"-p {key}={json.dumps(values, separators=(',', ':'))}"
+    if spec.param(key) is not None:
+        fix = f"pass {setting}"
+    elif key == "pos_weight":
+        fix = f"use bce_with_logits with {setting}"
+    else:
+        return None
+    what = (
+        f"positives are {profile.evidence['positive_share']} of the rows"
+        if profile.label_type == "binary"
+        else f"the largest class outnumbers the smallest {ratio}:1"
+    )
+    return f"severe class imbalance ({what}): the loss is dominated by the majority class; {fix}"
+
+
+def find_mistakes(
+    spec: LossSpec,
+    pred: np.ndarray | None,
+    labels: np.ndarray | None,
+    params: dict[str, Any],
+    reduction: str,
+    profile: LabelProfile | None = None,
+) -> list[str]:
+    """The classic mistakes of using ``spec`` on these predictions and labels, each with its fix."""
+    found: list[str] = []
+    target = spec.target_role
+    if pred is not None and pred.size and spec.pred_role.domain in ("logits", "log_probs", "prob"):
+        pred_profile = describe_predictions(pred, class_axis=-1 if spec.shape_rule == "ctc" else 1)
+        message = _pred_mistake(spec, pred_profile.kind, pred_profile.evidence)
+        if message:
+            found.append(message)
+    if pred is not None and labels is not None and pred.ndim == 2 and pred.shape[1] == 1 and labels.ndim == 1:
+        found.append(
+            f"the predictions have shape ({pred.shape[0]}, 1) and the labels ({labels.shape[0]},): torch would "
+            f"broadcast them to ({pred.shape[0]}, {labels.shape[0]}) and compare every prediction with every "
+            "label; squeeze the predictions to one dimension"
+        )
+    if labels is None or target is None or labels.size == 0:
+        return found
+    onehot = labels.ndim == 2 and labels.shape[1] > 1 and np.isin(labels, (0, 1)).all() and (labels.sum(1) == 1).all()
+    if onehot and target.dtype == "index":
+        found.append(
+            f"the labels are one-hot rows, but {spec.name} wants class indices: take the argmax of each row "
+            "(one column of integers 0..C-1)"
+        )
+    if onehot and target.dtype == "index_or_prob" and params.get("weight") is not None:
+        found.append(
+            "one-hot rows are read as class probabilities: with -p weight the mean then divides by N, not by "
+            "the summed weights of the targets as it does for class indices; give indices (argmax of each row) "
+            "for the usual weighted mean"
+        )
+    ignore = params.get("ignore_index", -100) if spec.param("ignore_index") else None
+    is_index = target.dtype == "index" or (target.dtype == "index_or_prob" and labels.ndim == 1)
+    if is_index and labels.dtype.kind in "iuf":
+        kept = labels[labels != ignore] if ignore is not None else labels
+        if ignore is not None and kept.size == 0:
+            found.append(
+                f"every label equals ignore_index ({ignore}): nothing counts, so the mean is NaN; check the "
+                "labels or the -p ignore_index value"
+            )
+        elif kept.size and kept.min() >= 1 and spec.shape_rule in ("class", "class4d"):
+            found.append(
+                f"no label is 0 (they run {_number(kept.min())}..{_number(kept.max())}): if the classes are "
+                "numbered from 1, subtract 1 so that label k picks column k"
+            )
+    if spec.name == "kl_div" and reduction == "mean":
+        found.append(
+            "kl_div with reduction 'mean' divides by every element (N·C), not by the N samples, so it is not "
+            "the KL divergence; pass --reduction batchmean"
+        )
+    balance = profile if profile is not None and profile.counts is not None else _balance_from_target(spec, labels)
+    if balance is not None:
+        message = _imbalance_mistake(spec, balance, params)
+        if message:
+            found.append(message)
+    return found
