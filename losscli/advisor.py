@@ -94,6 +94,8 @@ class Recommendation:
     params: dict[str, Any] = field(default_factory=dict)
     reduction: str | None = None
     command: str = ""
+    labels_as_is: bool = True
+    """False when the labels need converting first (0/1 to ±1, one-hot to indices, …)."""
 
 
 @dataclass
@@ -258,9 +260,16 @@ def describe_predictions(pred: np.ndarray, class_axis: int = 1) -> PredProfile:
 # --- recommendations -----------------------------------------------------------------
 
 
-def _rec(name: str, reason: str, rule: str | None = None, params: dict | None = None, reduction: str | None = None):
+def _rec(
+    name: str,
+    reason: str,
+    rule: str | None = None,
+    params: dict | None = None,
+    reduction: str | None = None,
+    labels_as_is: bool = True,
+) -> Recommendation:
     spec = get_loss(name)
-    return Recommendation(spec.name, spec.torch_name, reason, rule, params or {}, reduction)
+    return Recommendation(spec.name, spec.torch_name, reason, rule, params or {}, reduction, labels_as_is=labels_as_is)
 
 
 def _class_weight_note(profile: LabelProfile, params: dict[str, Any]) -> str:
@@ -342,7 +351,12 @@ def _recommend_binary(p: LabelProfile, pred: PredProfile | None) -> list[Recomme
             weights if heavy else {},
         ),
         _rec("bce", "The same loss if the model already outputs probabilities (after a sigmoid).", RULE_CLASS),
-        _rec("soft_margin", "The logistic loss for labels written as {-1, 1}: map 0 to -1 first.", "article 2.6.10"),
+        _rec(
+            "soft_margin",
+            "The logistic loss for labels written as {-1, 1}: map 0 to -1 first.",
+            "article 2.6.10",
+            labels_as_is=False,
+        ),
     ]
 
 
@@ -376,8 +390,9 @@ def _recommend_onehot(p: LabelProfile, pred: PredProfile | None) -> list[Recomme
             "nll",
             "With log_softmax outputs, after turning the rows into indices (argmax of each row).",
             "article 2.6.2",
+            labels_as_is=False,
         ),
-        _rec("multi_margin", "A multi-class hinge, also on argmax indices.", "article 2.6.13"),
+        _rec("multi_margin", "A multi-class hinge, also on argmax indices.", "article 2.6.13", labels_as_is=False),
     ]
 
 
@@ -392,7 +407,12 @@ def _recommend_multilabel(p: LabelProfile, pred: PredProfile | None) -> list[Rec
             weights if heavy else {},
         ),
         _rec("multilabel_soft_margin", "The same one-versus-all loss averaged per sample.", "article 2.6.11"),
-        _rec("multilabel_margin", "A hinge version; needs each row as class indices padded with -1.", "article 2.6.9"),
+        _rec(
+            "multilabel_margin",
+            "A hinge version; needs each row as class indices padded with -1.",
+            "article 2.6.9",
+            labels_as_is=False,
+        ),
     ]
 
 

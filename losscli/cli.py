@@ -168,6 +168,68 @@ def compute(
     render.print_compute(result, format_.value, rows)
 
 
+@app.command()
+def compare(
+    preds: Annotated[list[str], typer.Argument(metavar="PRED...", help="Prediction files, one per model.")],
+    labels: Annotated[str | None, typer.Option(metavar="PATH", help="Labels file shared by every model.")] = None,
+    loss: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--loss", "-l", metavar="LOSS", help="Loss(es), repeatable or comma-separated; default: recommended."
+        ),
+    ] = None,
+    param: Annotated[
+        list[str] | None,
+        typer.Option("--param", "-p", metavar="KEY=VALUE", help="Parameter for the losses that take it, repeatable."),
+    ] = None,
+    sort: Annotated[str | None, typer.Option(metavar="LOSS", help="Order the rows by this loss, best first.")] = None,
+    baseline: Annotated[
+        str | None, typer.Option(metavar="PATH", help="Show each model's change against this one, in percent.")
+    ] = None,
+    dtype: Annotated[DType, typer.Option(help="Floating-point precision of the computation.")] = DType.float32,
+    pred_col: Annotated[
+        list[str] | None, typer.Option(metavar="COL", help="Prediction column(s); without --labels, one model each.")
+    ] = None,
+    label_col: Annotated[
+        list[str] | None, typer.Option(metavar="COL", help="Label column(s) by name or index.")
+    ] = None,
+    pred_key: Annotated[str | None, typer.Option(metavar="NAME", help="Array name inside PRED .npz files.")] = None,
+    label_key: Annotated[
+        str | None, typer.Option(metavar="NAME", help="Array name inside the labels .npz file.")
+    ] = None,
+    format_: FormatOption = Format.table,
+) -> None:
+    """Compare models' predictions against one label file under several losses."""
+    from losscli.loading import split_column_options
+
+    names = split_column_options(loss)
+    specs = [get_loss(name) for name in dict.fromkeys(names or [])]
+    sort_loss = get_loss(sort).name if sort else None
+    from losscli import comparison, render
+    from losscli.inputs import gather_compare_inputs
+
+    label_input, models = gather_compare_inputs(
+        preds,
+        labels,
+        label_cols=split_column_options(label_col),
+        pred_cols=split_column_options(pred_col),
+        label_key=label_key,
+        pred_key=pred_key,
+        baseline=baseline,
+    )
+    if specs:
+        per_loss = comparison.split_params(specs, param or [])
+        losses = [(spec, per_loss.get(spec.name, {})) for spec in specs]
+    else:
+        losses = comparison.default_losses(label_input, models)
+        per_loss = comparison.split_params([spec for spec, _ in losses], param or [])
+        losses = [(spec, {**params, **per_loss.get(spec.name, {})}) for spec, params in losses]
+    if sort_loss is not None and sort_loss not in [spec.name for spec, _ in losses]:
+        raise UsageError(f"--sort {sort}: not among the compared losses ({', '.join(s.name for s, _ in losses)})")
+    result = comparison.compare(label_input, models, losses, baseline=baseline, dtype=dtype.value)
+    render.print_comparison(result, format_.value, sort_loss)
+
+
 class LabelType(StrEnum):
     continuous = "continuous"
     bounded = "bounded"

@@ -108,3 +108,47 @@ def gather_advice_inputs(
         if inp is not None:
             check_finite(inp)
     return label_input, pred_input
+
+
+def gather_compare_inputs(
+    preds: Sequence[str],
+    labels: str | None,
+    *,
+    label_cols: Sequence[str] | None = None,
+    pred_cols: Sequence[str] | None = None,
+    label_key: str | None = None,
+    pred_key: str | None = None,
+    baseline: str | None = None,
+    stdin: BinaryIO | None = None,
+) -> tuple[Input, list[tuple[str, Input]]]:
+    """The labels once, and each model's predictions once: one file per model, or one column per model.
+
+    With ``--labels``, every PRED file is a model (``--pred-col`` picks the same
+    columns in each). Without it, the single PRED file holds the labels
+    (``--label-col``) and every ``--pred-col`` (default: every other column) is
+    a model of its own, named ``FILE:COLUMN``.
+    """
+    if [labels, *preds, baseline].count("-") > 1:
+        raise UsageError("only one input can be read from standard input ('-')")
+    if labels is None:
+        if len(preds) != 1 or not label_cols:
+            raise UsageError("give the labels with --labels PATH, or one PRED file with --label-col NAME")
+        source = read_source(preds[0], key=pred_key, key_option="--pred-key", stdin=stdin)
+        label_input = _input(LABELS_ROLE, source, label_cols, (), "--label-col")
+        indices = resolve_columns(source, pred_cols, exclude=label_cols, option="--pred-col")
+        names = [source.columns[i] if source.columns else str(i) for i in indices]
+        models = [(f"{preds[0]}:{name}", _input(PRED_ROLE, source, [name], (), "--pred-col")) for name in names]
+    else:
+        label_source = read_source(labels, key=label_key, key_option="--label-key", stdin=stdin)
+        label_input = _input(LABELS_ROLE, label_source, label_cols, (), "--label-col")
+        models = []
+        for path in dict.fromkeys(preds):
+            source = read_source(path, key=pred_key, key_option="--pred-key", stdin=stdin)
+            models.append((path, _input(PRED_ROLE, source, pred_cols, (), "--pred-col")))
+    names = [name for name, _ in models]
+    if baseline is not None and baseline not in names:
+        if labels is None:
+            raise UsageError(f"--baseline {baseline}: name one of the compared models: {', '.join(names)}")
+        source = read_source(baseline, key=pred_key, key_option="--pred-key", stdin=stdin)
+        models.insert(0, (baseline, _input(PRED_ROLE, source, pred_cols, (), "--pred-col")))
+    return label_input, models

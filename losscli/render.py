@@ -20,7 +20,7 @@ from rich.text import Text
 from losscli.advisor import Advice
 from losscli.errors import DataError, UsageError
 from losscli.registry import LossSpec
-from losscli.results import ComputeResult, Gradient
+from losscli.results import Comparison, ComputeResult, Gradient
 from losscli.validate import shape_text
 
 MAX_TABLE_COLUMNS = 8
@@ -317,3 +317,100 @@ def print_advice(advice: Advice, format_: str) -> None:
             console.print(Padding(Text(r.rule, style="dim"), (0, 0, 0, 3)))
         console.print(f"   [green]$ {r.command}[/]", highlight=False, soft_wrap=True, markup=True)
     print_warnings(advice.warnings)
+
+
+def comparison_dict(result: Comparison) -> dict[str, Any]:
+    rows = []
+    for model in result.models:
+        row: dict[str, Any] = {"pred": model, "values": result.values[model]}
+        if result.baseline is not None:
+            row["change_pct"] = result.change[model]
+        rows.append(row)
+    return {
+        "labels": result.labels,
+        "losses": result.losses,
+        "params": result.params,
+        "rows": rows,
+        "best": result.best,
+        "baseline": result.baseline,
+        "disagreements": result.disagreements,
+        "warnings": result.warnings,
+    }
+
+
+def _ordered(result: Comparison, sort: str | None) -> list[str]:
+    if sort is None:
+        return result.models
+    return sorted(result.models, key=lambda m: (result.values[m][sort] is None, result.values[m][sort] or 0.0))
+
+
+def print_comparison(result: Comparison, format_: str, sort: str | None = None) -> None:
+    models = _ordered(result, sort)
+    if format_ == "json":
+        data = comparison_dict(result)
+        data["rows"] = sorted(data["rows"], key=lambda row: models.index(row["pred"]))
+        print(json.dumps(data))
+        return
+    if format_ == "csv":
+        out = io.StringIO()
+        writer = csv.writer(out, lineterminator="\n")
+        changes = [f"{loss}_change_pct" for loss in result.losses] if result.baseline is not None else []
+        writer.writerow(["pred", *result.losses, *changes])
+        for model in models:
+            values = [result.values[model][loss] for loss in result.losses]
+            extra = [result.change[model][loss] for loss in result.losses] if changes else []
+            writer.writerow(
+                [
+                    model,
+                    *("" if v is None else repr(v) for v in values),
+                    *("" if v is None else f"{v:.4g}" for v in extra),
+                ]
+            )
+        print(out.getvalue(), end="")
+        print_warnings(result.warnings)
+        return
+    table = Table(title=f"Losses against {result.labels} (lower is better)", title_justify="left")
+    table.add_column("predictions", style="bold")
+    for loss in result.losses:
+        params = result.params.get(loss)
+        header = loss + ("\n" + ", ".join(f"{k}={json.dumps(v)}" for k, v in params.items()) if params else "")
+        table.add_column(header, justify="right")
+    for model in models:
+        cells = []
+        for loss in result.losses:
+            value = result.values[model][loss]
+            text = "nan" if value is None else f"{value:.6g}"
+            if result.baseline is not None and model != result.baseline:
+                change = result.change[model][loss]
+                text += "" if change is None else f" [dim]({change:+.1f}%)[/]"
+            if result.best[loss] == model:
+                text = f"[bold green]{text} *[/]"
+            cells.append(text)
+        name = model + (" [dim](baseline)[/]" if model == result.baseline else "")
+        table.add_row(name, *cells)
+    table.caption = "* best in its column"
+    console = stdout()
+    console.print(table)
+    note = describe_disagreement(result)
+    if note:
+        console.print(note, highlight=False)
+    print_warnings(result.warnings)
+
+
+def describe_disagreement(result: Comparison) -> str | None:
+    """One sentence on why the losses prefer different models."""
+    if not result.disagreements:
+        return None
+    parts = [
+        f"{', '.join(losses)} {'prefers' if len(losses) == 1 else 'prefer'} {model}"
+        for model, losses in result.disagreements.items()
+    ]
+    squared = {"mse", "l2"} & set(result.losses)
+    robust = {"l1", "smooth_l1", "huber"} & set(result.losses)
+    why = ""
+    if squared and robust:
+        why = (
+            " — squared error punishes a few large errors (outliers) that absolute and smooth errors forgive "
+            "(article 2.6.1)"
+        )
+    return "The losses disagree: " + "; ".join(parts) + why + "."

@@ -33,3 +33,22 @@ class ComputeResult:
     values: np.ndarray | None
     gradients: dict[str, Gradient] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Comparison:
+    """The value of every loss for every model, and what follows from them."""
+
+    labels: str
+    losses: list[str]
+    models: list[str]
+    values: dict[str, dict[str, float | None]]
+    """model → loss → value (None when not finite)."""
+    params: dict[str, dict[str, Any]] = field(default_factory=dict)
+    best: dict[str, str | None] = field(default_factory=dict)
+    baseline: str | None = None
+    change: dict[str, dict[str, float | None]] = field(default_factory=dict)
+    """model → loss → percent change against the baseline."""
+    disagreements: dict[str, list[str]] = field(default_factory=dict)
+    """model → the losses under which it is best, when the losses do not agree."""
+    warnings: list[str] = field(default_factory=list)

@@ -1,0 +1,108 @@
+"""Several models under several losses, from tensors built once."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from losscli.advisor import advise, find_mistakes, infer_label_type
+from losscli.engine import compute
+from losscli.errors import DataError, UnknownParamError, UsageError
+from losscli.params import parse_params
+from losscli.registry import LossSpec, get_loss
+from losscli.results import Comparison
+from losscli.validate import Input
+
+
+def split_params(specs: list[LossSpec], items: list[str]) -> dict[str, dict[str, Any]]:
+    """``-p`` items for each loss that takes them; a parameter no loss takes is a usage error."""
+    per_loss: dict[str, dict[str, Any]] = {}
+    for item in items:
+        key = item.partition("=")[0].strip()
+        takers = [spec for spec in specs if spec.param(key) is not None]
+        if not takers:
+            names = ", ".join(spec.name for spec in specs)
+            raise UnknownParamError(f"none of the compared losses ({names}) takes a parameter {key!r}")
+        for spec in takers:
+            per_loss.setdefault(spec.name, {}).update(parse_params(spec, [item]))
+    return per_loss
+
+
+def default_losses(labels: Input, models: list[tuple[str, Input]]) -> list[tuple[LossSpec, dict[str, Any]]]:
+    """The losses ``recommend`` lists for these labels that run on them as they are.
+
+    Losses needing converted labels or further inputs are left out, and so are
+    losses whose predictions would be a classic mistake for any model (e.g.
+    ``bce`` when a model outputs logits).
+    """
+    advice = advise(infer_label_type(labels.array))
+    chosen = []
+    for rec in advice.recommendations:
+        spec = get_loss(rec.loss)
+        if not rec.labels_as_is or any(r.default is None for r in spec.input_roles):
+            continue
+        if any(find_mistakes(spec, pred.array, None, {}, spec.default_reduction) for _, pred in models):
+            continue
+        chosen.append((spec, dict(rec.params)))
+    return chosen or [(get_loss(advice.recommendations[0].loss), dict(advice.recommendations[0].params))]
+
+
+def compare(
+    labels: Input,
+    models: list[tuple[str, Input]],
+    losses: list[tuple[LossSpec, dict[str, Any]]],
+    *,
+    baseline: str | None = None,
+    dtype: str = "float32",
+) -> Comparison:
+    """Evaluate every loss on every model (no gradients) and rank the models per loss."""
+    for spec, _ in losses:
+        extra = [r.name for r in spec.input_roles if r.default is None]
+        if extra or spec.target_role is None:
+            raise UsageError(f"compare takes losses of predictions and labels only; {spec.name} also needs {extra}")
+    result = Comparison(
+        labels=labels.source,
+        losses=[spec.name for spec, _ in losses],
+        models=[name for name, _ in models],
+        values={name: {} for name, _ in models},
+        params={spec.name: params for spec, params in losses if params},
+        baseline=baseline,
+    )
+    for name, pred in models:
+        for spec, params in losses:
+            inputs = {
+                spec.pred_role.name: Input(spec.pred_role, pred.array, pred.source, pred.columns),
+                spec.target_role.name: Input(spec.target_role, labels.array, labels.source, labels.columns),
+            }
+            try:
+                outcome = compute(spec, inputs, params, spec.default_reduction, grad=False, dtype=dtype)
+            except DataError as e:
+                raise DataError(f"{name} under {spec.name}: {e}") from e
+            value = outcome.value
+            result.values[name][spec.name] = value if value is not None and math.isfinite(value) else None
+            result.warnings += [f"{name}, {spec.name}: {w}" for w in outcome.warnings]
+    _rank(result)
+    return result
+
+
+def _rank(result: Comparison) -> None:
+    """Best model per loss, change against the baseline, and where the losses disagree."""
+    for loss in result.losses:
+        scored = [(v, m) for m in result.models if (v := result.values[m][loss]) is not None]
+        result.best[loss] = min(scored)[1] if scored else None
+    if result.baseline is not None:
+        base = result.values[result.baseline]
+        for model in result.models:
+            result.change[model] = {loss: _percent(result.values[model][loss], base[loss]) for loss in result.losses}
+    winners: dict[str, list[str]] = {}
+    for loss, model in result.best.items():
+        if model is not None:
+            winners.setdefault(model, []).append(loss)
+    if len(winners) > 1:
+        result.disagreements = winners
+
+
+def _percent(value: float | None, base: float | None) -> float | None:
+    if value is None or base is None or base == 0:
+        return None
+    return 100.0 * (value - base) / abs(base)
