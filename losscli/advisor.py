@@ -477,9 +477,9 @@ RECOMMENDERS = {
 }
 
 
-def command_line(rec: Recommendation, pred: str, labels: str, extra: list[str]) -> str:
-    """The exact ``losscli compute`` line for a recommendation."""
-    words = ["losscli", "compute", rec.loss, pred, labels, *extra]
+def command_line(rec: Recommendation, arguments: list[str]) -> str:
+    """The exact ``losscli compute`` line for a recommendation, after the loss name: files and options."""
+    words = ["losscli", "compute", rec.loss, *arguments]
     for role in get_loss(rec.loss).input_roles:
         if role.default is None:
             words += ["--input", f"{role.name}={role.name.upper()}"]
@@ -495,16 +495,14 @@ def advise(
     *,
     labels: np.ndarray | None = None,
     pred: np.ndarray | None = None,
-    labels_path: str = "LABELS",
-    pred_path: str = "PRED",
-    extra_args: list[str] | None = None,
+    arguments: list[str] | None = None,
     check_loss: str | None = None,
 ) -> Advice:
     """Rank the losses for these labels and check the predictions against them."""
     pred_profile = describe_predictions(pred) if pred is not None else None
     recommendations = RECOMMENDERS[profile.label_type](profile, pred_profile)
     for rec in recommendations:
-        rec.command = command_line(rec, pred_path, labels_path, extra_args or [])
+        rec.command = command_line(rec, arguments or ["PRED", "LABELS"])
     spec = get_loss(check_loss or recommendations[0].loss)
     params = next((r.params for r in recommendations if r.loss == spec.name), {}) if not check_loss else {}
     reduction = next((r.reduction for r in recommendations if r.loss == spec.name), None)
@@ -565,6 +563,8 @@ def _balance_from_target(spec: LossSpec, labels: np.ndarray) -> LabelProfile | N
     if target is None or labels.size == 0:
         return None
     y = labels
+    if target.dtype == "index_or_prob" and y.ndim == 2 and np.isin(y, (0, 1)).all() and (y.sum(axis=1) == 1).all():
+        return _with_balance(LabelProfile("onehot", {}, y.sum(axis=0, dtype=np.int64), len(y)))
     if target.dtype == "index" or (target.dtype == "index_or_prob" and y.ndim == 1):
         valid = y[(y >= 0) & (y == np.floor(y))].astype(np.int64)
         if len(valid) == 0:

@@ -230,6 +230,31 @@ def compare(
     render.print_comparison(result, format_.value, sort_loss)
 
 
+def compute_arguments(
+    labels: str | None,
+    pred: str | None,
+    label_input: Any,
+    label_cols: list[str] | None,
+    pred_cols: list[str] | None,
+    label_key: str | None,
+    pred_key: str | None,
+) -> list[str]:
+    """The files and options a ``compute`` command needs to read what ``recommend`` read."""
+    if labels is not None and pred is None and pred_cols:  # one file: labels and predictions side by side
+        columns = label_input.columns or label_cols
+        return [labels, "--label-col", ",".join(columns), "--pred-col", ",".join(pred_cols)]
+    arguments = [pred or "PRED", labels or "LABELS"]
+    for option, value in (
+        ("--pred-col", pred_cols and ",".join(pred_cols)),
+        ("--label-col", label_cols and ",".join(label_cols)),
+        ("--pred-key", pred_key),
+        ("--label-key", label_key),
+    ):
+        if value:
+            arguments += [option, value]
+    return arguments
+
+
 class LabelType(StrEnum):
     continuous = "continuous"
     bounded = "bounded"
@@ -282,18 +307,11 @@ def recommend(
     )
     y = label_input.array if label_input is not None else None
     profile = advisor.profile_for_type(label_type.value) if label_type else advisor.infer_label_type(y)
-    extra = []
-    if label_cols:
-        extra += ["--label-col", ",".join(label_cols)]
-    if pred_cols:
-        extra += ["--pred-col", ",".join(pred_cols)]
     advice = advisor.advise(
         profile,
         labels=y,
         pred=pred_input.array if pred_input is not None else None,
-        labels_path=labels or "LABELS",
-        pred_path=pred or (labels if pred_cols and labels else "PRED"),
-        extra_args=extra,
+        arguments=compute_arguments(labels, pred, label_input, label_cols, pred_cols, label_key, pred_key),
         check_loss=loss,
     )
     render.print_advice(advice, format_.value)

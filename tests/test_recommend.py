@@ -1,0 +1,588 @@
+"""`losscli recommend` end to end (issue 3, SPEC §3), and the warnings `compute` gives for the
+same classic mistakes: detected label types, the SPEC table's first suggestion, runnable
+`losscli compute` lines, the output formats, the errors, and that recommend stays free of
+torch and pandas.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import shlex
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+FIRST = {
+    "continuous": "mse",
+    "bounded": "bce",
+    "binary": "bce_with_logits",
+    "multiclass": "cross_entropy",
+    "onehot": "cross_entropy",
+    "multilabel": "bce_with_logits",
+    "signed": "soft_margin",
+    "distribution": "kl_div",
+    "count": "poisson_nll",
+}
+
+
+def rng(seed: int) -> np.random.Generator:
+    return np.random.default_rng(seed)
+
+
+def softmax(x: np.ndarray) -> np.ndarray:
+    e = np.exp(x - x.max(axis=1, keepdims=True))
+    return e / e.sum(axis=1, keepdims=True)
+
+
+def sigmoid(x: np.ndarray) -> np.ndarray:
+    return 1 / (1 + np.exp(-x))
+
+
+def binary_5pct(n: int = 2000) -> np.ndarray:
+    y = np.zeros(n)
+    y[rng(3).choice(n, n // 20, replace=False)] = 1
+    return y
+
+
+def rare_class(n: int = 3000) -> np.ndarray:
+    g = rng(5)
+    y = g.integers(0, 9, n)
+    y[g.choice(n, n // 100, replace=False)] = 9
+    return y
+
+
+def labels_for(label_type: str) -> np.ndarray:
+    """Realistic, seeded labels of each type (as the files users have)."""
+    n = 2000
+    if label_type == "continuous":
+        y = rng(0).normal(10, 2, n)
+        bad = rng(1).choice(n, n // 100, replace=False)
+        y[bad] += rng(2).choice([-1, 1], len(bad)) * 60.0
+        return y
+    if label_type == "bounded":
+        return rng(2).beta(2, 5, n)
+    if label_type == "binary":
+        return binary_5pct(n)
+    if label_type == "multiclass":
+        return rng(4).integers(0, 10, n)
+    if label_type == "onehot":
+        return np.eye(5)[rng(6).integers(0, 5, n)]
+    if label_type == "multilabel":
+        return (rng(7).random((n, 6)) < [0.5, 0.3, 0.2, 0.1, 0.05, 0.02]).astype(float)
+    if label_type == "signed":
+        return rng(8).choice([-1.0, 1.0], n)
+    if label_type == "distribution":
+        return rng(9).dirichlet(np.ones(4), n)
+    if label_type == "count":
+        return rng(10).poisson(50, n)
+    raise AssertionError(label_type)
+
+
+def preds_for(label_type: str, labels: np.ndarray) -> np.ndarray:
+    """Correct predictions for each type: what a well-built model would output for the top loss."""
+    g = rng(100)
+    if label_type == "continuous":
+        return labels + g.normal(0, 1, labels.shape)
+    if label_type == "bounded":
+        return np.clip(labels + g.normal(0, 0.05, labels.shape), 0.001, 0.999)
+    if label_type in ("binary", "signed"):
+        return g.normal(0, 2, labels.shape)
+    if label_type == "multiclass":
+        return g.normal(0, 2, (len(labels), 10))
+    if label_type in ("onehot", "multilabel"):
+        return g.normal(0, 2, labels.shape)
+    if label_type == "distribution":
+        return np.log(softmax(g.normal(0, 1, labels.shape)))
+    if label_type == "count":
+        return np.log(g.uniform(30, 70, labels.shape))
+    raise AssertionError(label_type)
+
+
+def recommend(invoke_json, *args):
+    out = invoke_json(["recommend", *args])
+    assert set(out) >= {"label_type", "evidence", "recommendations", "warnings"}
+    for rec in out["recommendations"]:
+        assert set(rec) >= {"loss", "torch_name", "reason", "command"}
+        assert rec["reason"]
+    return out
+
+
+def warnings_of(invoke, args):
+    """Run recommend/compute in JSON and return its warnings (asserting success, nothing on stderr)."""
+    result = invoke([*args, "-f", "json"])
+    assert result.exit_code == 0, (result.exit_code, result.stderr)
+    return json.loads(result.stdout)["warnings"]
+
+
+# --- label types --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("label_type", sorted(FIRST))
+def test_detects_each_label_type_and_ranks_the_spec_first(invoke_json, write_file, label_type):
+    path = write_file(f"{label_type}.npy", labels_for(label_type))
+    out = recommend(invoke_json, path)
+    assert out["label_type"] == label_type, out["evidence"]
+    assert out["recommendations"][0]["loss"] == FIRST[label_type]
+    assert out["evidence"]["n_samples"] == 2000
+    assert out["warnings"] == []
+    for rec in out["recommendations"]:
+        words = shlex.split(rec["command"])
+        assert words[:3] == ["losscli", "compute", rec["loss"]]
+        assert path in words
+
+
+@pytest.mark.parametrize("label_type", sorted(FIRST))
+def test_given_label_type_needs_no_file(invoke_json, label_type):
+    out = recommend(invoke_json, "--label-type", label_type)
+    assert out["label_type"] == label_type
+    assert out["evidence"] == {"given": "--label-type"}
+    assert out["recommendations"][0]["loss"] == FIRST[label_type]
+    assert out["warnings"] == []
+
+
+def test_continuous_with_outliers_evidence_from_a_csv(invoke_json, write_file):
+    path = write_file("prices.csv", ["price", *labels_for("continuous").round(4)])
+    out = recommend(invoke_json, path)
+    ev = out["evidence"]
+    assert out["label_type"] == "continuous"
+    assert ev["outliers"] is True and ev["n_outliers"] >= 20
+    losses = [r["loss"] for r in out["recommendations"]]
+    assert losses[0] == "mse" and {"smooth_l1", "huber"} <= set(losses)
+    huber = out["recommendations"][losses.index("huber")]
+    assert huber["params"]["delta"] == pytest.approx(1.345 * ev["robust_scale"], rel=1e-3)
+    assert f"delta={huber['params']['delta']}" in huber["command"]
+
+
+def test_clean_gaussian_of_100k_values_flags_no_outliers(invoke_json, write_file):
+    path = write_file("clean.npy", rng(11).normal(0, 1, 100_000))
+    out = recommend(invoke_json, path)
+    assert out["label_type"] == "continuous"
+    assert out["evidence"]["outliers"] is False
+    assert "huber" not in [r["loss"] for r in out["recommendations"]]
+
+
+def test_binary_5_percent_positives_pos_weight_ready_to_paste(invoke_json, write_file):
+    out = recommend(invoke_json, write_file("clicks.csv", ["clicked", *binary_5pct().astype(int)]))
+    assert out["label_type"] == "binary"
+    assert out["evidence"]["positive_share"] == 0.05
+    assert out["evidence"]["severe_imbalance"] is True
+    top = out["recommendations"][0]
+    assert top["loss"] == "bce_with_logits"
+    words = shlex.split(top["command"])
+    assert words[words.index("-p") + 1] == "pos_weight=[19]"
+
+
+@pytest.mark.parametrize("cells", ["ints", "floats"])
+def test_ten_class_labels_in_a_csv_as_ints_and_floats(invoke_json, write_file, cells):
+    y = rng(4).integers(0, 10, 2000)
+    rows = [int(v) for v in y] if cells == "ints" else [float(v) for v in y]
+    out = recommend(invoke_json, write_file("digits.csv", ["digit", *rows]))
+    assert out["label_type"] == "multiclass"
+    assert out["evidence"]["n_unique"] == 10
+    assert out["recommendations"][0]["loss"] == "cross_entropy"
+    assert out["recommendations"][0]["params"] == {}
+
+
+def test_rare_class_weight_matches_sklearn(invoke_json, write_file):
+    compute_class_weight = pytest.importorskip("sklearn.utils.class_weight").compute_class_weight
+    y = rare_class()
+    out = recommend(invoke_json, write_file("rare.npy", y))
+    assert out["label_type"] == "multiclass"
+    assert out["evidence"]["severe_imbalance"] is True
+    top = out["recommendations"][0]
+    expected = compute_class_weight("balanced", classes=np.unique(y), y=y)
+    assert top["params"]["weight"] == pytest.approx(expected, rel=1e-3)
+    words = shlex.split(top["command"])
+    assert json.loads(words[words.index("-p") + 1].removeprefix("weight=")) == top["params"]["weight"]
+
+
+def test_multilabel_pos_weight_per_column(invoke_json, write_file):
+    y = labels_for("multilabel")
+    out = recommend(invoke_json, write_file("tags.npy", y))
+    pos = y.sum(axis=0)
+    assert out["label_type"] == "multilabel"
+    assert out["evidence"]["positive_share"] == pytest.approx(pos / len(y), rel=1e-3)
+    assert out["recommendations"][0]["params"]["pos_weight"] == pytest.approx((len(y) - pos) / pos, rel=1e-3)
+    assert "multilabel_soft_margin" in [r["loss"] for r in out["recommendations"]]
+
+
+# --- commands are runnable -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "label_type", ["continuous", "bounded", "binary", "multiclass", "onehot", "signed", "distribution", "count"]
+)
+def test_the_recommended_command_runs(invoke, invoke_json, write_file, label_type):
+    y = labels_for(label_type)
+    labels = write_file(f"{label_type} labels.npy", y)  # a space: the command must quote it
+    pred = write_file(f"{label_type}_pred.npy", preds_for(label_type, y))
+    out = recommend(invoke_json, labels, "--pred", pred)
+    assert out["warnings"] == []
+    command = out["recommendations"][0]["command"]
+    words = shlex.split(command)
+    assert words[0] == "losscli"
+    result = invoke([*words[1:], "--no-grad", "-f", "json"])
+    assert result.exit_code == 0, (command, result.stderr)
+    computed = json.loads(result.stdout)
+    assert computed["loss"] == FIRST[label_type]
+    assert computed["warnings"] == []
+
+
+def test_the_rare_class_command_with_weights_runs(invoke, invoke_json, write_file):
+    y = rare_class()
+    labels = write_file("rare.npy", y)
+    pred = write_file("logits.npy", rng(12).normal(0, 2, (len(y), 10)))
+    out = recommend(invoke_json, labels, "--pred", pred)
+    command = out["recommendations"][0]["command"]
+    result = invoke([*shlex.split(command)[1:], "--no-grad", "-f", "json"])
+    assert result.exit_code == 0, (command, result.stderr)
+    assert json.loads(result.stdout)["params"]["weight"] == pytest.approx(out["recommendations"][0]["params"]["weight"])
+
+
+def test_single_file_mode(invoke, invoke_json, write_file):
+    y = rng(13).normal(0, 1, 200)
+    rows = ["p,y", *(f"{a},{b}" for a, b in zip(y + rng(14).normal(0, 0.1, 200), y, strict=True))]
+    data = write_file("data.csv", rows)
+    out = recommend(invoke_json, data, "--label-col", "y", "--pred-col", "p")
+    assert out["label_type"] == "continuous"
+    assert out["predictions"]["kind"] == "real"
+    assert out["evidence"]["shape"] == [200]
+    assert out["warnings"] == []
+    for rec in out["recommendations"]:
+        if "--input" in rec["command"]:
+            continue  # gaussian_nll needs the user's variances
+        result = invoke([*shlex.split(rec["command"])[1:], "--no-grad", "-f", "json"])
+        assert result.exit_code == 0, (rec["command"], result.stderr)
+
+
+def test_single_file_mode_with_pred_col_only_gives_a_runnable_command(invoke, invoke_json, write_file):
+    y = rng(13).normal(0, 1, 200)
+    rows = ["p,y", *(f"{a},{b}" for a, b in zip(y + rng(14).normal(0, 0.1, 200), y, strict=True))]
+    data = write_file("data.csv", rows)
+    out = recommend(invoke_json, data, "--pred-col", "p")
+    assert out["evidence"]["shape"] == [200]
+    command = out["recommendations"][0]["command"]
+    result = invoke([*shlex.split(command)[1:], "--no-grad", "-f", "json"])
+    assert result.exit_code == 0, (command, result.stderr)
+
+
+def test_npz_keys_are_carried_into_the_command(invoke, invoke_json, write_file):
+    y = rng(15).integers(0, 4, 300)
+    bundle = write_file("bundle.npz", {"y": y, "logits": rng(16).normal(0, 2, (300, 4))})
+    out = recommend(invoke_json, bundle, "--label-key", "y", "--pred", bundle, "--pred-key", "logits")
+    assert out["label_type"] == "multiclass"
+    command = out["recommendations"][0]["command"]
+    result = invoke([*shlex.split(command)[1:], "--no-grad", "-f", "json"])
+    assert result.exit_code == 0, (command, result.stderr)
+
+
+# --- classic mistakes: recommend --pred and compute -----------------------------------------
+
+N_CLS, C = 400, 4
+LOGITS = rng(20).normal(0, 2.5, (N_CLS, C))
+Y = rng(21).integers(0, C, N_CLS)
+BIN_LOGITS = rng(22).normal(0, 2.5, 1000)
+YBIN = (rng(23).random(1000) < 0.4).astype(float)
+DIST = rng(24).dirichlet(np.ones(C), N_CLS)
+
+
+@pytest.fixture
+def files(write_file):
+    return {
+        "logits": write_file("logits.npy", LOGITS),
+        "softmax": write_file("softmax.npy", softmax(LOGITS)),
+        "log_softmax": write_file("log_softmax.npy", np.log(softmax(LOGITS))),
+        "y": write_file("y.npy", Y),
+        "y_from_1": write_file("y_from_1.npy", Y + 1),  # 1..C: max == C
+        "y_from_1_fits": write_file("y_from_1_fits.npy", Y % (C - 1) + 1),  # 1..C-1
+        "onehot": write_file("onehot.npy", np.eye(C)[Y]),
+        "ignored": write_file("ignored.npy", np.full(N_CLS, -100)),
+        "dist": write_file("dist.npy", DIST),
+        "bin_logits": write_file("bin_logits.npy", BIN_LOGITS),
+        "bin_probs": write_file("bin_probs.npy", sigmoid(BIN_LOGITS)),
+        "bin_column": write_file("bin_column.npy", BIN_LOGITS[:, None]),
+        "ybin": write_file("ybin.npy", YBIN),
+        "y5": write_file("y5.npy", binary_5pct(1000)),
+        "rare": write_file("rare.npy", rare_class()),
+        "rare_logits": write_file("rare_logits.npy", rng(25).normal(0, 2, (3000, 10))),
+        "reg_pred": write_file("reg_pred.npy", BIN_LOGITS + rng(26).normal(0, 1, 1000)),
+    }
+
+
+# (recommend args, compute args, fragments the warning must hold)
+MISTAKES = {
+    "softmax_to_cross_entropy": (
+        ["y", "--pred", "softmax"],
+        ["cross_entropy", "softmax", "y"],
+        ["softmax", "logits", "pass the logits"],
+    ),
+    "probabilities_to_nll": (
+        ["y", "--pred", "softmax", "--loss", "nll"],
+        ["nll", "softmax", "y"],
+        ["turns negative", "log_softmax"],
+    ),
+    "sigmoid_to_bce_with_logits": (
+        ["ybin", "--pred", "bin_probs"],
+        ["bce_with_logits", "bin_probs", "ybin"],
+        ["double sigmoid", "use bce"],
+    ),
+    "labels_from_1_that_fit": (
+        ["y_from_1_fits", "--pred", "logits"],
+        ["cross_entropy", "logits", "y_from_1_fits"],
+        ["subtract 1"],
+    ),
+    "kl_div_probabilities": (
+        ["dist", "--pred", "softmax"],
+        ["kl_div", "softmax", "dist", "--reduction", "batchmean"],
+        ["log-probabilities", "log_softmax"],
+    ),
+    "all_ignore_index": (
+        ["ignored", "--pred", "logits", "--loss", "cross_entropy"],
+        ["cross_entropy", "logits", "ignored"],
+        ["ignore_index (-100)", "NaN"],
+    ),
+    "binary_imbalance": (
+        ["y5", "--pred", "bin_logits", "--loss", "bce_with_logits"],
+        ["bce_with_logits", "bin_logits", "y5"],
+        ["imbalance", "-p pos_weight=[19]"],
+    ),
+    "multiclass_imbalance": (
+        ["rare", "--pred", "rare_logits", "--loss", "ce"],
+        ["ce", "rare_logits", "rare"],
+        ["imbalance", "-p weight=["],
+    ),
+}
+
+
+def _args(files, args):
+    return [files.get(a, a) for a in args]
+
+
+@pytest.mark.parametrize("mistake", MISTAKES)
+def test_mistake_warned_by_recommend(invoke, files, mistake):
+    args, _, fragments = MISTAKES[mistake]
+    found = warnings_of(invoke, ["recommend", *_args(files, args)])
+    assert any(all(f in w for f in fragments) for w in found), found
+
+
+@pytest.mark.parametrize("mistake", MISTAKES)
+def test_mistake_warned_by_compute_json(invoke, files, mistake):
+    _, args, fragments = MISTAKES[mistake]
+    found = warnings_of(invoke, ["compute", *_args(files, args), "--no-grad"])
+    assert any(all(f in w for f in fragments) for w in found), found
+
+
+@pytest.mark.parametrize("mistake", MISTAKES)
+def test_mistake_warned_by_compute_table_on_stderr_only(invoke, files, mistake):
+    _, args, fragments = MISTAKES[mistake]
+    result = invoke(["compute", *_args(files, args), "--no-grad"])
+    assert result.exit_code == 0, result.stderr
+    assert "Warning:" in result.stderr
+    assert all(f in result.stderr for f in fragments), result.stderr
+    assert "Warning" not in result.stdout
+    assert fragments[0] not in result.stdout
+
+
+@pytest.mark.parametrize("mistake", ["softmax_to_cross_entropy", "binary_imbalance"])
+def test_recommend_table_warns_on_stderr_only(invoke, files, mistake):
+    args, _, fragments = MISTAKES[mistake]
+    result = invoke(["recommend", *_args(files, args)])
+    assert result.exit_code == 0, result.stderr
+    assert "Warning:" in result.stderr and fragments[0] in result.stderr
+    assert "Warning" not in result.stdout
+
+
+def test_logits_to_bce(invoke, files, expect_error):
+    found = warnings_of(invoke, ["recommend", files["ybin"], "--pred", files["bin_logits"], "--loss", "bce"])
+    assert any("logits" in w and "sigmoid" in w and "bce_with_logits" in w for w in found), found
+    expect_error(
+        ["compute", "bce", files["bin_logits"], files["ybin"]], 3, "bin_logits.npy", "sigmoid", "bce_with_logits"
+    )
+
+
+def test_onehot_labels_for_nll(invoke, files, expect_error):
+    found = warnings_of(invoke, ["recommend", files["onehot"], "--pred", files["log_softmax"], "--loss", "nll"])
+    assert any("one-hot" in w and "argmax" in w for w in found), found
+    expect_error(["compute", "nll", files["log_softmax"], files["onehot"]], 3, "onehot.npy", "one-hot", "argmax")
+
+
+def test_labels_numbered_1_to_c(invoke, files, expect_error):
+    found = warnings_of(invoke, ["recommend", files["y_from_1"], "--pred", files["logits"]])
+    assert any("subtract 1" in w for w in found), found
+    expect_error(["compute", "cross_entropy", files["logits"], files["y_from_1"]], 3, "y_from_1.npy", "subtract 1")
+
+
+@pytest.mark.parametrize("reduction", [None, "mean"])
+def test_kl_div_mean_reduction_says_batchmean_once(invoke, files, reduction):
+    args = ["compute", "kl_div", files["log_softmax"], files["dist"], "--no-grad"]
+    if reduction:
+        args += ["--reduction", reduction]
+    found = warnings_of(invoke, args)
+    assert len(found) == 1, found  # torch's own batchmean UserWarning is not repeated
+    assert "batchmean" in found[0] and "--reduction batchmean" in found[0]
+    table = invoke(args)
+    assert table.exit_code == 0
+    assert table.stderr.count("Warning") == 1, table.stderr
+    assert "UserWarning" not in table.stderr
+
+
+def test_kl_div_batchmean_is_clean(invoke, files):
+    args = ["compute", "kl_div", files["log_softmax"], files["dist"], "--reduction", "batchmean", "--no-grad"]
+    assert warnings_of(invoke, args) == []
+    table = invoke(args)
+    assert table.exit_code == 0 and table.stderr == ""
+
+
+def test_column_predictions_against_flat_labels(invoke, files, expect_error):
+    found = warnings_of(invoke, ["recommend", files["ybin"], "--pred", files["bin_column"]])
+    assert any("(1000, 1)" in w and "(1000,)" in w and "squeeze" in w for w in found), found
+    # compute refuses the shapes outright, naming both (SPEC §4: wrong shape is exit 3)
+    expect_error(["compute", "mse", files["bin_column"], files["ybin"]], 3, "(1000, 1)", "(1000,)")
+
+
+def test_all_ignored_labels_give_null_value(invoke, files):
+    result = invoke(["compute", "cross_entropy", files["logits"], files["ignored"], "--no-grad", "-f", "json"])
+    assert result.exit_code == 0
+    out = json.loads(result.stdout)  # strict: no bare NaN
+    assert out["value"] is None
+    assert any("ignore_index" in w for w in out["warnings"])
+
+
+def test_binary_imbalance_from_bce_suggests_bce_with_logits_weights(invoke, files, write_file):
+    probs = write_file("p5.npy", sigmoid(rng(27).normal(0, 2, 1000)))
+    found = warnings_of(invoke, ["compute", "bce", probs, files["y5"], "--no-grad"])
+    assert any("bce_with_logits" in w and "pos_weight=[19]" in w for w in found), found
+
+
+def test_weights_silence_the_imbalance_warning(invoke, files):
+    assert (
+        warnings_of(invoke, ["compute", "bce_with_logits", files["bin_logits"], files["y5"], "-p", "pos_weight=[19]"])
+        == []
+    )
+    assert warnings_of(invoke, ["recommend", files["y5"], "--pred", files["bin_logits"]]) == []  # top carries it
+
+
+def test_onehot_imbalance_warned_by_compute_as_by_recommend(invoke, write_file):
+    y = np.eye(5)[np.r_[np.zeros(10, int), rng(28).integers(1, 5, 990)]]
+    labels = write_file("oh_rare.npy", y)
+    logits = write_file("oh_logits.npy", rng(29).normal(0, 2, (1000, 5)))
+    rec = warnings_of(invoke, ["recommend", labels, "--pred", logits])
+    assert any("imbalance" in w for w in rec), rec
+    comp = warnings_of(invoke, ["compute", "cross_entropy", logits, labels, "--no-grad"])
+    assert any("imbalance" in w and "-p weight=[" in w for w in comp), comp
+
+
+CLEAN = {
+    "cross_entropy_logits_indices": (["y", "--pred", "logits"], ["cross_entropy", "logits", "y"]),
+    "cross_entropy_onehot": (["onehot", "--pred", "logits"], ["cross_entropy", "logits", "onehot"]),
+    "bce_probabilities": (["ybin", "--pred", "bin_probs", "--loss", "bce"], ["bce", "bin_probs", "ybin"]),
+    "bce_with_logits": (["ybin", "--pred", "bin_logits"], ["bce_with_logits", "bin_logits", "ybin"]),
+    "nll_log_softmax": (["y", "--pred", "log_softmax", "--loss", "nll"], ["nll", "log_softmax", "y"]),
+    "mse_regression": (["bin_logits", "--pred", "reg_pred"], ["mse", "reg_pred", "bin_logits"]),
+    "kl_div_batchmean": (
+        ["dist", "--pred", "log_softmax"],
+        ["kl_div", "log_softmax", "dist", "--reduction", "batchmean"],
+    ),
+}
+
+
+@pytest.mark.parametrize("case", CLEAN)
+def test_no_spurious_warnings_on_clean_inputs(invoke, files, case):
+    rec_args, compute_args = CLEAN[case]
+    assert warnings_of(invoke, ["recommend", *_args(files, rec_args)]) == []
+    assert warnings_of(invoke, ["compute", *_args(files, compute_args), "--no-grad"]) == []
+    table = invoke(["compute", *_args(files, compute_args), "--no-grad"])
+    assert table.exit_code == 0 and table.stderr == ""
+
+
+@pytest.mark.parametrize(
+    ("pred", "kind"),
+    [("logits", "real"), ("softmax", "softmax"), ("log_softmax", "log_probs"), ("bin_probs", "probs")],
+)
+def test_recommend_says_what_the_predictions_look_like(invoke_json, files, pred, kind):
+    labels = files["ybin"] if pred == "bin_probs" else files["y"]
+    out = recommend(invoke_json, labels, "--pred", files[pred])
+    assert out["predictions"]["kind"] == kind
+    assert out["predictions"]["description"]
+
+
+# --- output formats --------------------------------------------------------------------------
+
+
+def test_csv_format_parses(invoke, write_file):
+    path = write_file("digits.npy", rng(4).integers(0, 10, 500))
+    result = invoke(["recommend", path, "-f", "csv"])
+    assert result.exit_code == 0, result.stderr
+    rows = list(csv.DictReader(io.StringIO(result.stdout)))
+    assert rows and {"loss", "torch_name", "label_type", "reason", "command"} <= set(rows[0])
+    assert [r["rank"] for r in rows] == [str(i) for i in range(1, len(rows) + 1)]
+    assert rows[0]["loss"] == "cross_entropy" and rows[0]["label_type"] == "multiclass"
+    assert shlex.split(rows[0]["command"])[:3] == ["losscli", "compute", "cross_entropy"]
+
+
+def test_table_format_names_the_type_and_the_first_loss(invoke, write_file):
+    path = write_file("tags.npy", labels_for("multilabel"))
+    result = invoke(["recommend", path])
+    assert result.exit_code == 0, result.stderr
+    assert "multilabel" in result.stdout
+    assert "bce_with_logits" in result.stdout
+    assert result.stdout.index("bce_with_logits") < result.stdout.index("multilabel_soft_margin")
+    assert "losscli compute bce_with_logits" in result.stdout
+
+
+# --- errors ------------------------------------------------------------------------------------
+
+
+def test_no_labels_and_no_label_type(expect_error):
+    expect_error(["recommend"], 2, "--label-type")
+
+
+def test_unknown_label_type(expect_error):
+    expect_error(["recommend", "--label-type", "ordinal"], 2, "--label-type")
+
+
+def test_unknown_loss(expect_error, write_file):
+    expect_error(["recommend", write_file("y.npy", Y), "--loss", "no_such_loss"], 2, "no_such_loss")
+
+
+def test_missing_file(expect_error, tmp_path):
+    expect_error(["recommend", str(tmp_path / "absent.csv")], 3, "absent.csv")
+
+
+def test_nan_in_labels_names_the_row(expect_error, write_file):
+    path = write_file("y.csv", ["y", 1, 0, "nan", 2])
+    expect_error(["recommend", path], 3, "y.csv", "row 3", "NaN")
+    path = write_file("data.csv", ["p,y", "0.1,1", "0.2,", "0.3,0"])
+    expect_error(["recommend", path, "--label-col", "y", "--pred-col", "p"], 3, "data.csv", "row 2")
+
+
+# --- speed: recommend imports neither torch nor pandas ------------------------------------------
+
+IMPORT_PROBE = """
+import json, sys
+sys.argv = ["losscli", "recommend", *json.loads(sys.argv[1])]
+from losscli.cli import main
+try:
+    main()
+except SystemExit as e:
+    code = e.code
+else:
+    code = 0
+print(json.dumps({"code": code, "torch": "torch" in sys.modules, "pandas": "pandas" in sys.modules}), file=sys.stderr)
+"""
+
+
+@pytest.mark.parametrize("args", [["--label-type", "binary", "-f", "json"], ["LABELS"]], ids=["label_type", "csv"])
+def test_recommend_imports_neither_torch_nor_pandas(write_file, args):
+    path = write_file("labels.csv", ["y", *rng(4).integers(0, 10, 300)])
+    args = [path if a == "LABELS" else a for a in args]
+    proc = subprocess.run(
+        [sys.executable, "-c", IMPORT_PROBE, json.dumps(args)], capture_output=True, text=True, timeout=60
+    )
+    report = json.loads(proc.stderr.strip().splitlines()[-1])
+    assert report == {"code": 0, "torch": False, "pandas": False}, proc.stderr
+    assert proc.stdout.strip()
