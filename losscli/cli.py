@@ -98,11 +98,33 @@ def main_options(
 
 
 @app.command("list")
-def list_command(format_: FormatOption = Format.table) -> None:
+def list_command(
+    pattern: Annotated[
+        str | None, typer.Argument(metavar="[PATTERN]", help="Glob on names and aliases, e.g. 'bce*'.")
+    ] = None,
+    family: Annotated[
+        str | None, typer.Option(metavar="FAMILY", help="Only this task family, e.g. regression.")
+    ] = None,
+    format_: FormatOption = Format.table,
+) -> None:
     """List every registered loss with its aliases, torch class, family and inputs."""
     from losscli import render
+    from losscli.registry import FAMILIES
 
-    render.print_list(list_losses(), format_.value)
+    if family is not None and family not in FAMILIES:
+        raise UsageError(f"unknown family {family!r}; choose one of {', '.join(FAMILIES)}")
+    render.print_list(list_losses(family, pattern), format_.value)
+
+
+@app.command()
+def info(
+    loss: Annotated[str, typer.Argument(metavar="LOSS", help="Loss name or alias.")],
+    format_: FormatOption = Format.table,
+) -> None:
+    """Explain one loss: formula, inputs, parameters, when to use it, its source."""
+    from losscli import render
+
+    render.print_info(get_loss(loss), format_.value)
 
 
 @app.command()

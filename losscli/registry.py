@@ -106,6 +106,12 @@ class LossSpec:
     notes: str = ""
     batch_dim: int = 0
     label_kind: str = "real"
+    source: str = ""
+    """Where a loss torch.nn lacks comes from (library and name); torch.nn's class otherwise."""
+
+    @property
+    def origin(self) -> str:
+        return self.source or f"torch.nn.{self.torch_name}"
 
     @property
     def pred_role(self) -> Role:

@@ -245,12 +245,16 @@ def print_list(specs: list[LossSpec], format_: str) -> None:
         print(out.getvalue(), end="")
         return
     table = Table(title=f"{len(rows)} losses", title_justify="left")
-    for column in ("name", "aliases", "torch class", "family", "inputs"):
-        table.add_column(column, style="bold cyan" if column == "name" else None)
+    table.add_column("name (aliases)", ratio=2, overflow="fold")
+    table.add_column("torch class", ratio=1, overflow="fold")
+    table.add_column("family", ratio=1, overflow="fold")
+    table.add_column("inputs", ratio=1, overflow="fold")
     for row in rows:
-        table.add_row(
-            row["name"], ", ".join(row["aliases"]), row["torch_name"] or "—", row["family"], ", ".join(row["inputs"])
-        )
+        name = Text(row["name"], style="bold cyan")
+        aliases = [a for a in row["aliases"] if a != row["torch_name"]]
+        if aliases:
+            name.append("\n" + ", ".join(aliases), style="dim")
+        table.add_row(name, row["torch_name"] or "—", row["family"], ", ".join(row["inputs"]))
     stdout().print(table)
 
 
@@ -414,3 +418,100 @@ def describe_disagreement(result: Comparison) -> str | None:
             "(article 2.6.1)"
         )
     return "The losses disagree: " + "; ".join(parts) + why + "."
+
+
+DTYPE_TEXT = {
+    "float": "float (float32 by default, --dtype float64)",
+    "index": "int64 class indices (integral floats accepted)",
+    "index_or_prob": "int64 class indices, or float class probabilities shaped like the input",
+    "length": "int64 lengths",
+}
+
+
+def info_dict(spec: LossSpec) -> dict[str, Any]:
+    return {
+        "name": spec.name,
+        "aliases": list(spec.aliases),
+        "torch_name": spec.torch_name,
+        "source": spec.origin,
+        "family": spec.family,
+        "formula": spec.formula,
+        "inputs": [
+            {
+                "name": role.name,
+                "given_as": _given_as(spec, role),
+                "shape": role.shape,
+                "dtype": DTYPE_TEXT[role.dtype],
+                "values": role.domain,
+                "description": role.doc,
+                "default": role.default,
+            }
+            for role in spec.roles
+        ],
+        "params": [
+            {
+                "name": p.name,
+                "default": p.default,
+                "type": p.kind,
+                "choices": list(p.choices) or None,
+                "description": p.doc,
+            }
+            for p in spec.params
+        ],
+        "reductions": list(spec.reductions),
+        "default_reduction": spec.default_reduction,
+        "use_when": spec.use_when,
+        "avoid_when": spec.avoid_when,
+        "notes": spec.notes,
+        "article_section": spec.article_section,
+    }
+
+
+def _given_as(spec: LossSpec, role: Any) -> str:
+    if role is spec.pred_role:
+        return "PRED"
+    if role is spec.target_role:
+        return "LABELS"
+    return f"--input {role.name}=PATH"
+
+
+def print_info(spec: LossSpec, format_: str) -> None:
+    data = info_dict(spec)
+    if format_ == "json":
+        print(json.dumps(data))
+        return
+    if format_ == "csv":
+        out = io.StringIO()
+        writer = csv.writer(out, lineterminator="\n")
+        writer.writerow(["field", "value"])
+        for key, value in data.items():
+            writer.writerow([key, value if isinstance(value, str) else json.dumps(value)])
+        print(out.getvalue(), end="")
+        return
+    console = stdout()
+    title = f"[bold cyan]{spec.name}[/]  {spec.origin}  [dim]({spec.family}; article {spec.article_section})[/]"
+    if spec.article_section.startswith("not"):
+        title = f"[bold cyan]{spec.name}[/]  {spec.origin}  [dim]({spec.family}; {spec.article_section})[/]"
+    console.print(title, highlight=False)
+    if spec.aliases:
+        console.print(Text("aliases: " + ", ".join(spec.aliases), style="dim"))
+    console.print("\n[bold]Formula[/]")
+    console.print(Padding(Text(spec.formula), (0, 0, 0, 2)))
+    inputs = Table(title="Inputs", title_justify="left", title_style="bold")
+    for column in ("argument", "given as", "shape", "dtype", "meaning"):
+        inputs.add_column(column)
+    for row in data["inputs"]:
+        meaning = row["description"] + (f" (default: {row['default']})" if row["default"] else "")
+        inputs.add_row(row["name"], row["given_as"], row["shape"], row["dtype"], meaning)
+    console.print(inputs)
+    params = Table(title="Parameters (-p NAME=VALUE)", title_justify="left", title_style="bold")
+    for column in ("name", "default", "meaning"):
+        params.add_column(column)
+    for p in spec.params:
+        params.add_row(p.name, json.dumps(p.default), p.doc + (f" ({' | '.join(p.choices)})" if p.choices else ""))
+    params.add_row("--reduction", spec.default_reduction, " | ".join(spec.reductions))
+    console.print(params)
+    for heading, text in (("Use it when", spec.use_when), ("Avoid it when", spec.avoid_when), ("Notes", spec.notes)):
+        if text:
+            console.print(f"\n[bold]{heading}[/]", highlight=False)
+            console.print(Padding(Text(text), (0, 0, 0, 2)))
