@@ -6,6 +6,8 @@ commands that need them.
 
 from __future__ import annotations
 
+import contextlib
+import os
 import sys
 import traceback
 from enum import StrEnum
@@ -340,8 +342,21 @@ def recommend(
 
 
 def main() -> None:
-    """Console-script entry point."""
-    app()
+    """Console-script entry point: run, flush every byte, and leave without interpreter teardown.
+
+    Tearing down after torch (and pyarrow's thread pool) costs about a second
+    and can abort in a C++ destructor; once the output is flushed and files
+    are closed there is nothing left to do, so ``os._exit`` skips it.
+    """
+    try:
+        app()
+        code: Any = 0
+    except SystemExit as e:
+        code = e.code
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(BrokenPipeError, ValueError):  # a closed pipe: nothing more to say
+            stream.flush()
+    os._exit(code if isinstance(code, int) else 0 if code is None else 1)
 
 
 if __name__ == "__main__":
