@@ -23,6 +23,7 @@ demo: install
 	$(LOSSCLI) compute cross_entropy $(S)/multiclass_logits.csv $(S)/multiclass_labels.txt --rows 3
 	$(LOSSCLI) compute bce_with_logits $(S)/binary_logits.csv $(S)/binary_labels.csv --no-grad
 	$(LOSSCLI) recommend $(S)/multiclass_labels.txt --pred $(S)/multiclass_logits.csv
+	$(LOSSCLI) compare $(S)/regression_pred.csv $(S)/regression_pred_b.csv $(S)/regression_pred_c.csv --labels $(S)/regression_labels.csv --baseline $(S)/regression_pred.csv
 	$(LOSSCLI) compute margin_ranking $(S)/ranking_scores1.csv $(S)/ranking_labels.csv --input input2=$(S)/ranking_scores2.csv --no-grad
 	$(LOSSCLI) compute nll2d $(S)/nll2d_log_probs.npy $(S)/nll2d_labels.npy --no-grad
 	$(LOSSCLI) compute ctc $(S)/ctc_log_probs.npy $(S)/ctc_targets.csv --input input_lengths=$(S)/ctc_input_lengths.csv --input target_lengths=$(S)/ctc_target_lengths.csv --no-grad

@@ -227,7 +227,7 @@ def compare(
     from losscli.loading import split_column_options
 
     names = split_column_options(loss)
-    specs = [get_loss(name) for name in dict.fromkeys(names or [])]
+    specs = list({spec.name: spec for spec in map(get_loss, names or [])}.values())
     sort_loss = get_loss(sort).name if sort else None
     from losscli import comparison, render
     from losscli.inputs import gather_compare_inputs

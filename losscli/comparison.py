@@ -5,6 +5,8 @@ from __future__ import annotations
 import math
 from typing import Any
 
+import numpy as np
+
 from losscli.advisor import advise, find_mistakes, infer_label_type
 from losscli.engine import compute
 from losscli.errors import DataError, UnknownParamError, UsageError
@@ -68,7 +70,9 @@ def compare(
         params={spec.name: params for spec, params in losses if params},
         baseline=baseline,
     )
+    labels = _shared(labels, dtype)
     for name, pred in models:
+        pred = _shared(pred, dtype)
         for spec, params in losses:
             inputs = {
                 spec.pred_role.name: Input(spec.pred_role, pred.array, pred.source, pred.columns),
@@ -83,6 +87,16 @@ def compare(
             result.warnings += [f"{name}, {spec.name}: {w}" for w in outcome.warnings]
     _rank(result)
     return result
+
+
+def _shared(inp: Input, dtype: str) -> Input:
+    """The input converted once to what every loss's tensor can share: writable, contiguous, ``dtype``."""
+    a = inp.array
+    if a.dtype.kind == "f":
+        a = a.astype(dtype, copy=False)
+    if not a.flags.writeable or not a.flags.c_contiguous:
+        a = np.array(a, order="C")
+    return Input(inp.role, a, inp.source, inp.columns)
 
 
 def _rank(result: Comparison) -> None:

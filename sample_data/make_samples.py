@@ -80,7 +80,7 @@ def sigmoid(x: np.ndarray) -> np.ndarray:
     return 1.0 / (1.0 + np.exp(-x))
 
 
-def regression(rng: np.random.Generator) -> None:
+def regression(rng: np.random.Generator) -> dict:
     n = 20
     y = np.round(rng.uniform(0.0, 10.0, n), 2)
     pred = np.round(y + rng.normal(0.0, 0.4, n), 3)
@@ -97,9 +97,10 @@ def regression(rng: np.random.Generator) -> None:
     table = pa.table({"pred": pa.array(pred, pa.float64()), "y": pa.array(y, pa.float64())})
     pq.write_table(table, HERE / "regression.parquet", compression="snappy")
     write_table("regression_var.csv", ["var"], var, comment="predicted variance per sample", decimals=3)
+    return {"y": y, "pred": pred}
 
 
-def binary(rng: np.random.Generator) -> None:
+def binary(rng: np.random.Generator) -> dict:
     n = 16
     labels = rng.integers(0, 2, n)
     labels[:2] = (0, 1)
@@ -109,9 +110,10 @@ def binary(rng: np.random.Generator) -> None:
     write_table("binary_logits.csv", ["logit"], logits, decimals=3)
     write_table("binary_probs.csv", ["prob"], probs, comment="sigmoid(binary_logits.csv)")
     write_table("binary_labels.csv", ["label"], labels.astype(np.int64))
+    return {"labels": labels, "logits": logits}
 
 
-def multiclass(rng: np.random.Generator) -> None:
+def multiclass(rng: np.random.Generator) -> dict:
     n, c = 12, 4
     labels = rng.integers(0, c, n)
     labels[:c] = np.arange(c)
@@ -124,9 +126,10 @@ def multiclass(rng: np.random.Generator) -> None:
     (HERE / "multiclass_labels.txt").write_text("".join(f"{v}\n" for v in labels))
     write_table("multiclass_log_probs.csv", cols, log_softmax(logits, axis=1), decimals=5)
     save_npz("multiclass.npz", logits=logits.astype(np.float32), labels=labels.astype(np.int64))
+    return {"labels": labels, "logits": logits}
 
 
-def multilabel(rng: np.random.Generator) -> None:
+def multilabel(rng: np.random.Generator) -> dict:
     n, c = 10, 5
     labels = (rng.uniform(size=(n, c)) < 0.4).astype(np.int64)
     empty = labels.sum(axis=1) == 0
@@ -145,6 +148,7 @@ def multilabel(rng: np.random.Generator) -> None:
         index,
         comment="class indices of each sample, padded with -1 (same labels as multilabel_labels.csv)",
     )
+    return {"labels": labels, "logits": logits}
 
 
 def signed(rng: np.random.Generator) -> None:
@@ -263,11 +267,56 @@ def ctc(rng: np.random.Generator) -> None:
     write_table("ctc_target_lengths.csv", ["target_length"], target_lengths)
 
 
+def other_models(rng: np.random.Generator, made: dict) -> None:
+    """Second (and third) models' predictions for the same labels: inputs of ``losscli compare``."""
+    reg = made["regression"]
+    y, pred_a = reg["y"], reg["pred"]
+    n = len(y)
+    # Model B tracks every label, the outliers included, with more noise: better under every loss.
+    pred_b = np.round(y + rng.normal(0.0, 0.9, n), 3)
+    # Model C is never far off and never close: errors of 2.0-2.6 everywhere. Against model A
+    # (close on 17 rows, 7.5-12 off on the three outliers) mse prefers C, l1 and smooth_l1 prefer A.
+    pred_c = np.round(y + rng.choice(np.array([-1.0, 1.0]), n) * rng.uniform(2.0, 2.6, n), 3)
+    err_a, err_c = pred_a - y, pred_c - y
+    assert np.mean(err_c**2) < 0.5 * np.mean(err_a**2), "mse must prefer model C"
+    assert np.mean(np.abs(err_a)) < 0.9 * np.mean(np.abs(err_c)), "l1 must prefer model A"
+    write_table(
+        "regression_pred_b.csv", ["pred"], pred_b, comment="model B: noisier, but no outlier misses", decimals=3
+    )
+    write_table("regression_pred_c.csv", ["pred"], pred_c, comment="model C: every prediction 2.0-2.6 off", decimals=3)
+    write_table(
+        "models.csv",
+        ["y", "model_a", "model_b", "model_c"],
+        np.column_stack([y, pred_a, pred_b, pred_c]),
+        decimals=3,
+    )
+    # Binary: model B has smaller logits, right and wrong alike, and is wrong on rows 6 and 10.
+    labels, logits = made["binary"]["labels"], made["binary"]["logits"]
+    logits_b = np.round((2 * labels - 1) * np.abs(rng.normal(0.8, 0.5, len(labels))), 3)
+    logits_b[[5, 9]] *= -1
+    write_table("binary_logits_b.csv", ["logit"], logits_b, comment="model B: smaller logits", decimals=3)
+    # Multiclass: model B's scores are flatter and noisier; rows 4 and 7 reversed so another class wins.
+    labels, logits = made["multiclass"]["labels"], made["multiclass"]["logits"]
+    k, c = logits.shape
+    logits_b = rng.normal(0.0, 1.0, (k, c))
+    logits_b[np.arange(k), labels] += 1.2
+    logits_b[[3, 6]] = logits_b[[3, 6]][:, ::-1]
+    cols = [f"c{i}" for i in range(c)]
+    write_table("multiclass_logits_b.csv", cols, np.round(logits_b, 3), comment="model B: flatter scores", decimals=3)
+    # Multilabel: model B is sharper on most labels.
+    labels = made["multilabel"]["labels"]
+    logits_b = (2 * labels - 1) * np.abs(rng.normal(2.0, 1.0, labels.shape)) + rng.normal(0, 0.5, labels.shape)
+    cols = [f"c{i}" for i in range(labels.shape[1])]
+    write_table("multilabel_logits_b.csv", cols, np.round(logits_b, 3), comment="model B: sharper logits", decimals=3)
+
+
 def main() -> None:
     rng = np.random.default_rng(SEED)
     makers = (regression, binary, multiclass, multilabel, signed, ranking, embeddings, distribution, counts, nll2d, ctc)
-    for make in makers:
-        make(rng)
+    made = {make.__name__: make(rng) for make in makers}
+    # The other models for `losscli compare` come last, from a generator of their own, so adding
+    # them left every file above byte-for-byte as it was.
+    other_models(np.random.default_rng(SEED + 1), made)
     written = sorted(p.name for p in HERE.iterdir() if p.suffix not in (".py", ".md"))
     print(f"wrote {len(written)} files to {HERE}")
 

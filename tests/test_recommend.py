@@ -565,9 +565,9 @@ def test_nan_in_labels_names_the_row(expect_error, write_file):
 IMPORT_PROBE = """
 import json, sys
 sys.argv = ["losscli", "recommend", *json.loads(sys.argv[1])]
-from losscli.cli import main
+from losscli.cli import app
 try:
-    main()
+    app()
 except SystemExit as e:
     code = e.code
 else:
