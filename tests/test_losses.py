@@ -12,10 +12,7 @@ at least ``MIN_KINK`` away, so finite differences and gradcheck are stable.
 
 from __future__ import annotations
 
-import zlib
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import Any
 
 import numpy as np
 import pytest
@@ -27,273 +24,35 @@ from losscli.registry import LossSpec, get_loss, list_losses
 from losscli.validate import Input, validate
 
 try:
+    from tests import cases_classification, cases_geometry, cases_regression
     from tests import references as ref
+    from tests.lossref import (
+        FD_ATOL,
+        FD_RTOL,
+        RTOL,
+        C,
+        Case,
+        D,
+        N,
+        Reference,
+        numpy_ref,
+        torch_ref,
+    )
 except ModuleNotFoundError:  # plain `pytest` puts tests/ itself on sys.path while tests/ is not a package
+    import cases_classification
+    import cases_geometry
+    import cases_regression
     import references as ref
-
-RTOL = 1e-5  # engine against a reference, value and gradient
-FD_RTOL, FD_ATOL = 1e-6, 1e-8  # gradients against central differences of a numpy formula
-MIN_KINK = 0.1
-N, D, C = 5, 3, 4  # samples, features, classes
-
-
-# --- the input factory --------------------------------------------------------------
-
-
-def _by_domain(role, shape, rng) -> np.ndarray:
-    if role.domain == "prob":
-        return rng.uniform(0.05, 0.95, shape)
-    if role.domain == "sign":
-        return rng.choice([-1.0, 1.0], shape)
-    if role.domain == "nonneg":
-        return rng.poisson(2.0, shape).astype(np.float64)
-    return rng.normal(0.0, 1.5, shape)
-
-
-def _draw_same(spec, params, rng, **options):
-    shape = (N,) if spec.name == "margin_ranking" else (N, D)
-    arrays = {r.name: _by_domain(r, shape, rng) for r in spec.roles}
-    if options.get("hard"):
-        arrays["target"] = rng.integers(0, 2, shape).astype(np.float64)
-    if spec.name == "poisson_nll" and not params.get("log_input", True):
-        arrays["input"] = rng.uniform(0.2, 4.0, shape)
-    if spec.name == "kl_div":
-        arrays["input"] = ref.log_softmax(rng.normal(size=shape))
-        target = np.exp(ref.log_softmax(rng.normal(size=shape)))
-        if options.get("zero_target"):
-            target[0, 1] = target[2, 0] = 0.0
-            target /= target.sum(axis=1, keepdims=True)
-        arrays["target"] = np.log(target) if params.get("log_target") else target
-    if spec.name == "multilabel_margin":
-        arrays["target"] = _multilabel_index_rows(rng, N, D + 1)
-        arrays["input"] = rng.normal(0.0, 1.5, (N, D + 1))
-    return arrays
-
-
-def _multilabel_index_rows(rng, n, n_classes) -> np.ndarray:
-    """Rows of class indices then -1 padding; one row is full, one empty, one has entries after its -1."""
-    rows = np.full((n, n_classes), -1, dtype=np.int64)
-    for i, k in enumerate([1, n_classes, 0, 2, 1][:n]):
-        rows[i, :k] = rng.permutation(n_classes)[:k]
-    rows[3, 3] = rows[3, 0]  # read up to the first -1 only: this entry is ignored
-    return rows
-
-
-def _draw_class(spec, params, rng, **options):
-    extra = (2,) if options.get("kdim") else ()
-    shape = (N, C) + extra
-    logits = rng.normal(0.0, 1.5, shape)
-    x = logits if spec.name != "nll" else ref.log_softmax(logits)
-    if options.get("soft"):
-        return {"input": x, "target": np.exp(ref.log_softmax(rng.normal(size=shape)))}
-    if options.get("onehot"):  # 0/1 rows as a CSV of integers loads them: int64
-        return {"input": x, "target": np.eye(C, dtype=np.int64)[rng.integers(0, C, N)]}
-    target = rng.integers(0, C, (N,) + extra)
-    if "ignore_index" in options:
-        target.flat[[1, 3]] = options["ignore_index"]
-    return {"input": x, "target": target}
-
-
-def _draw_class4d(spec, params, rng, **options):
-    x = ref.log_softmax(rng.normal(size=(2, C, 2, 3)))
-    target = rng.integers(0, C, (2, 2, 3))
-    if "ignore_index" in options:
-        target[0, 1, 2] = target[1, 0, 0] = options["ignore_index"]
-    return {"input": x, "target": target}
-
-
-def _draw_pair(spec, params, rng, **options):
-    return {
-        "input1": rng.normal(size=(N, D)),
-        "input2": rng.normal(size=(N, D)),
-        "target": rng.choice([-1.0, 1.0], N),
-    }
-
-
-def _draw_gaussian(spec, params, rng, var_shape=(N, D), var_range=(0.2, 2.0), **options):
-    return {
-        "input": rng.normal(0.0, 1.5, (N, D)),
-        "target": rng.normal(0.0, 1.5, (N, D)),
-        "var": rng.uniform(*var_range, var_shape),
-    }
-
-
-def _draw_ctc(spec, params, rng, layout="padded", **options):
-    steps, batch, n_classes = 6, 3, 4
-    blank = params.get("blank", 0)
-    labels = [c for c in range(n_classes) if c != blank]
-    lengths = np.array([3, 2, 1])
-    rows = [rng.choice(labels, size=k) for k in lengths]
-    rows[0][1] = rows[0][0]  # a repeated label needs a blank between its copies
-    arrays = {"log_probs": ref.log_softmax(rng.normal(size=(steps, batch, n_classes)), axis=2)}
-    if layout == "concat":
-        arrays["targets"] = np.concatenate(rows)
-        arrays["target_lengths"] = lengths
-        return arrays
-    padded = np.full((batch, lengths.max()), labels[0], dtype=np.int64)
-    for i, row in enumerate(rows):
-        padded[i, : len(row)] = row
-    arrays["targets"] = padded
-    if layout == "padded":
-        arrays["target_lengths"] = lengths
-        arrays["input_lengths"] = np.array([steps, 1 if options.get("infeasible") else 5, 4])
-        if options.get("infeasible"):
-            arrays["target_lengths"] = np.array([3, 3, 1])  # sample 2: 1 step cannot emit 3 labels
-    return arrays
-
-
-DRAWERS: dict[str, Callable[..., dict[str, np.ndarray]]] = {
-    "same": _draw_same,
-    "class": _draw_class,
-    "class4d": _draw_class4d,
-    "pair": _draw_pair,
-    "gaussian": _draw_gaussian,
-    "ctc": _draw_ctc,
-}
-
-
-def kink_distance(spec: LossSpec, a: dict[str, np.ndarray], p: dict[str, Any]) -> float:
-    """How far the inputs are from the nearest point where the loss is not smooth (inf if nowhere)."""
-    name = spec.name
-    if name == "l1":
-        return float(np.abs(a["input"] - a["target"]).min())
-    if name in ("smooth_l1", "huber"):
-        d = np.abs(a["input"] - a["target"])
-        return float(min(d.min(), np.abs(d - p.get("beta", p.get("delta", 1.0))).min()))
-    if name == "margin_ranking":
-        return float(np.abs(-a["target"] * (a["input1"] - a["input2"]) + p.get("margin", 0.0)).min())
-    if name == "hinge_embedding":
-        return float(np.abs(p.get("margin", 1.0) - a["input"])[a["target"] == -1].min(initial=np.inf))
-    if name == "multilabel_margin":
-        gaps = [np.inf]
-        for x, t in zip(a["input"], a["target"], strict=True):
-            cut = np.argmax(t < 0) if (t < 0).any() else len(t)
-            pos = t[:cut]
-            neg = np.setdiff1d(np.arange(len(x)), pos)
-            gaps += [abs(1 - x[j] + x[i]) for j in pos for i in neg]
-        return float(min(gaps))
-    if name == "multi_margin":
-        x, y = a["input"], a["target"]
-        args = p.get("margin", 1.0) - x[np.arange(len(y)), y][:, None] + x
-        args[np.arange(len(y)), y] = np.inf
-        return float(np.abs(args).min())
-    if name == "cosine_embedding":
-        cos = 1 - ref.cosine_distance_np(a["input1"], a["input2"])
-        return float(np.abs(cos - p.get("margin", 0.0))[a["target"] == -1].min(initial=np.inf))
-    if name in ("triplet_margin", "triplet_margin_with_distance"):
-        if p.get("distance") == "cosine":
-            dist = ref.cosine_distance_np
-        else:
-            dist = lambda u, v: ref.pairwise_distance_np(u, v, p.get("p", 2.0), p.get("eps", 1e-6))  # noqa: E731
-        d_p, d_n = dist(a["anchor"], a["positive"]), dist(a["anchor"], a["negative"])
-        gaps = [np.abs(p.get("margin", 1.0) + d_p - d_n).min()]
-        if p.get("swap"):
-            d_s = dist(a["positive"], a["negative"])
-            gaps += [np.abs(d_n - d_s).min(), np.abs(p.get("margin", 1.0) + d_p - np.minimum(d_n, d_s)).min()]
-        if p.get("p", 2.0) == 1:
-            gaps += [np.abs(a["anchor"] - b + p.get("eps", 1e-6)).min() for b in (a["positive"], a["negative"])]
-        return float(min(gaps))
-    return np.inf
-
-
-def make_inputs(spec: LossSpec, params: dict[str, Any], seed: int, **options) -> dict[str, np.ndarray]:
-    """Valid random inputs for any spec, redrawn until they are ``MIN_KINK`` away from every kink."""
-    rng = np.random.default_rng(seed)
-    for _ in range(1000):
-        arrays = DRAWERS[spec.shape_rule](spec, params, rng, **options)
-        if kink_distance(spec, arrays, params) > MIN_KINK:
-            return arrays
-    raise AssertionError(f"no inputs for {spec.name} {params} away from its kinks")
-
-
-# --- references and cases -----------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Reference:
-    """A reference formula and how its gradient is obtained.
-
-    ``torch_ops``: the formula takes tensors (PyTorch's test references); otherwise
-    numpy arrays. ``autograd``: differentiate a torch formula with autograd; otherwise
-    take central finite differences of it in float64, unless ``grad_fn`` gives the
-    gradients in closed form.
-    """
-
-    source: str
-    fn: Callable
-    torch_ops: bool = False
-    autograd: bool = True
-    grad_fn: Callable | None = None
-
-    @property
-    def exact_gradient(self) -> bool:
-        return self.grad_fn is not None or (self.torch_ops and self.autograd)
-
-    def value(self, arrays, params, reduction) -> np.ndarray:
-        if self.torch_ops:
-            with torch.no_grad():
-                return self.fn({k: torch.tensor(v) for k, v in arrays.items()}, params, reduction).numpy()
-        return np.asarray(self.fn(arrays, params, reduction))
-
-    def evaluate(self, spec: LossSpec, arrays, params, reduction):
-        """The reference's output (value or per-element array) and its gradients by role."""
-        roles = [r.name for r in spec.roles if r.differentiable]
-        if self.grad_fn is not None:
-            return self.value(arrays, params, reduction), self.grad_fn(arrays, params, reduction)
-        if self.torch_ops and self.autograd:
-            tensors = {k: torch.tensor(v, requires_grad=k in roles) for k, v in arrays.items()}
-            out = self.fn(tensors, params, reduction)
-            wrt = [tensors[k] for k in roles]
-            grads = torch.autograd.grad(out.sum(), wrt, allow_unused=True)
-            zero = [torch.zeros_like(t) for t in wrt]
-            return out.detach().numpy(), {
-                k: (g if g is not None else z).numpy() for k, g, z in zip(roles, grads, zero, strict=True)
-            }
-
-        def total(arrs) -> float:
-            return float(self.value(arrs, params, reduction).sum())
-
-        grads = {k: ref.finite_difference_gradient(total, arrays, k) for k in roles}
-        return self.value(arrays, params, reduction), grads
-
-
-def torch_ref(key: str, fn: Callable, autograd: bool = True) -> Reference:
-    return Reference(f"torch common_nn.loss_reference_fns[{key!r}]", fn, torch_ops=True, autograd=autograd)
-
-
-def numpy_ref(fn: Callable) -> Reference:
-    return Reference(f"numpy {fn.__name__}", fn)
-
-
-@dataclass(frozen=True)
-class Case:
-    loss: str
-    variant: str
-    reference: Reference
-    params: dict[str, Any] = field(default_factory=dict)
-    data: dict[str, Any] = field(default_factory=dict)
-    fd_matches_autograd: bool = True  # False where torch's gradient convention ignores a clamp
-    engine_marks: tuple = ()  # marks for the tests that run the engine on this case (known package bugs)
-
-    @property
-    def id(self) -> str:
-        return f"{self.loss}-{self.variant}"
-
-    @property
-    def spec(self) -> LossSpec:
-        return get_loss(self.loss)
-
-    def inputs(self) -> dict[str, np.ndarray]:
-        return make_inputs(self.spec, self.params, zlib.crc32(self.id.encode()), **self.data)
-
+    from lossref import FD_ATOL, FD_RTOL, RTOL, C, Case, D, N, Reference, numpy_ref, torch_ref
 
 CE = torch_ref("CrossEntropyLoss", ref.cross_entropy_torch)
 NLL = torch_ref("NLLLoss", ref.nll_torch, autograd=False)  # its output is rebuilt with new_tensor: no graph
 NLL_ND = torch_ref("NLLLossNd", ref.nll_torch)
 KL = torch_ref("KLDivLoss", ref.kl_div_torch)
 CTC = torch_ref("CTCLoss", ref.ctc_torch)
-GAUSSIAN_CLOSED_FORM = Reference("numpy gaussian_nll_np, closed-form gradient", ref.gaussian_nll_np,
-                                 grad_fn=ref.gaussian_nll_grad_np)
+GAUSSIAN_CLOSED_FORM = Reference(
+    "numpy gaussian_nll_np, closed-form gradient", ref.gaussian_nll_np, grad_fn=ref.gaussian_nll_grad_np
+)
 W4 = [0.5, 2.0, 1.0, 3.0]
 
 CASES = [
@@ -305,16 +64,31 @@ CASES = [
     Case("cross_entropy", "ignore_default", CE, {}, {"ignore_index": -100}),
     Case("cross_entropy", "ignore_weight", CE, {"ignore_index": 2, "weight": W4}, {"ignore_index": 2}),
     Case("cross_entropy", "label_smoothing", CE, {"label_smoothing": 0.1}),
-    Case("cross_entropy", "smoothing_weight_ignore", CE,
-         {"label_smoothing": 0.2, "weight": W4, "ignore_index": 1}, {"ignore_index": 1}),
+    Case(
+        "cross_entropy",
+        "smoothing_weight_ignore",
+        CE,
+        {"label_smoothing": 0.2, "weight": W4, "ignore_index": 1},
+        {"ignore_index": 1},
+    ),
     Case("cross_entropy", "soft", CE, {}, {"soft": True}),
     Case("cross_entropy", "soft_weight_smoothing", CE, {"weight": W4, "label_smoothing": 0.3}, {"soft": True}),
     Case("cross_entropy", "kdim_weight", CE, {"weight": W4}, {"kdim": True}),
     Case("cross_entropy", "onehot_int_targets", CE, {}, {"onehot": True}),
-    Case("cross_entropy", "numpy_smoothing_weight_ignore", numpy_ref(ref.cross_entropy_np),
-         {"label_smoothing": 0.2, "weight": W4, "ignore_index": 3}, {"ignore_index": 3}),
-    Case("cross_entropy", "numpy_soft_smoothing", numpy_ref(ref.cross_entropy_np),
-         {"label_smoothing": 0.25, "weight": W4}, {"soft": True}),
+    Case(
+        "cross_entropy",
+        "numpy_smoothing_weight_ignore",
+        numpy_ref(ref.cross_entropy_np),
+        {"label_smoothing": 0.2, "weight": W4, "ignore_index": 3},
+        {"ignore_index": 3},
+    ),
+    Case(
+        "cross_entropy",
+        "numpy_soft_smoothing",
+        numpy_ref(ref.cross_entropy_np),
+        {"label_smoothing": 0.25, "weight": W4},
+        {"soft": True},
+    ),
     Case("nll", "plain", NLL),
     Case("nll", "weight", NLL, {"weight": W4}),
     Case("nll", "ignore_weight", NLL, {"weight": W4, "ignore_index": 0}, {"ignore_index": 0}),
@@ -323,14 +97,24 @@ CASES = [
     Case("poisson_nll", "plain", numpy_ref(ref.poisson_nll_np)),
     Case("poisson_nll", "full", numpy_ref(ref.poisson_nll_np), {"full": True}),
     Case("poisson_nll", "rate_input", numpy_ref(ref.poisson_nll_np), {"log_input": False}),
-    Case("poisson_nll", "rate_input_full_eps", numpy_ref(ref.poisson_nll_np),
-         {"log_input": False, "full": True, "eps": 0.1}),
+    Case(
+        "poisson_nll",
+        "rate_input_full_eps",
+        numpy_ref(ref.poisson_nll_np),
+        {"log_input": False, "full": True, "eps": 0.1},
+    ),
     Case("gaussian_nll", "var_per_output", numpy_ref(ref.gaussian_nll_np)),
     Case("gaussian_nll", "var_n1", numpy_ref(ref.gaussian_nll_np), {}, {"var_shape": (N, 1)}),
     Case("gaussian_nll", "var_n", numpy_ref(ref.gaussian_nll_np), {"full": True}, {"var_shape": (N,)}),
     Case("gaussian_nll", "full_eps", numpy_ref(ref.gaussian_nll_np), {"full": True, "eps": 0.1}),
-    Case("gaussian_nll", "clamped_var", GAUSSIAN_CLOSED_FORM, {"eps": 0.1}, {"var_range": (0.01, 0.3)},
-         fd_matches_autograd=False),
+    Case(
+        "gaussian_nll",
+        "clamped_var",
+        GAUSSIAN_CLOSED_FORM,
+        {"eps": 0.1},
+        {"var_range": (0.01, 0.3)},
+        fd_matches_autograd=False,
+    ),
     Case("kl_div", "plain", KL),
     Case("kl_div", "log_target", torch_ref("KLDivLoss_log_target", ref.kl_div_torch), {"log_target": True}),
     Case("kl_div", "numpy_zero_target", numpy_ref(ref.kl_div_np), {}, {"zero_target": True}),
@@ -338,10 +122,19 @@ CASES = [
     Case("bce", "hard_weight", numpy_ref(ref.bce_np), {"weight": [0.5, 2.0, 1.5]}, {"hard": True}),
     Case("bce", "scalar_weight", numpy_ref(ref.bce_np), {"weight": [3.0]}),
     Case("bce_with_logits", "soft", numpy_ref(ref.bce_with_logits_np)),
-    Case("bce_with_logits", "pos_weight", numpy_ref(ref.bce_with_logits_np), {"pos_weight": [3.0, 0.5, 1.0]},
-         {"hard": True}),
-    Case("bce_with_logits", "weight_pos_weight", numpy_ref(ref.bce_with_logits_np),
-         {"weight": [0.5, 2.0, 1.5], "pos_weight": [3.0, 0.5, 1.0]}),
+    Case(
+        "bce_with_logits",
+        "pos_weight",
+        numpy_ref(ref.bce_with_logits_np),
+        {"pos_weight": [3.0, 0.5, 1.0]},
+        {"hard": True},
+    ),
+    Case(
+        "bce_with_logits",
+        "weight_pos_weight",
+        numpy_ref(ref.bce_with_logits_np),
+        {"weight": [0.5, 2.0, 1.5], "pos_weight": [3.0, 0.5, 1.0]},
+    ),
     Case("margin_ranking", "plain", torch_ref("MarginRankingLoss", ref.margin_ranking_torch)),
     Case("margin_ranking", "margin", torch_ref("MarginRankingLoss", ref.margin_ranking_torch), {"margin": 0.5}),
     Case("hinge_embedding", "plain", torch_ref("HingeEmbeddingLoss", ref.hinge_embedding_torch)),
@@ -354,30 +147,60 @@ CASES = [
     Case("huber", "delta", torch_ref("HuberLoss", ref.huber_torch), {"delta": 2.0}),
     Case("soft_margin", "plain", torch_ref("SoftMarginLoss", ref.soft_margin_torch)),
     Case("multilabel_soft_margin", "soft", numpy_ref(ref.multilabel_soft_margin_np)),
-    Case("multilabel_soft_margin", "hard_weight", numpy_ref(ref.multilabel_soft_margin_np),
-         {"weight": [0.5, 2.0, 1.5]}, {"hard": True}),
+    Case(
+        "multilabel_soft_margin",
+        "hard_weight",
+        numpy_ref(ref.multilabel_soft_margin_np),
+        {"weight": [0.5, 2.0, 1.5]},
+        {"hard": True},
+    ),
     Case("cosine_embedding", "plain", torch_ref("CosineEmbeddingLoss", ref.cosine_embedding_torch)),
     Case("cosine_embedding", "margin", torch_ref("CosineEmbeddingLoss", ref.cosine_embedding_torch), {"margin": 0.3}),
-    Case("cosine_embedding", "negative_margin", torch_ref("CosineEmbeddingLoss", ref.cosine_embedding_torch),
-         {"margin": -0.2}),
+    Case(
+        "cosine_embedding",
+        "negative_margin",
+        torch_ref("CosineEmbeddingLoss", ref.cosine_embedding_torch),
+        {"margin": -0.2},
+    ),
     Case("multi_margin", "plain", torch_ref("MultiMarginLoss", ref.multi_margin_torch)),
     Case("multi_margin", "squared", torch_ref("MultiMarginLoss", ref.multi_margin_torch), {"p": 2}),
-    Case("multi_margin", "margin_weight", torch_ref("MultiMarginLoss", ref.multi_margin_torch),
-         {"margin": 0.5, "weight": W4}),
-    Case("multi_margin", "squared_weight", torch_ref("MultiMarginLoss", ref.multi_margin_torch),
-         {"p": 2, "weight": W4, "margin": 2.0}),
+    Case(
+        "multi_margin",
+        "margin_weight",
+        torch_ref("MultiMarginLoss", ref.multi_margin_torch),
+        {"margin": 0.5, "weight": W4},
+    ),
+    Case(
+        "multi_margin",
+        "squared_weight",
+        torch_ref("MultiMarginLoss", ref.multi_margin_torch),
+        {"p": 2, "weight": W4, "margin": 2.0},
+    ),
     Case("triplet_margin", "plain", torch_ref("TripletMarginLoss", ref.triplet_margin_torch)),
     Case("triplet_margin", "swap", torch_ref("TripletMarginLoss", ref.triplet_margin_torch), {"swap": True}),
-    Case("triplet_margin", "p1_margin_eps", torch_ref("TripletMarginLoss", ref.triplet_margin_torch),
-         {"p": 1.0, "margin": 0.5, "eps": 0.01}),
+    Case(
+        "triplet_margin",
+        "p1_margin_eps",
+        torch_ref("TripletMarginLoss", ref.triplet_margin_torch),
+        {"p": 1.0, "margin": 0.5, "eps": 0.01},
+    ),
     Case("triplet_margin", "numpy_p3_swap", numpy_ref(ref.triplet_margin_np), {"p": 3.0, "swap": True}),
     Case("triplet_margin_with_distance", "pairwise", numpy_ref(ref.triplet_margin_with_distance_np)),
-    Case("triplet_margin_with_distance", "pairwise_swap", numpy_ref(ref.triplet_margin_with_distance_np),
-         {"distance": "pairwise", "swap": True, "margin": 2.0}),
-    Case("triplet_margin_with_distance", "cosine", numpy_ref(ref.triplet_margin_with_distance_np),
-         {"distance": "cosine"}),
-    Case("triplet_margin_with_distance", "cosine_swap", numpy_ref(ref.triplet_margin_with_distance_np),
-         {"distance": "cosine", "swap": True, "margin": 0.2}),
+    Case(
+        "triplet_margin_with_distance",
+        "pairwise_swap",
+        numpy_ref(ref.triplet_margin_with_distance_np),
+        {"distance": "pairwise", "swap": True, "margin": 2.0},
+    ),
+    Case(
+        "triplet_margin_with_distance", "cosine", numpy_ref(ref.triplet_margin_with_distance_np), {"distance": "cosine"}
+    ),
+    Case(
+        "triplet_margin_with_distance",
+        "cosine_swap",
+        numpy_ref(ref.triplet_margin_with_distance_np),
+        {"distance": "cosine", "swap": True, "margin": 0.2},
+    ),
     Case("ctc", "padded_lengths", CTC),
     Case("ctc", "default_lengths", CTC, {}, {"layout": "defaults"}),
     Case("ctc", "concatenated", CTC, {}, {"layout": "concat"}),
@@ -385,10 +208,9 @@ CASES = [
     Case("ctc", "zero_infinity", CTC, {"zero_infinity": True}, {"infeasible": True}),
     Case("ctc", "zero_infinity_feasible", CTC, {"zero_infinity": True}),
 ]
+CASES += cases_regression.CASES + cases_classification.CASES + cases_geometry.CASES
 
-CASE_REDUCTIONS = [
-    pytest.param(c, r, id=f"{c.id}-{r}", marks=c.engine_marks) for c in CASES for r in c.spec.reductions
-]
+CASE_REDUCTIONS = [pytest.param(c, r, id=f"{c.id}-{r}", marks=c.engine_marks) for c in CASES for r in c.spec.reductions]
 CASE_PARAMS = [pytest.param(c, id=c.id) for c in CASES]
 ENGINE_CASE_PARAMS = [pytest.param(c, id=c.id, marks=c.engine_marks) for c in CASES]
 
@@ -448,9 +270,21 @@ def test_every_parameter_changes_its_reference():
 
 def test_torch_references_are_preferred():
     """A loss with a reference in PyTorch's own suite has at least one case backed by it."""
-    names = {"KLDivLoss", "NLLLoss", "SmoothL1Loss", "HuberLoss", "MultiLabelMarginLoss", "HingeEmbeddingLoss",
-             "SoftMarginLoss", "MultiMarginLoss", "CosineEmbeddingLoss", "TripletMarginLoss", "MarginRankingLoss",
-             "CTCLoss", "CrossEntropyLoss"}
+    names = {
+        "KLDivLoss",
+        "NLLLoss",
+        "SmoothL1Loss",
+        "HuberLoss",
+        "MultiLabelMarginLoss",
+        "HingeEmbeddingLoss",
+        "SoftMarginLoss",
+        "MultiMarginLoss",
+        "CosineEmbeddingLoss",
+        "TripletMarginLoss",
+        "MarginRankingLoss",
+        "CTCLoss",
+        "CrossEntropyLoss",
+    }
     assert names <= set(ref.TORCH_REFS)
     for spec in list_losses():
         if spec.torch_name in names:
@@ -512,6 +346,7 @@ def test_float32_value_matches_float64_reference(case):
 
 
 # --- gradcheck on the built torch loss ----------------------------------------------
+
 
 def _tensors(case: Case, reduction: str):
     """The validated inputs as float64 tensors, ctc's default lengths filled in, differentiable ones requiring grad."""
@@ -586,13 +421,33 @@ def _sklearn_cases():
         pytest.param("l1", "mean", {}, x, y, mean_absolute_error(y, x), id="l1"),
         pytest.param("l2", "sum", {}, x, y, mean_squared_error(y, x) * x.size, id="l2"),
         pytest.param("bce", "mean", {}, probs, bits, log_loss(bits, probs), id="bce"),
-        pytest.param("bce_with_logits", "mean", {}, np.log(probs / (1 - probs)), bits, log_loss(bits, probs),
-                     id="bce_with_logits"),
-        pytest.param("cross_entropy", "mean", {}, logits, classes, log_loss(classes, softmax, labels=range(C)),
-                     id="cross_entropy"),
-        pytest.param("cross_entropy", "mean", {"weight": W4}, logits, classes,
-                     log_loss(classes, softmax, labels=range(C), sample_weight=np.array(W4)[classes]),
-                     id="cross_entropy-weight"),
+        pytest.param(
+            "bce_with_logits",
+            "mean",
+            {},
+            np.log(probs / (1 - probs)),
+            bits,
+            log_loss(bits, probs),
+            id="bce_with_logits",
+        ),
+        pytest.param(
+            "cross_entropy",
+            "mean",
+            {},
+            logits,
+            classes,
+            log_loss(classes, softmax, labels=range(C)),
+            id="cross_entropy",
+        ),
+        pytest.param(
+            "cross_entropy",
+            "mean",
+            {"weight": W4},
+            logits,
+            classes,
+            log_loss(classes, softmax, labels=range(C), sample_weight=np.array(W4)[classes]),
+            id="cross_entropy-weight",
+        ),
     ]
 
 

@@ -1,8 +1,4 @@
-"""Losses written in torch ops, so autograd gives their exact gradients.
-
-Each function takes its tensors positionally in the order of the spec's
-roles, and ``reduction`` plus the spec's parameters as keywords.
-"""
+"""Sequence losses: CTC with the derivative of its value."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The registered losses: one ``LossSpec`` each, plain data.
+"""The losses of torch.nn, one ``LossSpec`` each, plain data.
 
 Shapes use N for samples, C for classes, D for features, T for time steps and
 S for the longest target sequence. Article sections refer to the source
@@ -595,7 +595,7 @@ register(
         name="ctc",
         torch_name="CTCLoss",
         family="sequence",
-        impl="losscli.functions:ctc",
+        impl="losscli.losses.sequence:ctc",
         aliases=("CTCLoss", "connectionist_temporal_classification"),
         roles=(
             Role(

@@ -1,0 +1,1 @@
+"""Specs of the classification losses torch.nn lacks (see ``losscli.losses.classification``)."""

@@ -1,0 +1,1 @@
+"""Specs of the geometry losses torch.nn lacks (see ``losscli.losses.geometry``)."""

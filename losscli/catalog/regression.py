@@ -1,0 +1,1 @@
+"""Specs of the regression losses torch.nn lacks (see ``losscli.losses.regression``)."""

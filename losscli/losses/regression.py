@@ -1,0 +1,1 @@
+"""regression losses torch.nn lacks, written in torch ops so autograd gives their gradients."""
