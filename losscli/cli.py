@@ -279,6 +279,79 @@ def compute_arguments(
     return arguments
 
 
+def _floats(text: str, option: str) -> list[float]:
+    try:
+        return [float(part) for part in text.split(",") if part.strip()]
+    except ValueError:
+        raise UsageError(f"{option} {text!r}: expected numbers separated by commas") from None
+
+
+def _span(text: str) -> tuple[float, float]:
+    lo, sep, hi = text.partition(":")
+    try:
+        span = float(lo), float(hi)
+    except ValueError:
+        span = None
+    if not sep or span is None or not span[0] < span[1]:
+        raise UsageError(f"--range {text!r}: expected LO:HI with LO < HI, e.g. --range -3:3")
+    return span
+
+
+def _size(text: str) -> tuple[int, int]:
+    width, sep, height = text.lower().partition("x")
+    if not sep or not width.isdigit() or not height.isdigit() or int(width) < 50 or int(height) < 50:
+        raise UsageError(f"--size {text!r}: expected WIDTHxHEIGHT in pixels, e.g. --size 800x500")
+    return int(width), int(height)
+
+
+@app.command()
+def curve(
+    losses: Annotated[str, typer.Argument(metavar="LOSS[,LOSS...]", help="Loss name(s) to draw, comma-separated.")],
+    target: Annotated[
+        str | None,
+        typer.Option("--target", "-t", metavar="Y[,Y...]", help="Target value(s); default: a typical one per loss."),
+    ] = None,
+    range_: Annotated[
+        str | None,
+        typer.Option("--range", metavar="LO:HI", help="x range; default: per loss (e.g. 0:1 for probabilities)."),
+    ] = None,
+    points: Annotated[int, typer.Option(min=2, max=100_000, metavar="N", help="Points per curve.")] = 200,
+    grad: Annotated[bool, typer.Option("--grad/--no-grad", help="Also draw the derivative d loss / d x.")] = False,
+    param: Annotated[
+        list[str] | None,
+        typer.Option("--param", "-p", metavar="KEY=VALUE", help="Parameter for the losses that take it, repeatable."),
+    ] = None,
+    classes: Annotated[int, typer.Option(min=2, metavar="C", help="Classes for class losses.")] = 3,
+    out: Annotated[
+        Path | None, typer.Option(metavar="FILE", help="Also write the plot as an image: .png or .svg.")
+    ] = None,
+    size: Annotated[str, typer.Option(metavar="WxH", help="Image size in pixels for --out.")] = "800x500",
+    format_: FormatOption = Format.table,
+) -> None:
+    """Draw losses against one prediction for fixed targets, as the article's figures do."""
+    from losscli.loading import split_column_options
+
+    specs = list({spec.name: spec for spec in map(get_loss, split_column_options([losses]) or [])}.values())
+    if not specs:
+        raise UsageError("name at least one loss, e.g. losscli curve bce --target 1,0")
+    targets: list[float | None] = list(_floats(target, "--target")) if target else [None]
+    span = _span(range_) if range_ else None
+    pixels = _size(size)
+    if out is not None and out.suffix.lower() not in (".png", ".svg"):
+        raise UsageError(f"--out {out}: use a .png or .svg file name")
+    from losscli import comparison, curves, render
+
+    per_loss = comparison.split_params(specs, param or [])
+    drawn = [
+        curves.draw(spec, y, span=span, points=points, params=per_loss.get(spec.name, {}), n_classes=classes)
+        for spec in specs
+        for y in targets
+    ]
+    if out is not None:
+        render.write_curve_image(out, drawn, grad=grad, size=pixels)
+    render.print_curves(drawn, format_.value, grad=grad)
+
+
 class LabelType(StrEnum):
     continuous = "continuous"
     bounded = "bounded"

@@ -108,6 +108,9 @@ class LossSpec:
     label_kind: str = "real"
     source: str = ""
     """Where a loss torch.nn lacks comes from (library and name); torch.nn's class otherwise."""
+    curve: str = "elementwise"
+    """How ``losscli curve`` draws it: a key of ``losscli.curves.KINDS`` (the prediction itself,
+    the probability of the true class, a score difference, a cosine, …)."""
 
     @property
     def origin(self) -> str:

@@ -20,7 +20,7 @@ from rich.text import Text
 from losscli.advisor import Advice
 from losscli.errors import DataError, UsageError
 from losscli.registry import LossSpec
-from losscli.results import Comparison, ComputeResult, Gradient
+from losscli.results import Comparison, ComputeResult, Curve, Gradient
 from losscli.validate import shape_text
 
 MAX_TABLE_COLUMNS = 8
@@ -515,3 +515,94 @@ def print_info(spec: LossSpec, format_: str) -> None:
         if text:
             console.print(f"\n[bold]{heading}[/]", highlight=False)
             console.print(Padding(Text(text), (0, 0, 0, 2)))
+
+
+def curve_label(curve: Curve) -> str:
+    return curve.loss if curve.target is None else f"{curve.loss}, target {curve.target:g}"
+
+
+def curve_dict(curve: Curve) -> dict[str, Any]:
+    points = np.column_stack([curve.x, curve.values, curve.grads])
+    return {
+        "loss": curve.loss,
+        "target": curve.target,
+        "x_axis": curve.x_axis,
+        "points": jsonable(np.where(np.isfinite(points), points, np.nan)),
+    }
+
+
+def print_curves(drawn: list[Curve], format_: str, *, grad: bool = False) -> None:
+    if format_ == "json":
+        data = curve_dict(drawn[0])
+        data["curves"] = [curve_dict(c) for c in drawn]
+        print(json.dumps(data))
+        return
+    if format_ == "csv":
+        out = io.StringIO()
+        writer = csv.writer(out, lineterminator="\n")
+        writer.writerow(["loss", "target", "x", "value", "dloss_dx"])
+        for c in drawn:
+            target = "" if c.target is None else c.target
+            for row in zip(c.x.astype(str), c.values.astype(str), c.grads.astype(str), strict=True):
+                writer.writerow([c.loss, target, *row])
+        print(out.getvalue(), end="")
+        return
+    console = stdout()
+    width = max(min(console.width, 100), 30)
+    console.print(Text.from_ansi(_terminal_plot(drawn, "values", "loss", width, colors=console.is_terminal)))
+    if grad:
+        console.print(Text.from_ansi(_terminal_plot(drawn, "grads", "d loss / d x", width, colors=console.is_terminal)))
+
+
+def _terminal_plot(drawn: list[Curve], field: str, ylabel: str, width: int, *, colors: bool) -> str:
+    import plotext as plt
+
+    plt.clear_figure()
+    plt.plotsize(width, 20)
+    if not colors:
+        plt.theme("clear")
+    for c in drawn:
+        y = getattr(c, field)
+        keep = np.isfinite(y)
+        plt.plot(c.x[keep].tolist(), y[keep].tolist(), label=curve_label(c), marker="braille")
+    plt.title(" vs ".join(dict.fromkeys(c.loss for c in drawn)) + ("" if field == "values" else ": derivative"))
+    plt.xlabel(drawn[0].x_axis)
+    plt.ylabel(ylabel)
+    return plt.build()
+
+
+def write_curve_image(path: Path, drawn: list[Curve], *, grad: bool, size: tuple[int, int]) -> None:
+    """The curves (and their derivatives) as a PNG or SVG of ``size`` pixels, written atomically."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib.figure import Figure
+
+    dpi = 100
+    figure = Figure(figsize=(size[0] / dpi, size[1] / dpi), dpi=dpi, layout="constrained")
+    axes = figure.subplots(2 if grad else 1, 1, sharex=True, squeeze=False)[:, 0]
+    for c in drawn:
+        line = axes[0].plot(c.x, c.values, label=curve_label(c))[0]
+        if grad:
+            axes[1].plot(c.x, c.grads, color=line.get_color(), linestyle="--", label=curve_label(c))
+    axes[0].set_ylabel("loss")
+    names = ", ".join(dict.fromkeys(c.loss for c in drawn))
+    axes[0].set_title(f"{names}: loss against the {drawn[0].x_axis}")
+    axes[0].legend()
+    axes[0].grid(alpha=0.3)
+    if grad:
+        axes[1].set_ylabel("d loss / d x")
+        axes[1].grid(alpha=0.3)
+    axes[-1].set_xlabel(drawn[0].x_axis)
+    suffix = path.suffix.lower()
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=suffix, dir=path.parent)
+    except OSError as e:
+        raise DataError(f"--out {path}: cannot write there: {e.strerror}") from e
+    try:
+        with os.fdopen(fd, "wb") as f:
+            figure.savefig(f, format=suffix[1:], dpi=dpi)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise

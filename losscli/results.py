@@ -52,3 +52,15 @@ class Comparison:
     disagreements: dict[str, list[str]] = field(default_factory=dict)
     """model → the losses under which it is best, when the losses do not agree."""
     warnings: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Curve:
+    """One loss for one target: x, the loss and its derivative at each point."""
+
+    loss: str
+    target: float
+    x_axis: str
+    x: np.ndarray
+    values: np.ndarray
+    grads: np.ndarray

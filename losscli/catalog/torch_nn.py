@@ -101,6 +101,7 @@ register(
 register(
     LossSpec(
         name="cross_entropy",
+        curve="class",
         torch_name="CrossEntropyLoss",
         family="classification",
         impl="torch.nn:CrossEntropyLoss",
@@ -141,6 +142,7 @@ register(
 register(
     LossSpec(
         name="nll",
+        curve="class",
         torch_name="NLLLoss",
         family="classification",
         impl="torch.nn:NLLLoss",
@@ -161,6 +163,7 @@ register(
 register(
     LossSpec(
         name="nll2d",
+        curve="class4d",
         torch_name="NLLLoss2d",
         family="classification",
         impl="torch.nn:NLLLoss",
@@ -244,6 +247,7 @@ register(
 register(
     LossSpec(
         name="kl_div",
+        curve="distribution",
         torch_name="KLDivLoss",
         family="distribution",
         impl="torch.nn:KLDivLoss",
@@ -324,6 +328,7 @@ register(
 register(
     LossSpec(
         name="margin_ranking",
+        curve="pair_difference",
         torch_name="MarginRankingLoss",
         family="ranking",
         impl="torch.nn:MarginRankingLoss",
@@ -346,6 +351,7 @@ register(
 register(
     LossSpec(
         name="hinge_embedding",
+        curve="distance",
         torch_name="HingeEmbeddingLoss",
         family="embedding",
         impl="torch.nn:HingeEmbeddingLoss",
@@ -368,6 +374,7 @@ register(
 register(
     LossSpec(
         name="multilabel_margin",
+        curve="multilabel_margin",
         torch_name="MultiLabelMarginLoss",
         family="multilabel",
         impl="torch.nn:MultiLabelMarginLoss",
@@ -483,6 +490,7 @@ register(
 register(
     LossSpec(
         name="cosine_embedding",
+        curve="cosine",
         torch_name="CosineEmbeddingLoss",
         family="embedding",
         impl="torch.nn:CosineEmbeddingLoss",
@@ -507,6 +515,7 @@ register(
 register(
     LossSpec(
         name="multi_margin",
+        curve="class",
         torch_name="MultiMarginLoss",
         family="classification",
         impl="torch.nn:MultiMarginLoss",
@@ -529,6 +538,7 @@ register(
 register(
     LossSpec(
         name="triplet_margin",
+        curve="triplet",
         torch_name="TripletMarginLoss",
         family="embedding",
         impl="torch.nn:TripletMarginLoss",
@@ -558,6 +568,7 @@ register(
 register(
     LossSpec(
         name="triplet_margin_with_distance",
+        curve="triplet",
         torch_name="TripletMarginWithDistanceLoss",
         family="embedding",
         impl="torch.nn:TripletMarginWithDistanceLoss",
@@ -593,6 +604,7 @@ register(
 register(
     LossSpec(
         name="ctc",
+        curve="ctc",
         torch_name="CTCLoss",
         family="sequence",
         impl="losscli.losses.sequence:ctc",
