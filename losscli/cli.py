@@ -90,6 +90,15 @@ class DType(StrEnum):
 
 
 FormatOption = Annotated[Format, typer.Option("--format", "-f", help="Output: a Rich table, JSON or CSV.")]
+DTypeOption = Annotated[DType, typer.Option(help="Floating-point precision of the computation.")]
+LabelColOption = Annotated[
+    list[str] | None, typer.Option(metavar="COL", help="Label column(s) by name or 0-based index.")
+]
+LabelKeyOption = Annotated[str | None, typer.Option(metavar="NAME", help="Array name inside a labels .npz file.")]
+ParamsOption = Annotated[
+    list[str] | None,
+    typer.Option("--param", "-p", metavar="KEY=VALUE", help="Parameter for the losses that take it (JSON value)."),
+]
 
 
 @app.callback()
@@ -140,10 +149,7 @@ def compute(
         str | None,
         typer.Argument(metavar="LABELS", help="Labels file; omit it to take labels from PRED with --label-col."),
     ] = None,
-    param: Annotated[
-        list[str] | None,
-        typer.Option("--param", "-p", metavar="KEY=VALUE", help="Loss parameter KEY=VALUE (JSON value), repeatable."),
-    ] = None,
+    param: ParamsOption = None,
     reduction: Annotated[Reduction | None, typer.Option(help="Reduction; default: the loss's torch default.")] = None,
     grad: Annotated[bool, typer.Option("--grad/--no-grad", help="Compute gradients with autograd.")] = True,
     rows: Annotated[
@@ -156,15 +162,13 @@ def compute(
         list[str] | None,
         typer.Option("--input", metavar="NAME=PATH", help="Further loss input NAME=PATH, e.g. input2=b.csv."),
     ] = None,
-    dtype: Annotated[DType, typer.Option(help="Floating-point precision of the computation.")] = DType.float32,
+    dtype: DTypeOption = DType.float32,
     pred_col: Annotated[
         list[str] | None, typer.Option(metavar="COL", help="Prediction column(s) by name or 0-based index.")
     ] = None,
-    label_col: Annotated[
-        list[str] | None, typer.Option(metavar="COL", help="Label column(s) by name or 0-based index.")
-    ] = None,
+    label_col: LabelColOption = None,
     pred_key: Annotated[str | None, typer.Option(metavar="NAME", help="Array name inside a PRED .npz file.")] = None,
-    label_key: Annotated[str | None, typer.Option(metavar="NAME", help="Array name inside a LABELS .npz file.")] = None,
+    label_key: LabelKeyOption = None,
     format_: FormatOption = Format.table,
 ) -> None:
     """Compute a loss's value and its gradient for predictions and labels in files."""
@@ -202,25 +206,18 @@ def compare(
             "--loss", "-l", metavar="LOSS", help="Loss(es), repeatable or comma-separated; default: recommended."
         ),
     ] = None,
-    param: Annotated[
-        list[str] | None,
-        typer.Option("--param", "-p", metavar="KEY=VALUE", help="Parameter for the losses that take it, repeatable."),
-    ] = None,
+    param: ParamsOption = None,
     sort: Annotated[str | None, typer.Option(metavar="LOSS", help="Order the rows by this loss, best first.")] = None,
     baseline: Annotated[
         str | None, typer.Option(metavar="PATH", help="Show each model's change against this one, in percent.")
     ] = None,
-    dtype: Annotated[DType, typer.Option(help="Floating-point precision of the computation.")] = DType.float32,
+    dtype: DTypeOption = DType.float32,
     pred_col: Annotated[
         list[str] | None, typer.Option(metavar="COL", help="Prediction column(s); without --labels, one model each.")
     ] = None,
-    label_col: Annotated[
-        list[str] | None, typer.Option(metavar="COL", help="Label column(s) by name or index.")
-    ] = None,
+    label_col: LabelColOption = None,
     pred_key: Annotated[str | None, typer.Option(metavar="NAME", help="Array name inside PRED .npz files.")] = None,
-    label_key: Annotated[
-        str | None, typer.Option(metavar="NAME", help="Array name inside the labels .npz file.")
-    ] = None,
+    label_key: LabelKeyOption = None,
     format_: FormatOption = Format.table,
 ) -> None:
     """Compare models' predictions against one label file under several losses."""
@@ -317,10 +314,7 @@ def curve(
     ] = None,
     points: Annotated[int, typer.Option(min=2, max=100_000, metavar="N", help="Points per curve.")] = 200,
     grad: Annotated[bool, typer.Option("--grad/--no-grad", help="Also draw the derivative d loss / d x.")] = False,
-    param: Annotated[
-        list[str] | None,
-        typer.Option("--param", "-p", metavar="KEY=VALUE", help="Parameter for the losses that take it, repeatable."),
-    ] = None,
+    param: ParamsOption = None,
     classes: Annotated[int, typer.Option(min=2, metavar="C", help="Classes for class losses.")] = 3,
     out: Annotated[
         Path | None, typer.Option(metavar="FILE", help="Also write the plot as an image: .png or .svg.")
@@ -382,11 +376,9 @@ def recommend(
     pred_col: Annotated[
         list[str] | None, typer.Option(metavar="COL", help="Prediction column(s); without --pred, of LABELS' file.")
     ] = None,
-    label_col: Annotated[
-        list[str] | None, typer.Option(metavar="COL", help="Label column(s) by name or 0-based index.")
-    ] = None,
+    label_col: LabelColOption = None,
     pred_key: Annotated[str | None, typer.Option(metavar="NAME", help="Array name inside a --pred .npz file.")] = None,
-    label_key: Annotated[str | None, typer.Option(metavar="NAME", help="Array name inside a LABELS .npz file.")] = None,
+    label_key: LabelKeyOption = None,
     format_: FormatOption = Format.table,
 ) -> None:
     """Infer the label type and recommend losses, warning about classic mistakes."""

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import json
 import math
 import os
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import numpy as np
 from rich.console import Console
@@ -188,6 +190,22 @@ def _gradient_columns(gradients: dict[str, Gradient]) -> tuple[list[str], np.nda
     return names, np.hstack(blocks)
 
 
+@contextlib.contextmanager
+def atomic_write(path: Path, option: str) -> Iterator[BinaryIO]:
+    """A binary file that appears at ``path`` only if the block succeeds (temporary file, then rename)."""
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=path.suffix, dir=path.parent)
+    except OSError as e:
+        raise DataError(f"{option} {path}: cannot write there: {e.strerror}") from e
+    try:
+        with os.fdopen(fd, "wb") as f:
+            yield f
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
 def write_gradients(path: Path, gradients: dict[str, Gradient]) -> None:
     """Write every gradient to ``.npy`` (one argument), ``.npz`` or ``.csv``, atomically."""
     suffix = path.suffix.lower()
@@ -200,23 +218,14 @@ def write_gradients(path: Path, gradients: dict[str, Gradient]) -> None:
         raise UsageError(f"--grad-out {path}: this loss has several gradients ({names}); use a .npz or .csv file")
     if suffix == ".csv":
         header, table = _gradient_columns(gradients)
-    try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=suffix, dir=path.parent)
-    except OSError as e:
-        raise DataError(f"--grad-out {path}: cannot write there: {e.strerror}") from e
-    try:
-        with os.fdopen(fd, "wb") as f:
-            if suffix == ".npy":
-                np.save(f, next(iter(gradients.values())).values)
-            elif suffix == ".npz":
-                np.savez(f, **{name: g.values for name, g in gradients.items()})
-            else:
-                f.write((",".join(header) + "\n").encode())
-                np.savetxt(f, table, delimiter=",", fmt="%.9g")
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_write(path, "--grad-out") as f:
+        if suffix == ".npy":
+            np.save(f, next(iter(gradients.values())).values)
+        elif suffix == ".npz":
+            np.savez(f, **{name: g.values for name, g in gradients.items()})
+        else:
+            f.write((",".join(header) + "\n").encode())
+            np.savetxt(f, table, delimiter=",", fmt="%.9g")
 
 
 def spec_row(spec: LossSpec) -> dict[str, Any]:
@@ -594,15 +603,5 @@ def write_curve_image(path: Path, drawn: list[Curve], *, grad: bool, size: tuple
         axes[1].set_ylabel("d loss / d x")
         axes[1].grid(alpha=0.3)
     axes[-1].set_xlabel(drawn[0].x_axis)
-    suffix = path.suffix.lower()
-    try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=suffix, dir=path.parent)
-    except OSError as e:
-        raise DataError(f"--out {path}: cannot write there: {e.strerror}") from e
-    try:
-        with os.fdopen(fd, "wb") as f:
-            figure.savefig(f, format=suffix[1:], dpi=dpi)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_write(path, "--out") as f:
+        figure.savefig(f, format=path.suffix.lower()[1:], dpi=dpi)

@@ -28,6 +28,12 @@ CLASS_TARGET = Role(
     doc="class indices in [0, C)",
 )
 
+TRIPLET = (
+    Role("anchor", "pred", "(N, D)", doc="anchor embeddings"),
+    Role("positive", "pred", "(N, D)", doc="embeddings of the same identity"),
+    Role("negative", "pred", "(N, D)", doc="embeddings of another identity"),
+)
+
 # Parameters shared by many losses.
 WEIGHT_C = Param("weight", None, "rescaling weight per class, a list of C numbers", kind="tensor")
 IGNORE_INDEX = Param(
@@ -543,11 +549,7 @@ register(
         family="embedding",
         impl="torch.nn:TripletMarginLoss",
         aliases=("TripletMarginLoss", "triplet"),
-        roles=(
-            Role("anchor", "pred", "(N, D)", doc="anchor embeddings"),
-            Role("positive", "pred", "(N, D)", doc="embeddings of the same identity"),
-            Role("negative", "pred", "(N, D)", doc="embeddings of another identity"),
-        ),
+        roles=TRIPLET,
         params=(
             Param(
                 "margin", 1.0, "how much closer the positive must be than the negative", minimum=0, strict_minimum=True
@@ -573,11 +575,7 @@ register(
         family="embedding",
         impl="torch.nn:TripletMarginWithDistanceLoss",
         aliases=("TripletMarginWithDistanceLoss", "triplet_distance"),
-        roles=(
-            Role("anchor", "pred", "(N, D)", doc="anchor embeddings"),
-            Role("positive", "pred", "(N, D)", doc="embeddings of the same identity"),
-            Role("negative", "pred", "(N, D)", doc="embeddings of another identity"),
-        ),
+        roles=TRIPLET,
         params=(
             Param(
                 "distance",
