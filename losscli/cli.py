@@ -7,6 +7,7 @@ commands that need them.
 from __future__ import annotations
 
 import contextlib
+import math
 import os
 import sys
 import traceback
@@ -278,9 +279,12 @@ def compute_arguments(
 
 def _floats(text: str, option: str) -> list[float]:
     try:
-        return [float(part) for part in text.split(",") if part.strip()]
+        values = [float(part) for part in text.split(",") if part.strip()]
     except ValueError:
-        raise UsageError(f"{option} {text!r}: expected numbers separated by commas") from None
+        values = []
+    if not values or not all(math.isfinite(v) for v in values):
+        raise UsageError(f"{option} {text!r}: expected finite numbers separated by commas")
+    return values
 
 
 def _span(text: str) -> tuple[float, float]:
@@ -289,7 +293,7 @@ def _span(text: str) -> tuple[float, float]:
         span = float(lo), float(hi)
     except ValueError:
         span = None
-    if not sep or span is None or not span[0] < span[1]:
+    if not sep or span is None or not all(map(math.isfinite, span)) or not span[0] < span[1]:
         raise UsageError(f"--range {text!r}: expected LO:HI with LO < HI, e.g. --range -3:3")
     return span
 

@@ -10,6 +10,7 @@ derivative d loss / d x.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -33,6 +34,10 @@ class CurveKind:
     build: Callable[..., dict[str, torch.Tensor]]
     default_target: float | None
     default_range: Callable[[LossSpec, float | None], tuple[float, float]]
+    domain: tuple[float, float] = (-math.inf, math.inf)
+    """The open interval x may take (a probability, a cosine, a distance)."""
+    batched: bool = True
+    """False when the samples of a batch interact (contrastive losses): each point is then its own batch."""
 
 
 def _class_probs(x: torch.Tensor, y: int, n_classes: int) -> torch.Tensor:
@@ -49,6 +54,29 @@ def _fill(spec: LossSpec, tensors: dict[str, torch.Tensor], n: int) -> dict[str,
         if role.name not in tensors and role.default is None:
             tensors[role.name] = torch.ones(n, 1, dtype=DTYPE)
     return tensors
+
+
+def _ranking(spec: LossSpec, x: torch.Tensor, y: float, n_classes: int) -> dict[str, torch.Tensor]:
+    """A list of two items scored (x, 0), the first with relevance y and the second 1 - y."""
+    if not 0 <= y <= 1:
+        raise UsageError(f"--target {y:g}: give the relevance of the first item, in [0, 1]")
+    scores = torch.stack([x, torch.zeros_like(x)], dim=1)
+    relevance = torch.tensor([[y, 1 - y]], dtype=DTYPE).expand(len(x), 2)
+    return {spec.pred_role.name: scores, spec.target_role.name: relevance}
+
+
+def _contrastive(spec: LossSpec, x: torch.Tensor, y: float | None, n_classes: int) -> dict[str, torch.Tensor]:
+    """One batch of four unit embeddings, labels (0, 0, 1, 1): the two of class 0 at cosine x."""
+    embeddings = torch.stack(
+        [
+            torch.tensor([1.0, 0.0], dtype=DTYPE),
+            torch.stack([x, torch.sqrt(1 - x**2)]),
+            torch.tensor([-1.0, 0.0], dtype=DTYPE),
+            torch.tensor([-0.8, -0.6], dtype=DTYPE),
+        ]
+    )
+    labels = torch.tensor([0, 0, 1, 1])
+    return {spec.pred_role.name: embeddings, spec.target_role.name: labels}
 
 
 def _elementwise(spec: LossSpec, x: torch.Tensor, y: float, n_classes: int) -> dict[str, torch.Tensor]:
@@ -132,7 +160,7 @@ def _distribution(spec: LossSpec, x: torch.Tensor, y: float, n_classes: int) -> 
         raise UsageError(f"--target {y:g}: give the target probability of class 0, in [0, 1]")
     probs = torch.stack([x, 1 - x], dim=1)
     target = torch.tensor([[y, 1 - y]], dtype=DTYPE).expand(len(x), 2)
-    pred = probs.log() if spec.pred_role.domain == "log_probs" else probs
+    pred = probs if spec.pred_role.domain == "prob" else probs.log()  # log-probabilities or log-predictions
     return {spec.pred_role.name: pred, spec.target_role.name: target}
 
 
@@ -171,19 +199,46 @@ def _fixed(lo: float, hi: float) -> Callable[[LossSpec, float | None], tuple[flo
     return lambda spec, y: (lo, hi)
 
 
+PROBABILITY = (0.0, 1.0)
+COSINE = (-1.0, 1.0)
+NON_NEGATIVE = (0.0, math.inf)
+
 KINDS: dict[str, CurveKind] = {
     "elementwise": CurveKind("prediction", _elementwise, 0.0, _around(6.0)),
-    "class": CurveKind("predicted probability of the true class", _class, 0.0, _fixed(EDGE, 1 - EDGE)),
-    "class4d": CurveKind("predicted probability of the true class", _class4d, 0.0, _fixed(EDGE, 1 - EDGE)),
+    "relative": CurveKind("prediction", _elementwise, 1.0, _around(6.0)),
+    "positive": CurveKind(
+        "prediction (> 0)", _elementwise, 1.0, lambda spec, y: (0.05, (y or 1) + 4), domain=NON_NEGATIVE
+    ),
+    "class": CurveKind(
+        "predicted probability of the true class", _class, 0.0, _fixed(EDGE, 1 - EDGE), domain=PROBABILITY
+    ),
+    "class4d": CurveKind(
+        "predicted probability of the true class", _class4d, 0.0, _fixed(EDGE, 1 - EDGE), domain=PROBABILITY
+    ),
     "multilabel_margin": CurveKind("score of the true class (others 0)", _multilabel_margin, 0.0, _fixed(-3, 3)),
-    "distance": CurveKind("distance between the pair", _elementwise, 1.0, _fixed(0, 3)),
+    "distance": CurveKind("distance between the pair", _elementwise, 1.0, _fixed(0, 3), domain=NON_NEGATIVE),
     "pair_difference": CurveKind("score difference x1 - x2", _pair_difference, 1.0, _fixed(-6, 6)),
-    "cosine": CurveKind("cosine between the two inputs", _cosine, 1.0, _fixed(-1 + EDGE, 1 - EDGE)),
-    "triplet": CurveKind("distance to the negative (positive at distance 1)", _triplet, None, _fixed(EDGE, 3)),
-    "distribution": CurveKind("predicted probability of class 0 (of 2)", _distribution, 0.5, _fixed(EDGE, 1 - EDGE)),
-    "ctc": CurveKind("probability of the target label (one step)", _ctc, 1.0, _fixed(EDGE, 1 - EDGE)),
+    "cosine": CurveKind("cosine between the two inputs", _cosine, 1.0, _fixed(-1 + EDGE, 1 - EDGE), domain=COSINE),
+    "triplet": CurveKind(
+        "distance to the negative (positive at distance 1)", _triplet, None, _fixed(EDGE, 3), domain=NON_NEGATIVE
+    ),
+    "distribution": CurveKind(
+        "predicted probability of class 0 (of 2)", _distribution, 0.5, _fixed(EDGE, 1 - EDGE), domain=PROBABILITY
+    ),
+    "ranking": CurveKind("score of the first item minus the second's", _ranking, 1.0, _fixed(-6, 6)),
+    "ctc": CurveKind(
+        "probability of the target label (one step)", _ctc, 1.0, _fixed(EDGE, 1 - EDGE), domain=PROBABILITY
+    ),
     "boxes": CurveKind(
         "left edge of the predicted unit box", _boxes, 0.0, lambda spec, y: ((y or 0) - 2, (y or 0) + 2)
+    ),
+    "contrastive": CurveKind(
+        "cosine between two embeddings of one class (labels 0, 0, 1, 1)",
+        _contrastive,
+        None,
+        _fixed(-1 + EDGE, 1 - EDGE),
+        domain=COSINE,
+        batched=False,
     ),
 }
 
@@ -192,7 +247,7 @@ def default_target(spec: LossSpec) -> float | None:
     """The target drawn when none is given: 1 for probability targets and ±1 labels, else the kind's."""
     kind = KINDS[spec.curve]
     target = spec.target_role
-    if kind.build is _elementwise and target is not None and target.domain in ("prob", "sign"):
+    if kind.build is _elementwise and target is not None and target.domain in ("prob", "sign", "binary_or_sign"):
         return 1.0
     return kind.default_target
 
@@ -208,15 +263,25 @@ def draw(
 ) -> Curve:
     """The loss and d loss / d x at ``points`` evenly spaced x, for one target."""
     kind = KINDS[spec.curve]
+    if target is not None and kind.default_target is None:
+        raise UsageError(f"{spec.name}'s curve has no target ({kind.x_axis}); drop --target")
     y = default_target(spec) if target is None else target
     if kind.build is _elementwise and spec.target_role is not None:
         _check_elementwise_target(spec, y)
     lo, hi = span if span is not None else kind.default_range(spec, y)
+    _check_span(spec, kind, lo, hi, span is not None)
     x = torch.linspace(lo, hi, points, dtype=DTYPE, requires_grad=True)
-    tensors = kind.build(spec, x, y, n_classes)
-    loss = build_loss(spec, params or {}, "none", DTYPE)
-    out = loss(*(tensors[r.name] for r in spec.roles if r.name in tensors))
-    values = out.reshape(points, -1).sum(dim=1) if out.ndim else out.expand(points)
+    loss = build_loss(spec, params or {}, "mean" if not kind.batched else "none", DTYPE)
+
+    def evaluate(xs: torch.Tensor) -> torch.Tensor:
+        tensors = kind.build(spec, xs, y, n_classes)
+        try:
+            out = loss(*(tensors[r.name] for r in spec.roles if r.name in tensors))
+        except (ValueError, RuntimeError) as e:
+            raise UsageError(f"{spec.name} cannot be drawn with these parameters: {str(e).splitlines()[0]}") from e
+        return out.reshape(len(xs), -1).sum(dim=1) if kind.batched else out.reshape(1)
+
+    values = evaluate(x) if kind.batched else torch.cat([evaluate(xi) for xi in x])
     (grads,) = torch.autograd.grad(values.sum(), x, allow_unused=True)
     if grads is None:
         grads = torch.zeros_like(x)
@@ -228,6 +293,21 @@ def draw(
         values=values.detach().numpy(),
         grads=grads.numpy(),
     )
+
+
+def _axis_domain(spec: LossSpec, kind: CurveKind) -> tuple[float, float]:
+    if kind.build is _elementwise and spec.pred_role.domain == "prob":
+        return PROBABILITY
+    return kind.domain
+
+
+def _check_span(spec: LossSpec, kind: CurveKind, lo: float, hi: float, given: bool) -> None:
+    low, high = _axis_domain(spec, kind)
+    if given and not (low <= lo and hi <= high):
+        raise UsageError(
+            f"--range {lo:g}:{hi:g} leaves the {_x_axis(spec, kind)} axis of {spec.name}, which lies in "
+            f"({low:g}, {high:g})"
+        )
 
 
 def _x_axis(spec: LossSpec, kind: CurveKind) -> str:

@@ -200,6 +200,9 @@ def atomic_write(path: Path, option: str) -> Iterator[BinaryIO]:
     try:
         with os.fdopen(fd, "wb") as f:
             yield f
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)  # mkstemp's 0600 would make the result private
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -587,7 +590,8 @@ def write_curve_image(path: Path, drawn: list[Curve], *, grad: bool, size: tuple
     matplotlib.use("Agg")
     from matplotlib.figure import Figure
 
-    dpi = 100
+    # PNG: size[0] x size[1] pixels at 100 dpi; SVG: the same size in CSS pixels (96 per inch).
+    dpi = 100 if path.suffix.lower() == ".png" else 96
     figure = Figure(figsize=(size[0] / dpi, size[1] / dpi), dpi=dpi, layout="constrained")
     axes = figure.subplots(2 if grad else 1, 1, sharex=True, squeeze=False)[:, 0]
     for c in drawn:

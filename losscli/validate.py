@@ -236,13 +236,156 @@ def spec_role(spec: LossSpec, name: str) -> Role:
     return next(r for r in spec.roles if r.name == name)
 
 
+def _shape_quantiles(spec: LossSpec, inputs: dict[str, Input], params: dict[str, Any]) -> None:
+    """Quantile predictions: one column per quantile, against targets shaped like them or one per row."""
+    pred, target = inputs[spec.pred_role.name], inputs[spec.target_role.name]
+    quantiles = params.get("quantile") or [0.5]
+    outside = [q for q in quantiles if not 0 <= q <= 1]
+    if outside:
+        raise UsageError(f"{spec.name}: -p quantile holds {outside[0]:g}, outside [0, 1]; give levels like 0.9")
+    p, t = pred.array.shape, target.array.shape
+    per_row = len(p) >= 2 and t in (p[:-1], p[:-1] + (1,))
+    if t != p and not per_row:
+        raise _mismatch(
+            spec, pred, target, "targets shaped like the predictions, or one per row against (N, Q) predictions"
+        )
+    columns = p[-1] if len(p) >= 2 else 1
+    if len(quantiles) > 1 and len(quantiles) != columns:
+        raise UsageError(
+            f"{spec.name}: -p quantile gives {len(quantiles)} quantiles but {pred.source} has {columns} prediction "
+            f"column{'s' if columns > 1 else ''}; give one quantile per column of predictions"
+        )
+    if per_row and len(quantiles) == 1 and columns > 1:
+        given = f"-p quantile gives one ({quantiles[0]:g})" if params.get("quantile") else "no -p quantile is given"
+        raise UsageError(
+            f"{spec.name}: {pred.source} has {columns} prediction columns against one target per row, but {given}; "
+            "give one quantile per column, e.g. -p quantile=[0.1,0.5,0.9]"
+        )
+
+
+def _shape_tweedie(spec: LossSpec, inputs: dict[str, Input], params: dict[str, Any]) -> None:
+    """Same shapes, and the values the deviance of this power allows (as scikit-learn's mean_tweedie_deviance)."""
+    _shape_same(spec, inputs, params)
+    power = params.get("power", spec.param("power").default)
+    if 0 < power < 1:
+        raise UsageError(
+            f"{spec.name}: -p power={power:g} is in (0, 1), where no Tweedie distribution exists; use power <= 0 "
+            "or >= 1 (0 normal, 1 Poisson, 1.5 compound Poisson, 2 gamma, 3 inverse Gaussian)"
+        )
+    pred, target = inputs[spec.pred_role.name], inputs[spec.target_role.name]
+    checks = []
+    if power != 0:
+        checks.append((pred, pred.array <= 0, "> 0", "predict the mean itself (e.g. exp of a log-link output)"))
+    if 1 <= power < 2:
+        checks.append((target, target.array < 0, ">= 0", "the target must be a non-negative amount"))
+    elif power >= 2:
+        checks.append((target, target.array <= 0, "> 0", "for targets that can be 0 use a power in [1, 2)"))
+    for inp, bad, need, fix in checks:
+        if bad.any():
+            at = _first(bad)
+            raise DataError(
+                f"{inp.source}: {inp.where(at)}: {inp.role.name} {inp.array[at]} is not {need}, as {spec.name} "
+                f"with power {power:g} needs; {fix}"
+            )
+
+
+def _shape_rows(spec: LossSpec, inputs: dict[str, Input], params: dict[str, Any]) -> None:
+    """Same shapes, at least 2-D: the loss sums each row over its last axis."""
+    _shape_same(spec, inputs, params)
+    pred = inputs[spec.pred_role.name]
+    if pred.array.ndim < 2:
+        raise DataError(
+            f"{pred.source} has {pred.role.name} of shape {shape_text(pred.array.shape)}; {spec.name} needs (N, C): "
+            "one row per sample, its C columns summed (a single distribution is one row of C columns)"
+        )
+
+
+def _shape_masks(spec: LossSpec, inputs: dict[str, Input], params: dict[str, Any]) -> None:
+    """Same shapes, one mask per sample: at least (N, d1), and (N, C, d1, ...) with per_class."""
+    _shape_same(spec, inputs, params)
+    pred = inputs[spec.pred_role.name]
+    shape = shape_text(pred.array.shape)
+    if pred.array.ndim < 2:
+        raise DataError(
+            f"{pred.source} has {pred.role.name} of shape {shape}; {spec.name} scores the overlap of each "
+            "sample's mask, so it needs (N, d1, ...): one flattened mask per row (give a single mask as one row)"
+        )
+    if params.get("per_class") and pred.array.ndim < 3:
+        raise DataError(
+            f"{pred.source} has {pred.role.name} of shape {shape}; {spec.name} with per_class=true needs "
+            "(N, C, d1, ...) masks with one channel per class (save them as .npy), or drop -p per_class"
+        )
+
+
+def _shape_vectors(spec: LossSpec, inputs: dict[str, Input], params: dict[str, Any]) -> None:
+    """Same shapes, one vector per row along the last axis."""
+    _shape_same(spec, inputs, params)
+    pred = inputs[spec.pred_role.name]
+    if pred.array.ndim < 2:
+        raise DataError(
+            f"{pred.source} has {pred.role.name} of shape {shape_text(pred.array.shape)}; {spec.name} compares "
+            "one vector per row, so it needs (N, D): the D components of each vector in the columns of its row"
+        )
+
+
+def _shape_embedding_labels(spec: LossSpec, inputs: dict[str, Input], params: dict[str, Any]) -> None:
+    """Embeddings (N, D) and one integer label per row, with a positive pair and two labels at least."""
+    emb, labels = inputs[spec.pred_role.name], inputs[spec.target_role.name]
+    if emb.array.ndim != 2:
+        raise DataError(
+            f"{emb.source} has {emb.role.name} of shape {shape_text(emb.array.shape)}; {spec.name} needs (N, D): "
+            "one embedding per row"
+        )
+    y = to_index(labels)
+    if y.ndim == 2 and y.shape[1] == 1:
+        y = y.reshape(-1)
+    if y.shape != emb.array.shape[:1]:
+        raise _mismatch(spec, emb, labels, f"one integer label per embedding: labels of shape ({len(emb.array)},)")
+    labels.array = y
+    values, counts = np.unique(y, return_counts=True)
+    if len(values) < 2:
+        what = f"every one of the {len(y)} {labels.role.name} is {values[0]}" if len(values) else "it holds no labels"
+        raise DataError(
+            f"{labels.source}: {what}, so no pair is negative and {spec.name} has nothing to push apart; the batch "
+            "needs two different labels at least"
+        )
+    if counts.max() < 2:
+        raise DataError(
+            f"{labels.source}: all {len(y)} {labels.role.name} differ, so no two embeddings form a positive pair and "
+            f"{spec.name} has nothing to pull together; give the rows of each positive pair (e.g. two views of one "
+            "item) the same label"
+        )
+
+
+def _shape_boxes(spec: LossSpec, inputs: dict[str, Input], params: dict[str, Any]) -> None:
+    """Boxes as the 4 columns x1, y1, x2, y2, as many in each input; a lone box of shape (4,) is one row."""
+    pred, target = inputs[spec.pred_role.name], inputs[spec.target_role.name]
+    for inp in (pred, target):
+        if inp.array.shape == (4,):
+            inp.array, inp.columns = inp.array.reshape(1, 4), None
+        if inp.array.ndim != 2 or inp.array.shape[1] != 4:
+            raise DataError(
+                f"{inp.source} has {inp.role.name} of shape {shape_text(inp.array.shape)}; {spec.name} needs boxes "
+                "of shape (N, 4): the columns x1, y1, x2, y2, one box per row"
+            )
+    if pred.array.shape != target.array.shape:
+        raise _mismatch(spec, pred, target, "one true box per predicted box, both of shape (N, 4)")
+
+
 SHAPE_RULES = {
+    "masks": _shape_masks,
+    "vectors": _shape_vectors,
+    "embedding_labels": _shape_embedding_labels,
+    "boxes": _shape_boxes,
     "same": _shape_same,
     "class": _shape_class,
     "class4d": _shape_class4d,
     "pair": _shape_pair,
     "gaussian": _shape_gaussian,
     "ctc": _shape_ctc,
+    "quantiles": _shape_quantiles,
+    "tweedie": _shape_tweedie,
+    "rows": _shape_rows,
 }
 
 
@@ -269,6 +412,56 @@ def _check_domain(inp: Input, params: dict[str, Any]) -> None:
         if bad.any():
             at = _first(bad)
             raise DataError(f"{inp.source}: {inp.where(at)}: {inp.role.name} {a[at]} is negative; it must be >= 0")
+    elif domain == "positive":
+        bad = a <= 0
+        if bad.any():
+            at = _first(bad)
+            fix = (
+                "predict the mean itself (e.g. exp of a log-link output), not its log"
+                if inp.role.kind == "pred"
+                else "drop those rows, or use a loss that allows zeros"
+            )
+            raise DataError(f"{inp.source}: {inp.where(at)}: {inp.role.name} {a[at]} is not > 0; {fix}")
+    elif domain == "binary_or_sign":
+        binary, signs = (a == 0) | (a == 1), (a == -1) | (a == 1)
+        if not (binary.all() or signs.all()):
+            bad = ~(binary | signs)
+            if bad.any():
+                at = _first(bad)
+                what = f"{a[at]} is not a label"
+            else:  # 0 and -1 both occur
+                at = _first(a == 0)
+                what = "0 is mixed with -1 labels"
+            raise DataError(
+                f"{inp.source}: {inp.where(at)}: {inp.role.name} {what}; give labels all in {{0, 1}} "
+                "or all in {-1, 1} (0/1 labels are mapped to -1/1)"
+            )
+    elif domain in ("boxes", "boxes_aspect"):
+        for low, high in ((0, 2), (1, 3)):
+            bad = a[:, high] < a[:, low]
+            if bad.any():
+                row = int(np.argmax(bad))
+                names = ("x1", "y1", "x2", "y2")
+                raise DataError(
+                    f"{inp.source}: {inp.where((row,))}: {inp.role.name} box {tuple(a[row].tolist())} has "
+                    f"{names[high]} {a[row, high]} < {names[low]} {a[row, low]}; boxes are x1, y1, x2, y2 with "
+                    "x2 >= x1 and y2 >= y1: swap the corners, or convert from x, y, w, h (x2 = x + w, y2 = y + h)"
+                )
+        flat = a[:, 3] == a[:, 1]
+        if domain == "boxes_aspect" and flat.any():
+            row = int(np.argmax(flat))
+            raise DataError(
+                f"{inp.source}: {inp.where((row,))}: {inp.role.name} box {tuple(a[row].tolist())} has zero height, "
+                "so its aspect ratio w/h is undefined; give boxes of positive height, or use diou"
+            )
+    elif domain == "direction":
+        zero = ~(a != 0).any(axis=-1)
+        if zero.any() and not params.get("epsilon"):
+            at = _first(zero)
+            raise DataError(
+                f"{inp.source}: {inp.where(at)}: {inp.role.name} is all zeros, a vector without a direction, so "
+                "its cosine is 0/0; drop the row, or pass -p epsilon=1e-12 to score it as orthogonal"
+            )
     elif domain == "multilabel_index":
         inp.array = a = to_index(inp)
         n_classes = a.shape[-1]

@@ -276,7 +276,8 @@ class Case:
     reference: Reference
     params: dict[str, Any] = field(default_factory=dict)
     data: dict[str, Any] = field(default_factory=dict)
-    fd_matches_autograd: bool = True  # False where torch's gradient convention ignores a clamp
+    autograd_differs: str | None = None
+    """Why autograd's gradient is not the finite-difference derivative (then gradcheck is skipped)."""
     engine_marks: tuple = ()  # marks for the tests that run the engine on this case (known package bugs)
 
     @property
