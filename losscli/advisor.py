@@ -134,7 +134,8 @@ def infer_label_type(labels: np.ndarray) -> LabelProfile:
     y = np.asarray(labels)
     if y.ndim == 2 and y.shape[1] == 1:
         y = y[:, 0]
-    if y.ndim > 2:  # per-pixel class maps and the like: judge the values
+    per_pixel = y.ndim > 2
+    if per_pixel:  # masks and per-pixel class maps: judge the values
         y = y.reshape(-1)
     flat = y.reshape(-1)
     n = int(y.shape[0]) if y.ndim else 1
@@ -166,6 +167,8 @@ def infer_label_type(labels: np.ndarray) -> LabelProfile:
             return LabelProfile("distribution", evidence, None, n)
     else:
         if zero_one:
+            if per_pixel:
+                evidence["segmentation_mask"] = True
             return _with_balance(LabelProfile("binary", evidence, np.array([np.count_nonzero(y)]), n))
         if signed:
             return LabelProfile("signed", evidence, None, n)
@@ -306,6 +309,7 @@ def _recommend_continuous(p: LabelProfile, pred: PredProfile | None) -> list[Rec
                 {"delta": delta},
             ),
             _rec("l1", "Absolute error: its minimiser is the median, which the outliers barely move.", "article 2.2"),
+            _rec("log_cosh", "Smooth everywhere: about (x - y)^2 / 2 for small errors and |x - y| for large ones."),
         ]
     reasons = [
         _rec(
@@ -350,12 +354,45 @@ def _recommend_binary(p: LabelProfile, pred: PredProfile | None) -> list[Recomme
             RULE_CLASS,
             weights if heavy else {},
         ),
+        *_focal("sigmoid_focal", p),
+        *_masks(p),
         _rec("bce", "The same loss if the model already outputs probabilities (after a sigmoid).", RULE_CLASS),
         _rec(
             "soft_margin",
             "The logistic loss for labels written as {-1, 1}: map 0 to -1 first.",
             "article 2.6.10",
             labels_as_is=False,
+        ),
+    ]
+
+
+def _focal(name: str, p: LabelProfile) -> list[Recommendation]:
+    """The focal loss, when the classes are severely imbalanced: easy majority examples stop dominating."""
+    if not p.evidence.get("severe_imbalance"):
+        return []
+    return [
+        _rec(
+            name,
+            f"Severe imbalance ({p.evidence['imbalance_ratio']}:1): the focal loss scales each term by "
+            "(1 - p_t)^gamma, so the many easy examples stop drowning the rare ones (alpha 0.25, gamma 2).",
+        )
+    ]
+
+
+def _masks(p: LabelProfile) -> list[Recommendation]:
+    """Overlap losses for segmentation masks: they score the mask as a whole, whatever its share of pixels."""
+    if not p.evidence.get("segmentation_mask"):
+        return []
+    return [
+        _rec(
+            "dice",
+            "The labels are masks (one 0/1 value per pixel): Dice scores the overlap of each predicted mask, "
+            "so a small object counts as much as a large background. Give it sigmoid probabilities.",
+        ),
+        _rec(
+            "tversky",
+            "Dice with separate weights for false positives (alpha) and false negatives (beta): raise beta "
+            "when missing a thin structure costs more than a spurious pixel.",
         ),
     ]
 
@@ -372,6 +409,7 @@ def _recommend_multiclass(p: LabelProfile, pred: PredProfile | None) -> list[Rec
             weights if heavy else {},
         ),
         _rec("nll", "The same loss if the model ends in log_softmax.", "article 2.6.2", weights if heavy else {}),
+        *_focal("softmax_focal", p),
         _rec(
             "multi_margin", "A multi-class hinge (SVM-style) when only the ranking of scores matters.", "article 2.6.13"
         ),
@@ -392,6 +430,8 @@ def _recommend_onehot(p: LabelProfile, pred: PredProfile | None) -> list[Recomme
             "article 2.6.2",
             labels_as_is=False,
         ),
+        *_focal("softmax_focal", p),
+        _rec("categorical_hinge", "A hinge that takes the one-hot rows as they are (Keras' CategoricalHinge)."),
         _rec("multi_margin", "A multi-class hinge, also on argmax indices.", "article 2.6.13", labels_as_is=False),
     ]
 
@@ -406,6 +446,7 @@ def _recommend_multilabel(p: LabelProfile, pred: PredProfile | None) -> list[Rec
             RULE_CLASS,
             weights if heavy else {},
         ),
+        *_focal("sigmoid_focal", p),
         _rec("multilabel_soft_margin", "The same one-versus-all loss averaged per sample.", "article 2.6.11"),
         _rec(
             "multilabel_margin",
@@ -419,6 +460,8 @@ def _recommend_multilabel(p: LabelProfile, pred: PredProfile | None) -> list[Rec
 def _recommend_signed(p: LabelProfile, pred: PredProfile | None) -> list[Recommendation]:
     return [
         _rec("soft_margin", "Labels in {-1, 1}: the logistic loss on raw scores.", "article 2.6.10"),
+        _rec("hinge", "The SVM hinge max(0, 1 - y·x): only wrong or unconfident scores cost anything."),
+        _rec("squared_hinge", "The hinge squared: smooth at the margin, harder on large violations."),
         _rec(
             "hinge_embedding",
             "If the predictions are distances between pairs (similar = 1, dissimilar = -1).",
@@ -451,6 +494,11 @@ def _recommend_distribution(p: LabelProfile, pred: PredProfile | None) -> list[R
             "Cross entropy with soft targets on logits: KL plus the targets' constant entropy.",
             RULE_CLASS,
         ),
+        _rec(
+            "generalized_kl",
+            "If the predictions are unnormalised (log-)intensities rather than distributions: the generalised "
+            "KL adds the mass mismatch exp(x) - y.",
+        ),
     ]
 
 
@@ -460,8 +508,29 @@ def _recommend_count(p: LabelProfile, pred: PredProfile | None) -> list[Recommen
         hint = " Your predictions are non-negative: if they are rates rather than log-rates, pass -p log_input=false."
     return [
         _rec("poisson_nll", "Non-negative integer counts: Poisson likelihood with log-rate predictions." + hint),
+        _rec(
+            "poisson_deviance",
+            "The Poisson deviance of predicted rates (> 0, not log-rates): scikit-learn's "
+            "mean_poisson_deviance, 0 for a perfect fit.",
+        ),
+        _rec(
+            "tweedie",
+            "Counts with many zeros and a long tail (claims, sales): the Tweedie deviance with 1 < power < 2.",
+        ),
         _rec("mse", "Squared error on the counts, if they are large and roughly symmetric.", RULE_REAL),
     ]
+
+
+def _quantile_rec(quantiles: list[float]) -> Recommendation:
+    """Asked for quantiles: the pinball loss, one prediction column per quantile."""
+    value: Any = quantiles[0] if len(quantiles) == 1 else quantiles
+    columns = "one prediction column" if len(quantiles) == 1 else f"{len(quantiles)} prediction columns (N×Q)"
+    return _rec(
+        "pinball",
+        f"You asked for quantiles {', '.join(f'{q:g}' for q in quantiles)}: the pinball loss is minimised by "
+        f"each quantile of the labels, with {columns}.",
+        params={"quantile": value},
+    )
 
 
 RECOMMENDERS = {
@@ -497,10 +566,13 @@ def advise(
     pred: np.ndarray | None = None,
     arguments: list[str] | None = None,
     check_loss: str | None = None,
+    quantiles: list[float] | None = None,
 ) -> Advice:
     """Rank the losses for these labels and check the predictions against them."""
     pred_profile = describe_predictions(pred) if pred is not None else None
     recommendations = RECOMMENDERS[profile.label_type](profile, pred_profile)
+    if quantiles:
+        recommendations.insert(0, _quantile_rec(quantiles))
     for rec in recommendations:
         rec.command = command_line(rec, arguments or ["PRED", "LABELS"])
     spec = get_loss(check_loss or recommendations[0].loss)
@@ -549,6 +621,11 @@ def _pred_mistake(spec: LossSpec, kind: str, evidence: dict[str, Any]) -> str | 
             f"log-probabilities (log_softmax outputs): {consequence}; apply log_softmax, or use cross_entropy "
             "on logits"
         )
+    if expects == "positive" and float(evidence["min"]) <= 0:
+        return (
+            f"the predictions reach {evidence['min']}, but {name} wants positive means (rates, not log-rates): "
+            "exponentiate them, or use poisson_nll for log-rate predictions"
+        )
     if expects == "prob" and kind in ("real", "log_probs"):
         return (
             f"the predictions leave [0, 1] (min {evidence['min']}, max {evidence['max']}): they look like logits, "
@@ -571,9 +648,9 @@ def _balance_from_target(spec: LossSpec, labels: np.ndarray) -> LabelProfile | N
             return None
         return _with_balance(LabelProfile("multiclass", {}, np.bincount(valid.reshape(-1)), len(valid)))
     if spec.label_kind in ("binary", "multilabel") and np.isin(y, (0, 1)).all():
-        counts = (y.reshape(len(y), -1) == 1).sum(axis=0)
-        kind = "binary" if counts.shape[0] == 1 else "multilabel"
-        return _with_balance(LabelProfile(kind, {}, counts, len(y)))
+        if y.ndim == 2:  # one column per label
+            return _with_balance(LabelProfile("multilabel", {}, (y == 1).sum(axis=0), len(y)))
+        return _with_balance(LabelProfile("binary", {}, np.array([np.count_nonzero(y == 1)]), y.size))
     return None
 
 
@@ -588,15 +665,16 @@ def _imbalance_mistake(spec: LossSpec, profile: LabelProfile, params: dict[str, 
     setting = f"-p {key}={json.dumps(values, separators=(',', ':'))}"
     if spec.param(key) is not None:
         fix = f"pass {setting}"
-    elif key == "pos_weight":
+    elif key == "pos_weight" and spec.pred_role.domain == "prob":
         fix = f"use bce_with_logits with {setting}"
     else:
         return None
-    what = (
-        f"positives are {profile.evidence['positive_share']} of the rows"
-        if profile.label_type == "binary"
-        else f"the largest class outnumbers the smallest {ratio}:1"
-    )
+    if profile.label_type == "binary":
+        what = f"positives are {profile.evidence['positive_share']} of the values"
+    elif ratio is None:
+        what = "some class or label column has no examples at all"
+    else:
+        what = f"the largest class outnumbers the smallest {ratio}:1"
     return f"severe class imbalance ({what}): the loss is dominated by the majority class; {fix}"
 
 
@@ -611,7 +689,7 @@ def find_mistakes(
     """The classic mistakes of using ``spec`` on these predictions and labels, each with its fix."""
     found: list[str] = []
     target = spec.target_role
-    if pred is not None and pred.size and spec.pred_role.domain in ("logits", "log_probs", "prob"):
+    if pred is not None and pred.size and spec.pred_role.domain in ("logits", "log_probs", "prob", "positive"):
         pred_profile = describe_predictions(pred, class_axis=-1 if spec.shape_rule == "ctc" else 1)
         message = _pred_mistake(spec, pred_profile.kind, pred_profile.evidence)
         if message:

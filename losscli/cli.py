@@ -287,6 +287,13 @@ def _floats(text: str, option: str) -> list[float]:
     return values
 
 
+def _quantiles(text: str) -> list[float]:
+    values = _floats(text, "--quantiles")
+    if not all(0 < q < 1 for q in values):
+        raise UsageError(f"--quantiles {text!r}: quantiles lie strictly between 0 and 1, e.g. 0.1,0.5,0.9")
+    return values
+
+
 def _span(text: str) -> tuple[float, float]:
     lo, sep, hi = text.partition(":")
     try:
@@ -377,6 +384,10 @@ def recommend(
     loss: Annotated[
         str | None, typer.Option("--loss", "-l", metavar="LOSS", help="Check this loss instead of the top one.")
     ] = None,
+    quantiles: Annotated[
+        str | None,
+        typer.Option(metavar="Q[,Q...]", help="You want these quantiles, not the mean: recommend pinball first."),
+    ] = None,
     pred_col: Annotated[
         list[str] | None, typer.Option(metavar="COL", help="Prediction column(s); without --pred, of LABELS' file.")
     ] = None,
@@ -406,6 +417,7 @@ def recommend(
         pred=pred_input.array if pred_input is not None else None,
         arguments=compute_arguments(labels, pred, label_input, label_cols, pred_cols, label_key, pred_key),
         check_loss=loss,
+        quantiles=_quantiles(quantiles) if quantiles else None,
     )
     render.print_advice(advice, format_.value)
 

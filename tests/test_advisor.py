@@ -288,14 +288,16 @@ def test_multilabel_pos_weight_per_column():
     weights = balancing_params(profile)["pos_weight"]
     assert weights == pytest.approx((len(y) - pos) / pos, rel=1e-3)
     recs = advise(profile, labels=y).recommendations
-    assert [r.loss for r in recs][:2] == ["bce_with_logits", "multilabel_soft_margin"]
+    losses = [r.loss for r in recs]
+    assert losses[0] == "bce_with_logits" and "multilabel_soft_margin" in losses
     assert recs[0].params == {"pos_weight": weights}
 
 
 def test_signed_distribution_and_count_evidence():
     s = infer_label_type(signed())
     assert s.label_type == "signed" and s.evidence["min"] == -1 and s.evidence["max"] == 1
-    assert [r.loss for r in advise(s).recommendations][:2] == ["soft_margin", "hinge_embedding"]
+    ranked = [r.loss for r in advise(s).recommendations]
+    assert ranked[0] == "soft_margin" and {"hinge", "hinge_embedding"} <= set(ranked)
     d = infer_label_type(dirichlet_rows())
     assert d.label_type == "distribution"
     assert d.evidence["row_sum_min"] == pytest.approx(1) and d.evidence["row_sum_max"] == pytest.approx(1)
