@@ -624,7 +624,7 @@ def _pred_mistake(spec: LossSpec, kind: str, evidence: dict[str, Any]) -> str | 
     if expects == "positive" and float(evidence["min"]) <= 0:
         return (
             f"the predictions reach {evidence['min']}, but {name} wants positive means (rates, not log-rates): "
-            "exponentiate them, or use poisson_nll for log-rate predictions"
+            "exponentiate them, or use a loss on the log scale (poisson_nll for log-rates)"
         )
     if expects == "prob" and kind in ("real", "log_probs"):
         return (
@@ -665,7 +665,7 @@ def _imbalance_mistake(spec: LossSpec, profile: LabelProfile, params: dict[str, 
     setting = f"-p {key}={json.dumps(values, separators=(',', ':'))}"
     if spec.param(key) is not None:
         fix = f"pass {setting}"
-    elif key == "pos_weight" and spec.pred_role.domain == "prob":
+    elif key == "pos_weight" and spec.pred_role.domain == "prob" and spec.family == "classification":
         fix = f"use bce_with_logits with {setting}"
     else:
         return None

@@ -53,10 +53,10 @@ def finite_or_none(x: float | None) -> float | None:
 def gradient_dict(grad: Gradient) -> dict[str, Any]:
     return {
         "shape": list(grad.values.shape),
-        "norm": grad.norm,
-        "mean": grad.mean,
-        "min": grad.min,
-        "max": grad.max,
+        "norm": finite_or_none(grad.norm),
+        "mean": finite_or_none(grad.mean),
+        "min": finite_or_none(grad.min),
+        "max": finite_or_none(grad.max),
         "values": jsonable(grad.values),
     }
 
@@ -236,6 +236,7 @@ def spec_row(spec: LossSpec) -> dict[str, Any]:
         "name": spec.name,
         "aliases": list(spec.aliases),
         "torch_name": spec.torch_name,
+        "source": spec.origin,
         "family": spec.family,
         "inputs": [role.name for role in spec.roles],
     }

@@ -1,0 +1,707 @@
+"""The validation the catalogue of issue 5 added (``losscli/validate.py``), through the CLI.
+
+One test (or one parametrized group) per shape rule — ``quantiles``, ``tweedie``,
+``rows``, ``masks``, ``vectors``, ``embedding_labels``, ``boxes`` — and per value
+domain — ``positive``, ``binary_or_sign``, ``boxes``, ``boxes_aspect``,
+``direction`` — each with a failing input and a passing edge case. A bad file
+exits 3 with one ``Error:`` line naming the file, the row/column (or the shapes)
+and the fix; a bad ``-p`` value exits 2 (SPEC §4, ``expect_error``). The
+fragments below are taken from the messages in ``losscli/validate.py``.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import pytest
+
+# --- helpers -------------------------------------------------------------------------
+
+
+@pytest.fixture
+def compute_json(invoke_json: Callable[..., dict[str, Any]]) -> Callable[..., dict[str, Any]]:
+    """``compute_json(loss, pred, labels, *options)``: a successful ``compute`` (no gradient) as JSON."""
+
+    def run(loss: str, pred: str, labels: str, *options: Any) -> dict[str, Any]:
+        out = invoke_json(["compute", loss, pred, labels, "--no-grad", *options])
+        assert out["loss"] == loss
+        return out
+
+    return run
+
+
+def column(name: str, *values: Any) -> list[Any]:
+    """A one-column CSV: a header and one value per row."""
+    return [name, *values]
+
+
+BOX_HEADER = "x1,y1,x2,y2"
+
+
+def boxes(*rows: tuple[float, float, float, float]) -> list[str]:
+    """A box CSV with the x1, y1, x2, y2 header."""
+    return [BOX_HEADER, *(",".join(str(v) for v in row) for row in rows)]
+
+
+def pinball_ref(pred: np.ndarray, y: np.ndarray, q: list[float]) -> float:
+    diff = y[:, None] - pred
+    return float(np.mean(np.maximum(np.asarray(q) * diff, (np.asarray(q) - 1) * diff)))
+
+
+# --- shape rule: quantiles (pinball) --------------------------------------------------
+
+Q3 = [[1.0, 2.0, 3.0], [2.0, 3.0, 4.0]]
+
+
+def test_quantiles_rule_refuses_targets_of_another_length(expect_error, write_file):
+    pred = write_file("q3.csv", Q3)
+    labels = write_file("y3.csv", column("y", 1.0, 2.0, 3.0))
+    expect_error(
+        ["compute", "pinball", pred, labels, "-p", "quantile=[0.1,0.5,0.9]"],
+        3,
+        pred,
+        "(2, 3)",
+        labels,
+        "(3,)",
+        "targets shaped like the predictions, or one per row against (N, Q) predictions",
+    )
+
+
+def test_quantiles_rule_refuses_a_matrix_of_targets_against_one_column(expect_error, write_file):
+    pred = write_file("p.csv", column("p", 1.0, 2.0))
+    labels = write_file("y.csv", Q3)
+    expect_error(["compute", "pinball", pred, labels], 3, pred, "(2,)", labels, "(2, 3)", "pinball needs")
+
+
+@pytest.mark.parametrize(
+    ("quantile", "fragments"),
+    [
+        ("[0.1,0.5]", ["gives 2 quantiles", "has 3 prediction columns", "one quantile per column"]),
+        ("0.5", ["3 prediction columns against one target per row", "gives one (0.5)", "quantile=[0.1,0.5,0.9]"]),
+        (None, ["no -p quantile is given", "give one quantile per column"]),
+        ("[0.1,0.5,1.5]", ["holds 1.5, outside [0, 1]", "give levels like 0.9"]),
+        ("-0.1", ["holds -0.1, outside [0, 1]"]),
+        ("[]", ["expected a JSON list of numbers"]),
+        ("[0.1,true,0.9]", ["expected a JSON list of numbers"]),
+    ],
+    ids=["count", "one-for-three", "missing", "above-1", "below-0", "empty", "bool"],
+)
+def test_quantile_parameter_problems_exit_2(expect_error, write_file, quantile, fragments):
+    pred = write_file("q3.csv", Q3)
+    labels = write_file("y.csv", column("y", 2.0, 3.0))
+    args = ["compute", "pinball", pred, labels]
+    if quantile is not None:
+        args += ["-p", f"quantile={quantile}"]
+    expect_error(args, 2, "pinball", *fragments)
+
+
+@pytest.mark.parametrize("target_shape", ["rows", "column", "matrix"])
+def test_quantiles_rule_passes_levels_at_the_bounds(compute_json, write_file, target_shape):
+    """q = 0 and q = 1 are allowed; targets (N,), (N, 1) or (N, Q) all fit (N, Q) predictions."""
+    pred = np.array(Q3)
+    y = np.array([2.5, 2.0])
+    target = {"rows": y, "column": y[:, None], "matrix": np.repeat(y[:, None], 3, axis=1)}[target_shape]
+    out = compute_json(
+        "pinball",
+        write_file("q.npy", pred),
+        write_file("y.npy", target),
+        "-p",
+        "quantile=[0,0.5,1]",
+        "--dtype",
+        "float64",
+    )
+    assert out["params"]["quantile"] == [0.0, 0.5, 1.0]
+    assert out["value"] == pytest.approx(pinball_ref(pred, y, [0.0, 0.5, 1.0]), rel=1e-12)
+
+
+def test_quantiles_rule_single_level_for_matching_shapes(compute_json, write_file):
+    """One level for a whole (N, Q) matrix is fine when the targets are shaped like it."""
+    pred = write_file("q.npy", np.array(Q3))
+    out = compute_json("pinball", pred, pred, "-p", "quantile=0.9")
+    assert out["value"] == 0.0
+
+
+# --- shape rule: tweedie --------------------------------------------------------------
+
+
+@pytest.fixture
+def tweedie_files(write_file):
+    return {
+        "pred": write_file("mu.csv", column("mu", 1.0, 2.0, 3.0)),
+        "pred_zero": write_file("mu0.csv", column("mu", 1.0, 2.0, 0.0)),
+        "pred_negative": write_file("mu_neg.csv", column("mu", 1.0, -2.0, 3.0)),
+        "y": write_file("y.csv", column("y", 1.0, 0.0, 2.0)),
+        "y_negative": write_file("y_neg.csv", column("y", 1.0, -1.0, 2.0)),
+        "y_wide": write_file("y_wide.csv", [[1, 2], [3, 4]]),
+    }
+
+
+@pytest.mark.parametrize(
+    ("pred", "labels", "power", "bad", "fragments"),
+    [
+        ("pred_zero", "y", None, "pred_zero", ["row 3, column 'mu'", "input 0.0 is not > 0", "power 1.5", "log-link"]),
+        ("pred_negative", "y_negative", "-1", "pred_negative", ["row 2, column 'mu'", "input -2.0 is not > 0"]),
+        ("pred", "y_negative", None, "y_negative", ["row 2, column 'y'", "target -1.0 is not >= 0", "non-negative"]),
+        ("pred", "y", "2", "y", ["row 2, column 'y'", "target 0.0 is not > 0", "power 2", "use a power in [1, 2)"]),
+        ("pred", "y_negative", "3", "y_negative", ["row 2, column 'y'", "target -1.0 is not > 0", "power 3"]),
+    ],
+    ids=["pred-zero", "pred-negative-power-below-0", "target-negative", "target-zero-gamma", "inverse-gaussian"],
+)
+def test_tweedie_rule_refuses_values_outside_the_power_domain(
+    expect_error, tweedie_files, pred, labels, power, bad, fragments
+):
+    args = ["compute", "tweedie", tweedie_files[pred], tweedie_files[labels]]
+    if power is not None:
+        args += ["-p", f"power={power}"]
+    expect_error(args, 3, tweedie_files[bad], *fragments)
+
+
+def test_tweedie_rule_refuses_mismatched_shapes(expect_error, tweedie_files):
+    expect_error(
+        ["compute", "tweedie", tweedie_files["pred"], tweedie_files["y_wide"]],
+        3,
+        "(3,)",
+        "(2, 2)",
+        "tweedie needs the same shape",
+    )
+
+
+@pytest.mark.parametrize("power", ["0.5", "0.001", "0.999"])
+def test_tweedie_power_between_0_and_1_exits_2(expect_error, tweedie_files, power):
+    expect_error(
+        ["compute", "tweedie", tweedie_files["pred"], tweedie_files["y"], "-p", f"power={power}"],
+        2,
+        f"tweedie: -p power={float(power):g} is in (0, 1)",
+        "use power <= 0 or >= 1",
+    )
+
+
+@pytest.mark.parametrize(
+    ("pred", "labels", "power"),
+    [
+        ("pred", "y", "1"),  # Poisson: a zero target is fine
+        ("pred", "y", "1.999"),
+        ("pred_negative", "y_negative", "0"),  # normal: anything goes
+        ("pred", "y_negative", "-1"),  # power < 0: any target, positive means
+    ],
+    ids=["poisson-zero-target", "just-below-2", "normal-negative", "power-below-0-negative-target"],
+)
+def test_tweedie_rule_passes_the_edges_of_each_domain(compute_json, tweedie_files, pred, labels, power):
+    out = compute_json("tweedie", tweedie_files[pred], tweedie_files[labels], "-p", f"power={power}")
+    assert out["params"]["power"] == float(power)
+    assert out["value"] is not None and out["value"] >= -1e-6
+
+
+# --- shape rule: rows (generalized_kl) ------------------------------------------------
+
+
+def test_rows_rule_refuses_a_single_vector(expect_error, write_file):
+    flat = write_file("flat.csv", column("x", 0.1, 0.2))
+    expect_error(
+        ["compute", "generalized_kl", flat, flat],
+        3,
+        flat,
+        "input of shape (2,)",
+        "generalized_kl needs (N, C)",
+        "a single distribution is one row of C columns",
+    )
+
+
+def test_rows_rule_refuses_rows_of_another_count(expect_error, write_file):
+    pred = write_file("p.npy", np.log(np.full((2, 2), 0.5)))
+    labels = write_file("y.npy", np.full((1, 2), 0.5))
+    expect_error(["compute", "generalized_kl", pred, labels], 3, pred, "(2, 2)", labels, "(1, 2)", "same shape")
+
+
+def test_rows_rule_passes_one_row(compute_json, write_file):
+    """A single distribution given as one row of C columns; exp(x) = y scores 0."""
+    y = np.array([[0.2, 0.3, 0.5]])
+    out = compute_json("generalized_kl", write_file("p.npy", np.log(y)), write_file("y.npy", y), "--dtype", "float64")
+    assert out["n_samples"] == 1
+    assert out["value"] == pytest.approx(0.0, abs=1e-12)
+
+
+# --- shape rule: masks (dice, tversky) ------------------------------------------------
+
+
+@pytest.mark.parametrize("loss", ["dice", "tversky"])
+def test_masks_rule_refuses_a_flat_vector(expect_error, write_file, loss):
+    flat = write_file("flat.csv", column("p", 0.1, 0.9))
+    expect_error(
+        ["compute", loss, flat, flat],
+        3,
+        flat,
+        "input of shape (2,)",
+        "needs (N, d1, ...)",
+        "give a single mask as one row",
+    )
+
+
+@pytest.mark.parametrize("loss", ["dice", "tversky"])
+def test_masks_rule_per_class_needs_a_class_axis(expect_error, write_file, loss):
+    masks = write_file("m.csv", [[0.1, 0.9], [0.3, 0.4]])
+    expect_error(
+        ["compute", loss, masks, masks, "-p", "per_class=true"],
+        3,
+        masks,
+        "(2, 2)",
+        "per_class=true needs (N, C, d1, ...)",
+        "or drop -p per_class",
+    )
+
+
+def test_masks_rule_refuses_mismatched_masks(expect_error, write_file):
+    pred = write_file("p.npy", np.full((2, 1, 4, 4), 0.5))
+    labels = write_file("y.npy", np.ones((2, 4, 4)))
+    expect_error(["compute", "dice", pred, labels], 3, pred, "(2, 1, 4, 4)", labels, "(2, 4, 4)")
+
+
+@pytest.mark.parametrize("loss", ["dice", "tversky"])
+def test_masks_rule_passes_one_row_and_per_class_masks(compute_json, write_file, loss):
+    one = write_file("one.npy", np.array([[1.0, 0.0, 1.0, 1.0]]))
+    assert compute_json(loss, one, one)["value"] == pytest.approx(0.0, abs=1e-6)  # a perfect mask
+    per_class = np.eye(3)[np.random.default_rng(0).integers(0, 3, (2, 5, 5))].transpose(0, 3, 1, 2)
+    path = write_file("per_class.npy", per_class)
+    out = compute_json(loss, path, path, "-p", "per_class=true", "--reduction", "none")
+    assert np.asarray(out["values"]).shape == (2, 3)
+
+
+def test_mask_parameter_problems_exit_2(expect_error, write_file):
+    masks = write_file("m.npy", np.full((2, 4), 0.5))
+    expect_error(["compute", "dice", masks, masks, "-p", "smooth=-1"], 2, "dice: -p smooth=-1", ">= 0")
+    expect_error(["compute", "tversky", masks, masks, "-p", "beta=-0.1"], 2, "tversky: -p beta=-0.1", ">= 0")
+    expect_error(["compute", "dice", masks, masks, "-p", "per_class=1"], 2, "per_class", "true or false")
+
+
+# --- shape rule: vectors (cosine_similarity, cosine_distance) -------------------------
+
+
+@pytest.mark.parametrize("loss", ["cosine_similarity", "cosine_distance"])
+def test_vectors_rule_refuses_a_flat_vector(expect_error, write_file, loss):
+    flat = write_file("v.csv", column("x", 0.1, 0.2, 0.3))
+    expect_error(
+        ["compute", loss, flat, flat],
+        3,
+        flat,
+        "input of shape (3,)",
+        "needs (N, D)",
+        "the D components of each vector in the columns of its row",
+    )
+
+
+def test_vectors_rule_refuses_mismatched_dimensions(expect_error, write_file):
+    pred = write_file("p.npy", np.ones((2, 3)))
+    labels = write_file("y.npy", np.ones((2, 2)))
+    expect_error(["compute", "cosine_similarity", pred, labels], 3, "(2, 3)", "(2, 2)", "same shape")
+
+
+@pytest.mark.parametrize(("loss", "expected"), [("cosine_similarity", -1.0), ("cosine_distance", 0.0)])
+def test_vectors_rule_passes_one_row(compute_json, write_file, loss, expected):
+    pred = write_file("p.csv", ["a,b,c", "1,2,2"])
+    labels = write_file("y.csv", ["a,b,c", "2,4,4"])  # same direction, twice as long
+    out = compute_json(loss, pred, labels)
+    assert out["n_samples"] == 1
+    assert out["value"] == pytest.approx(expected, abs=1e-6)
+
+
+# --- shape rule: embedding_labels (ntxent, circle) ------------------------------------
+
+EMBEDDINGS = [[1.0, 0.0], [0.9, 0.1], [0.0, 1.0], [0.1, 0.9]]
+
+
+@pytest.fixture
+def embedding_files(write_file):
+    return {
+        "emb": write_file("emb.csv", EMBEDDINGS),
+        "flat": write_file("flat.csv", column("x", 1, 2, 3, 4)),
+        "cube": write_file("cube.npy", np.ones((4, 2, 2))),
+        "short": write_file("short.csv", column("label", 0, 0, 1)),
+        "same": write_file("same.csv", column("label", 0, 0, 0, 0)),
+        "distinct": write_file("distinct.csv", column("label", 0, 1, 2, 3)),
+        "fraction": write_file("fraction.csv", column("label", 0, 0, 1.5, 1)),
+    }
+
+
+@pytest.mark.parametrize("loss", ["ntxent", "circle"])
+@pytest.mark.parametrize(
+    ("emb", "labels", "bad", "fragments"),
+    [
+        ("flat", "same", "flat", ["embeddings of shape (4,)", "needs (N, D): one embedding per row"]),
+        ("cube", "same", "cube", ["embeddings of shape (4, 2, 2)", "needs (N, D)"]),
+        ("emb", "short", "short", ["labels of shape (3,)", "one integer label per embedding: labels of shape (4,)"]),
+        ("emb", "same", "same", ["every one of the 4 labels is 0", "no pair is negative", "two different labels"]),
+        (
+            "emb",
+            "distinct",
+            "distinct",
+            ["all 4 labels differ", "no two embeddings form a positive pair", "same label"],
+        ),
+        ("emb", "fraction", "fraction", ["row 3, column 'label'", "1.5 is not a whole number", "round or fix"]),
+    ],
+    ids=["flat", "3d", "length", "one-label", "no-positive-pair", "fraction"],
+)
+def test_embedding_labels_rule_refuses(expect_error, embedding_files, loss, emb, labels, bad, fragments):
+    expect_error(["compute", loss, embedding_files[emb], embedding_files[labels]], 3, embedding_files[bad], *fragments)
+
+
+@pytest.mark.parametrize("loss", ["ntxent", "circle"])
+def test_embedding_labels_rule_passes_one_pair_and_a_label_column(compute_json, write_file, loss):
+    """The least a batch needs: one positive pair and a second label (given as an (N, 1) column)."""
+    emb = write_file("emb.csv", EMBEDDINGS[:3])
+    labels = write_file("labels.npy", np.array([[7], [7], [-2]]))
+    out = compute_json(loss, emb, labels)
+    assert out["value"] is not None and np.isfinite(out["value"])
+
+
+@pytest.mark.parametrize(
+    ("loss", "param", "message"),
+    [
+        ("ntxent", "temperature=0", "ntxent: -p temperature=0: must be > 0"),
+        ("ntxent", "temperature=-0.5", "must be > 0"),
+        ("circle", "gamma=0", "circle: -p gamma=0: must be > 0"),
+    ],
+)
+def test_embedding_parameter_problems_exit_2(expect_error, embedding_files, loss, param, message):
+    expect_error(["compute", loss, embedding_files["emb"], embedding_files["distinct"], "-p", param], 2, message)
+
+
+def test_smallest_positive_temperature_passes(compute_json, write_file):
+    emb = write_file("emb.csv", EMBEDDINGS)
+    labels = write_file("labels.csv", column("label", 0, 0, 1, 1))
+    assert compute_json("ntxent", emb, labels, "-p", "temperature=1e-3")["params"]["temperature"] == 1e-3
+
+
+# --- shape rule: boxes (giou, diou, ciou) ---------------------------------------------
+
+BOX_A = (0, 0, 2, 2)
+BOX_B = (1, 1, 3, 4)
+TRUE_A = (0, 0, 2, 3)
+TRUE_B = (1, 1, 3, 3)
+
+
+@pytest.mark.parametrize("loss", ["giou", "diou", "ciou"])
+def test_boxes_rule_refuses_three_columns(expect_error, write_file, loss):
+    pred = write_file("b3.csv", ["x1,y1,x2", "0,0,2", "1,1,3"])
+    labels = write_file("t.csv", boxes(TRUE_A, TRUE_B))
+    expect_error(
+        ["compute", loss, pred, labels],
+        3,
+        pred,
+        "input of shape (2, 3)",
+        "needs boxes of shape (N, 4): the columns x1, y1, x2, y2",
+    )
+
+
+def test_boxes_rule_refuses_three_dimensions(expect_error, write_file):
+    pred = write_file("b.npy", np.zeros((2, 1, 4)))
+    labels = write_file("t.csv", boxes(TRUE_A, TRUE_B))
+    expect_error(["compute", "giou", pred, labels], 3, pred, "(2, 1, 4)", "(N, 4)")
+
+
+def test_boxes_rule_refuses_another_box_count(expect_error, write_file):
+    pred = write_file("b.csv", boxes(BOX_A, BOX_B))
+    labels = write_file("t.csv", boxes(TRUE_A))
+    expect_error(
+        ["compute", "diou", pred, labels], 3, pred, "(2, 4)", labels, "(1, 4)", "one true box per predicted box"
+    )
+
+
+def test_boxes_rule_passes_a_lone_box_given_as_one_column(compute_json, write_file):
+    """Four values in one column are one box (the (4,) shape is read as one row)."""
+    pred = write_file("lone.csv", column("v", *BOX_A))
+    labels = write_file("t.csv", boxes(TRUE_A))
+    out = compute_json("giou", pred, labels)
+    assert out["n_samples"] == 1
+    assert out["value"] == pytest.approx(1 - 4 / 6, rel=1e-5)  # A inside the true box: 1 - IoU
+
+
+def test_box_parameter_problems_exit_2(expect_error, write_file):
+    pred = write_file("b.csv", boxes(BOX_A, BOX_B))
+    expect_error(["compute", "ciou", pred, pred, "-p", "eps=-1e-7"], 2, "ciou: -p eps=-1e-07", ">= 0")
+
+
+# --- value domain: positive (gamma_deviance, poisson_deviance) ------------------------
+
+
+@pytest.mark.parametrize(
+    ("loss", "pred", "labels", "bad", "fragments"),
+    [
+        ("gamma_deviance", "zero", "ok", "zero", ["row 3, column 'mu'", "input 0.0 is not > 0", "not its log"]),
+        ("gamma_deviance", "ok", "y_zero", "y_zero", ["row 2, column 'y'", "target 0.0 is not > 0", "drop those rows"]),
+        ("poisson_deviance", "negative", "ok", "negative", ["row 2, column 'mu'", "input -0.5 is not > 0", "exp of"]),
+        ("poisson_deviance", "zero", "ok", "zero", ["row 3, column 'mu'", "is not > 0"]),
+    ],
+    ids=["gamma-pred", "gamma-target", "poisson-negative-pred", "poisson-zero-pred"],
+)
+def test_positive_domain_refuses(expect_error, write_file, loss, pred, labels, bad, fragments):
+    files = {
+        "ok": write_file("mu.csv", column("mu", 1.0, 2.0, 3.0)),
+        "zero": write_file("mu0.csv", column("mu", 1.0, 2.0, 0.0)),
+        "negative": write_file("mu_neg.csv", column("mu", 1.0, -0.5, 3.0)),
+        "y_zero": write_file("y0.csv", column("y", 1.0, 0.0, 2.0)),
+    }
+    expect_error(["compute", loss, files[pred], files[labels]], 3, files[bad], *fragments)
+
+
+@pytest.mark.parametrize("loss", ["gamma_deviance", "poisson_deviance"])
+def test_positive_domain_passes_small_positive_values(compute_json, write_file, loss):
+    tiny = write_file("tiny.csv", column("mu", 1e-30, 2.0, 3.0))
+    labels = write_file("y.csv", column("y", 1e-30, 2.0, 3.0))
+    out = compute_json(loss, tiny, labels, "--dtype", "float64")
+    assert out["value"] == pytest.approx(0.0, abs=1e-12)  # x = y: a perfect prediction
+
+
+def test_poisson_deviance_allows_zero_counts(compute_json, write_file):
+    out = compute_json(
+        "poisson_deviance", write_file("mu.csv", column("mu", 1.0, 2.0)), write_file("y.csv", column("y", 0, 2))
+    )
+    assert out["value"] == pytest.approx(1.0, rel=1e-6)  # a zero count contributes 2x: (2·1 + 0) / 2
+
+
+def assert_refused_or_finite(invoke, args, *fragments):
+    """Either the SPEC §4 refusal (exit 3, one ``Error:`` line with the fragments), or a finite value and
+    finite gradient statistics in strict JSON: never a silent NaN/inf."""
+    result = invoke([*args, "-f", "json"])
+    if result.exit_code == 3:
+        assert result.stdout == ""
+        lines = result.stderr.splitlines()
+        assert len(lines) == 1 and lines[0].startswith("Error: "), result.stderr
+        for fragment in fragments:
+            assert fragment in lines[0], (fragment, lines[0])
+        return
+    assert result.exit_code == 0, (result.exit_code, result.stderr)
+    out = json.loads(result.stdout, parse_constant=lambda name: pytest.fail(f"{name} in the JSON output"))
+    assert out["value"] is not None and np.isfinite(out["value"]), out
+    for grad in out["gradients"].values():
+        assert all(grad[k] is not None and np.isfinite(grad[k]) for k in ("norm", "mean", "min", "max")), grad
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="validate checks > 0 on the float64 array, but 1e-50 rounds to 0 in float32: the value is inf "
+    "(null) and the JSON gradient statistics are bare Infinity/NaN",
+)
+def test_positive_domain_value_that_float32_rounds_to_zero(invoke, write_file):
+    pred = write_file("tiny.csv", column("mu", 1e-50, 2.0, 3.0))
+    labels = write_file("y.csv", column("y", 1.0, 0.0, 2.0))
+    assert_refused_or_finite(invoke, ["compute", "poisson_deviance", pred, labels], pred, "row 1")
+
+
+# --- value domain: binary_or_sign (hinge, squared_hinge) ------------------------------
+
+SCORES = [0.5, -1.0, 2.0, 0.1]
+
+
+@pytest.mark.parametrize("loss", ["hinge", "squared_hinge"])
+@pytest.mark.parametrize(
+    ("labels", "fragments"),
+    [
+        ([0, 1, -1, 1], ["row 1, column 'y'", "target 0 is mixed with -1 labels"]),
+        ([0, -1, 0, -1], ["row 1, column 'y'", "0 is mixed with -1 labels"]),
+        ([0, 1, 0.5, 1], ["row 3, column 'y'", "target 0.5 is not a label"]),
+        ([-1, 1, 2, 1], ["row 3, column 'y'", "target 2 is not a label"]),
+    ],
+    ids=["zero-one-minus-one", "zero-minus-one", "half", "two"],
+)
+def test_binary_or_sign_domain_refuses(expect_error, write_file, loss, labels, fragments):
+    pred = write_file("s.csv", column("s", *SCORES))
+    path = write_file("y.csv", column("y", *labels))
+    expect_error(
+        ["compute", loss, pred, path],
+        3,
+        path,
+        *fragments,
+        "give labels all in {0, 1} or all in {-1, 1}",
+    )
+
+
+@pytest.mark.parametrize("loss", ["hinge", "squared_hinge"])
+@pytest.mark.parametrize(
+    ("labels", "signs"),
+    [
+        ([0, 1, 1, 0], [-1, 1, 1, -1]),
+        ([-1, 1, 1, -1], [-1, 1, 1, -1]),
+        ([1, 1, 1, 1], [1, 1, 1, 1]),
+        ([0] * 4, [-1] * 4),
+    ],
+    ids=["zero-one", "signs", "all-ones", "all-zeros"],
+)
+def test_binary_or_sign_domain_passes_and_maps_zero_to_minus_one(compute_json, write_file, loss, labels, signs):
+    out = compute_json(loss, write_file("s.csv", column("s", *SCORES)), write_file("y.csv", column("y", *labels)))
+    margin = np.maximum(0.0, 1.0 - np.array(signs) * np.array(SCORES))
+    expected = np.mean(margin if loss == "hinge" else margin**2)
+    assert out["value"] == pytest.approx(expected, rel=1e-6)
+
+
+# --- value domains: boxes and boxes_aspect --------------------------------------------
+
+
+@pytest.mark.parametrize("loss", ["giou", "diou", "ciou"])
+@pytest.mark.parametrize(
+    ("row", "fragment"),
+    [((3, 1, 1, 4), "has x2 1 < x1 3"), ((1, 5, 3, 4), "has y2 4 < y1 5")],
+    ids=["x2<x1", "y2<y1"],
+)
+@pytest.mark.parametrize("side", ["input", "target"])
+def test_boxes_domain_refuses_swapped_corners(expect_error, write_file, loss, row, fragment, side):
+    good = write_file("good.csv", boxes(TRUE_A, TRUE_B))
+    bad = write_file("swapped.csv", boxes(BOX_A, row))
+    pred, labels = (bad, good) if side == "input" else (good, bad)
+    expect_error(
+        ["compute", loss, pred, labels],
+        3,
+        bad,
+        "row 2",
+        f"{side} box {row}",
+        fragment,
+        "swap the corners, or convert from x, y, w, h (x2 = x + w, y2 = y + h)",
+    )
+
+
+@pytest.mark.parametrize("loss", ["giou", "diou"])
+def test_boxes_domain_passes_zero_width_and_height(compute_json, write_file, loss):
+    """x2 = x1 or y2 = y1 is a degenerate but valid box for giou and diou."""
+    pred = write_file("flat.csv", boxes((1, 1, 3, 1), (2, 0, 2, 3)))
+    labels = write_file("t.csv", boxes(TRUE_A, TRUE_B))
+    out = compute_json(loss, pred, labels)
+    assert out["value"] is not None and 0 < out["value"] < 2
+
+
+@pytest.mark.parametrize("side", ["input", "target"])
+def test_boxes_aspect_domain_refuses_zero_height(expect_error, write_file, side):
+    good = write_file("good.csv", boxes(TRUE_A, TRUE_B))
+    flat = write_file("flat.csv", boxes(BOX_A, (1, 1, 3, 1)))
+    pred, labels = (flat, good) if side == "input" else (good, flat)
+    expect_error(
+        ["compute", "ciou", pred, labels],
+        3,
+        flat,
+        "row 2",
+        f"{side} box (1, 1, 3, 1) has zero height",
+        "aspect ratio w/h is undefined",
+        "give boxes of positive height, or use diou",
+    )
+
+
+def test_boxes_aspect_domain_passes_zero_width(compute_json, write_file):
+    """Zero width is fine for ciou: w/h = 0 exists."""
+    pred = write_file("thin.csv", boxes(BOX_A, (1, 1, 1, 3)))
+    labels = write_file("t.csv", boxes(TRUE_A, TRUE_B))
+    out = compute_json("ciou", pred, labels)
+    assert out["value"] is not None and np.isfinite(out["value"])
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="boxes_aspect compares y2 == y1 in float64; a height of 1e-11 passes but is 0 in float32, "
+    "so ciou's gradient is NaN (and the JSON gradient statistics are bare NaN)",
+)
+def test_boxes_aspect_domain_height_that_float32_rounds_to_zero(invoke, write_file):
+    pred = write_file("almost_flat.csv", boxes(BOX_A, (1, 1, 3, 1.00000000001)))
+    labels = write_file("t.csv", boxes(TRUE_A, TRUE_B))
+    assert_refused_or_finite(invoke, ["compute", "ciou", pred, labels], pred, "row 2", "height")
+
+
+# --- value domain: direction (cosine_distance) ----------------------------------------
+
+VECS = [[0.1, 0.2], [0.3, 0.4]]
+
+
+@pytest.mark.parametrize("side", ["input", "target"])
+@pytest.mark.parametrize("epsilon", [None, "0"])
+def test_direction_domain_refuses_an_all_zero_row(expect_error, write_file, side, epsilon):
+    good = write_file("v.csv", ["a,b", *(f"{a},{b}" for a, b in VECS)])
+    zero = write_file("z.csv", ["a,b", "1,2", "0,0"])
+    pred, labels = (zero, good) if side == "input" else (good, zero)
+    args = ["compute", "cosine_distance", pred, labels]
+    if epsilon is not None:
+        args += ["-p", f"epsilon={epsilon}"]
+    expect_error(
+        args,
+        3,
+        zero,
+        "row 2",
+        f"{side} is all zeros",
+        "its cosine is 0/0",
+        "drop the row, or pass -p epsilon=1e-12",
+    )
+
+
+def test_direction_domain_passes_a_zero_row_with_epsilon(compute_json, write_file):
+    """With epsilon > 0 the zero row scores 1 (orthogonal); the other row is the same direction (0)."""
+    zero = write_file("z.csv", ["a,b", "1,2", "0,0"])
+    labels = write_file("v.csv", ["a,b", "2,4", "0.3,0.4"])
+    out = compute_json("cosine_distance", zero, labels, "-p", "epsilon=1e-12", "--reduction", "none")
+    assert out["values"] == pytest.approx([0.0, 1.0], abs=1e-6)
+
+
+def test_cosine_similarity_has_no_direction_domain(compute_json, write_file):
+    """Keras floors the norm at 1e-7, so cosine_similarity scores a zero row 0 instead of refusing it."""
+    zero = write_file("z.csv", ["a,b", "1,2", "0,0"])
+    labels = write_file("v.csv", ["a,b", "2,4", "0.3,0.4"])
+    out = compute_json("cosine_similarity", zero, labels, "--reduction", "none")
+    assert out["values"] == pytest.approx([-1.0, 0.0], abs=1e-6)
+
+
+def test_direction_epsilon_below_0_exits_2(expect_error, write_file):
+    path = write_file("v.npy", np.array(VECS))
+    expect_error(["compute", "cosine_distance", path, path, "-p", "epsilon=-1"], 2, "cosine_distance: -p epsilon=-1")
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="direction only refuses exact zeros: a row whose squared norm underflows (1e-30² in float32) "
+    "passes, and cosine_distance returns NaN",
+)
+def test_direction_domain_row_whose_squared_norm_underflows(invoke, write_file):
+    tiny = write_file("tiny.csv", ["a,b", "1,2", "1e-30,0"])
+    labels = write_file("v.csv", ["a,b", *(f"{a},{b}" for a, b in VECS)])
+    assert_refused_or_finite(invoke, ["compute", "cosine_distance", tiny, labels], tiny, "row 2")
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="-p epsilon=1e-50 switches the zero-row check off, but rounds to 0 in float32: the zero row is "
+    "0/0 (NaN) instead of scoring 1 as documented",
+)
+def test_direction_epsilon_that_float32_rounds_to_zero(invoke, write_file):
+    zero = write_file("z.csv", ["a,b", "1,2", "0,0"])
+    labels = write_file("v.csv", ["a,b", *(f"{a},{b}" for a, b in VECS)])
+    assert_refused_or_finite(invoke, ["compute", "cosine_distance", zero, labels, "-p", "epsilon=1e-50"], "epsilon")
+
+
+# --- other parameter bounds of the new losses (exit 2) and their passing edges ---------
+
+
+@pytest.mark.parametrize(
+    ("loss", "bad", "ok", "message"),
+    [
+        ("sigmoid_focal", "alpha=1.5", "alpha=-1", "sigmoid_focal: -p alpha=1.5: must be <= 1"),
+        ("sigmoid_focal", "gamma=-1", "gamma=0", "sigmoid_focal: -p gamma=-1: must be >= 0"),
+        ("softmax_focal", "label_smoothing=1.1", "label_smoothing=1", "must be >= 0 and <= 1"),
+        ("generalized_cross_entropy", "q=0", "q=1", "generalized_cross_entropy: -p q=0: must be > 0 and <= 1"),
+        ("poly1_cross_entropy", "epsilon=-1.5", "epsilon=-1", "must be >= -1"),
+    ],
+)
+def test_classification_parameter_bounds(expect_error, compute_json, write_file, loss, bad, ok, message):
+    g = np.random.default_rng(0)
+    if loss == "sigmoid_focal":
+        pred, labels = g.normal(0, 2, 20), (g.random(20) < 0.3).astype(float)
+    else:
+        pred, labels = g.normal(0, 2, (20, 3)), g.integers(0, 3, 20)
+    pred_path, labels_path = write_file("p.npy", pred), write_file("y.npy", labels)
+    expect_error(["compute", loss, pred_path, labels_path, "-p", bad], 2, message)
+    assert np.isfinite(compute_json(loss, pred_path, labels_path, "-p", ok)["value"])
+
+
+# --- the error contract holds in every output format ----------------------------------
+
+
+@pytest.mark.parametrize("fmt", ["table", "json", "csv"])
+def test_refusal_prints_nothing_on_stdout_in_any_format(expect_error, write_file, fmt):
+    pred = write_file("b.csv", boxes(BOX_A, (3, 1, 1, 4)))
+    labels = write_file("t.csv", boxes(TRUE_A, TRUE_B))
+    expect_error(["compute", "giou", pred, labels, "-f", fmt], 3, pred, "row 2", "swap the corners")
