@@ -33,3 +33,6 @@ test: install
 
 clean:
 	rm -rf $(VENV) .pytest_cache build *.egg-info
+
+bench: install
+	$(PY) bench/run.py

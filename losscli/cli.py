@@ -7,10 +7,12 @@ commands that need them.
 from __future__ import annotations
 
 import contextlib
+import gc
 import math
 import os
 import sys
 import traceback
+from concurrent.futures import ThreadPoolExecutor
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
@@ -139,6 +141,22 @@ def info(
     render.print_info(get_loss(loss), format_.value)
 
 
+def import_engine() -> Any:
+    """``losscli.engine`` and with it torch, with the garbage collector paused.
+
+    Importing torch creates hundreds of thousands of objects; collecting them
+    while they are made costs about a tenth of a second and frees nothing.
+    They are frozen (left out of later collections) once imported.
+    """
+    gc.disable()
+    try:
+        from losscli import engine
+    finally:
+        gc.freeze()
+        gc.enable()
+    return engine
+
+
 @app.command()
 def compute(
     loss: Annotated[str, typer.Argument(metavar="LOSS", help="Loss name or alias, e.g. mse, ce, BCEWithLogitsLoss.")],
@@ -177,20 +195,25 @@ def compute(
     params = parse_params(spec, param or [])
     chosen_reduction = check_reduction(spec, reduction.value if reduction else None)
     extra = parse_inputs(spec, input_ or [])
-    from losscli import engine, render
     from losscli.inputs import gather_inputs
     from losscli.loading import split_column_options
 
-    data = gather_inputs(
-        spec,
-        pred,
-        labels,
-        extra=extra,
-        pred_cols=split_column_options(pred_col),
-        label_cols=split_column_options(label_col),
-        pred_key=pred_key,
-        label_key=label_key,
-    )
+    with ThreadPoolExecutor(max_workers=1) as pool:  # read the files while torch imports
+        pending = pool.submit(
+            gather_inputs,
+            spec,
+            pred,
+            labels,
+            extra=extra,
+            pred_cols=split_column_options(pred_col),
+            label_cols=split_column_options(label_col),
+            pred_key=pred_key,
+            label_key=label_key,
+        )
+        engine = import_engine()
+        data = pending.result()
+    from losscli import render
+
     result = engine.compute(spec, data, params, chosen_reduction, grad=grad, dtype=dtype.value)
     if grad_out is not None:
         render.write_gradients(grad_out, result.gradients)
@@ -227,18 +250,23 @@ def compare(
     names = split_column_options(loss)
     specs = list({spec.name: spec for spec in map(get_loss, names or [])}.values())
     sort_loss = get_loss(sort).name if sort else None
-    from losscli import comparison, render
     from losscli.inputs import gather_compare_inputs
 
-    label_input, models = gather_compare_inputs(
-        preds,
-        labels,
-        label_cols=split_column_options(label_col),
-        pred_cols=split_column_options(pred_col),
-        label_key=label_key,
-        pred_key=pred_key,
-        baseline=baseline,
-    )
+    with ThreadPoolExecutor(max_workers=1) as pool:  # read the files while torch imports
+        pending = pool.submit(
+            gather_compare_inputs,
+            preds,
+            labels,
+            label_cols=split_column_options(label_col),
+            pred_cols=split_column_options(pred_col),
+            label_key=label_key,
+            pred_key=pred_key,
+            baseline=baseline,
+        )
+        import_engine()
+        label_input, models = pending.result()
+    from losscli import comparison, render
+
     if specs:
         per_loss = comparison.split_params(specs, param or [])
         losses = [(spec, per_loss.get(spec.name, {})) for spec in specs]
@@ -344,6 +372,7 @@ def curve(
     pixels = _size(size)
     if out is not None and out.suffix.lower() not in (".png", ".svg"):
         raise UsageError(f"--out {out}: use a .png or .svg file name")
+    import_engine()
     from losscli import comparison, curves, render
 
     per_loss = comparison.split_params(specs, param or [])
