@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import BinaryIO
 
+import numpy as np
+
 from losscli.errors import UsageError
 from losscli.loading import Source, read_source, resolve_columns, select_columns
 from losscli.registry import LossSpec, Role
@@ -30,13 +32,16 @@ def gather_inputs(
     pred_key: str | None = None,
     label_key: str | None = None,
     stdin: BinaryIO | None = None,
+    dtype: str = "float64",
 ) -> dict[str, Input]:
     """Read PRED, LABELS and every ``--input`` file once and pick the columns of each role.
 
     With no LABELS for a loss that has a target, both come from PRED's file:
     ``--label-col`` names the label columns and the predictions default to
-    every other column.
+    every other column. Tables' float columns are read as ``dtype``, the
+    precision the loss will run in.
     """
+    float_dtype = np.dtype(dtype).type
     paths = [pred, labels, *extra.values()]
     if paths.count("-") > 1:
         raise UsageError("only one input can be read from standard input ('-')")
@@ -46,7 +51,7 @@ def gather_inputs(
             f"{spec.name} takes no LABELS; give its inputs with "
             + " ".join(f"--input {r.name}=PATH" for r in spec.input_roles)
         )
-    pred_source = read_source(pred, key=pred_key, key_option="--pred-key", stdin=stdin)
+    pred_source = read_source(pred, key=pred_key, key_option="--pred-key", stdin=stdin, float_dtype=float_dtype)
     inputs: dict[str, Input] = {}
     if target is not None:
         if labels is None:
@@ -57,7 +62,9 @@ def gather_inputs(
             inputs[target.name] = _input(target, pred_source, label_cols, (), "--label-col")
             exclude = () if pred_cols else label_cols
         else:
-            label_source = read_source(labels, key=label_key, key_option="--label-key", stdin=stdin)
+            label_source = read_source(
+                labels, key=label_key, key_option="--label-key", stdin=stdin, float_dtype=float_dtype
+            )
             inputs[target.name] = _input(target, label_source, label_cols, (), "--label-col")
             exclude = ()
     else:
@@ -69,7 +76,9 @@ def gather_inputs(
             if role.default is None:
                 raise UsageError(f"{spec.name} needs --input {role.name}=PATH ({role.doc})")
             continue
-        inputs[role.name] = _input(role, read_source(path, stdin=stdin), None, (), f"--input {role.name}")
+        inputs[role.name] = _input(
+            role, read_source(path, stdin=stdin, float_dtype=float_dtype), None, (), f"--input {role.name}"
+        )
     return inputs
 
 

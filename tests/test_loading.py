@@ -138,9 +138,19 @@ def test_integer_column_next_to_floats_comes_back_int64(tmp_path):
     assert select_columns(source, ["label", "pred"]).dtype == np.float64
 
 
-def test_a_float_written_as_1_0_makes_the_column_float(tmp_path):
-    source = read_source(write(tmp_path, "p.csv", "y\n1.0\n0\n"))
-    assert select_columns(source, None).dtype == np.float64
+def test_whole_numbers_are_integers_however_written(tmp_path):
+    """'1.0' is the class 1 (SPEC §2): a column of whole numbers is int64 on the fast and the slow path."""
+    for text in ("y\n1.0\n0\n", "# comment: the byte-level path\ny\n1.0\n0\n"):
+        labels = select_columns(read_source(write(tmp_path, "p.csv", text)), None)
+        assert labels.dtype == np.int64
+        np.testing.assert_array_equal(labels, [1, 0])
+    assert select_columns(read_source(write(tmp_path, "q.csv", "y\n1.5\n0\n")), None).dtype == np.float64
+
+
+def test_float32_request_reads_floats_as_float32(tmp_path):
+    source = read_source(write(tmp_path, "p.csv", "x,y\n0.5,1\n1.25,2\n"), float_dtype=np.float32)
+    assert select_columns(source, ["x"]).dtype == np.float32
+    assert select_columns(source, ["y"]).dtype == np.int64
 
 
 def test_bool_columns_become_int64(tmp_path):

@@ -142,11 +142,11 @@ def tweedie_files(write_file):
 @pytest.mark.parametrize(
     ("pred", "labels", "power", "bad", "fragments"),
     [
-        ("pred_zero", "y", None, "pred_zero", ["row 3, column 'mu'", "input 0.0 is not > 0", "power 1.5", "log-link"]),
-        ("pred_negative", "y_negative", "-1", "pred_negative", ["row 2, column 'mu'", "input -2.0 is not > 0"]),
-        ("pred", "y_negative", None, "y_negative", ["row 2, column 'y'", "target -1.0 is not >= 0", "non-negative"]),
-        ("pred", "y", "2", "y", ["row 2, column 'y'", "target 0.0 is not > 0", "power 2", "use a power in [1, 2)"]),
-        ("pred", "y_negative", "3", "y_negative", ["row 2, column 'y'", "target -1.0 is not > 0", "power 3"]),
+        ("pred_zero", "y", None, "pred_zero", ["row 3, column 'mu'", "input 0 is not > 0", "power 1.5", "log-link"]),
+        ("pred_negative", "y_negative", "-1", "pred_negative", ["row 2, column 'mu'", "input -2 is not > 0"]),
+        ("pred", "y_negative", None, "y_negative", ["row 2, column 'y'", "target -1 is not >= 0", "non-negative"]),
+        ("pred", "y", "2", "y", ["row 2, column 'y'", "target 0 is not > 0", "power 2", "use a power in [1, 2)"]),
+        ("pred", "y_negative", "3", "y_negative", ["row 2, column 'y'", "target -1 is not > 0", "power 3"]),
     ],
     ids=["pred-zero", "pred-negative-power-below-0", "target-negative", "target-zero-gamma", "inverse-gaussian"],
 )
@@ -429,8 +429,8 @@ def test_box_parameter_problems_exit_2(expect_error, write_file):
 @pytest.mark.parametrize(
     ("loss", "pred", "labels", "bad", "fragments"),
     [
-        ("gamma_deviance", "zero", "ok", "zero", ["row 3, column 'mu'", "input 0.0 is not > 0", "not its log"]),
-        ("gamma_deviance", "ok", "y_zero", "y_zero", ["row 2, column 'y'", "target 0.0 is not > 0", "drop those rows"]),
+        ("gamma_deviance", "zero", "ok", "zero", ["row 3, column 'mu'", "input 0 is not > 0", "not its log"]),
+        ("gamma_deviance", "ok", "y_zero", "y_zero", ["row 2, column 'y'", "target 0 is not > 0", "drop those rows"]),
         ("poisson_deviance", "negative", "ok", "negative", ["row 2, column 'mu'", "input -0.5 is not > 0", "exp of"]),
         ("poisson_deviance", "zero", "ok", "zero", ["row 3, column 'mu'", "is not > 0"]),
     ],
@@ -479,11 +479,6 @@ def assert_refused_or_finite(invoke, args, *fragments):
         assert all(grad[k] is not None and np.isfinite(grad[k]) for k in ("norm", "mean", "min", "max")), grad
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="validate checks > 0 on the float64 array, but 1e-50 rounds to 0 in float32: the value is inf "
-    "(null) and the JSON gradient statistics are bare Infinity/NaN",
-)
 def test_positive_domain_value_that_float32_rounds_to_zero(invoke, write_file):
     pred = write_file("tiny.csv", column("mu", 1e-50, 2.0, 3.0))
     labels = write_file("y.csv", column("y", 1.0, 0.0, 2.0))
@@ -594,11 +589,6 @@ def test_boxes_aspect_domain_passes_zero_width(compute_json, write_file):
     assert out["value"] is not None and np.isfinite(out["value"])
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="boxes_aspect compares y2 == y1 in float64; a height of 1e-11 passes but is 0 in float32, "
-    "so ciou's gradient is NaN (and the JSON gradient statistics are bare NaN)",
-)
 def test_boxes_aspect_domain_height_that_float32_rounds_to_zero(invoke, write_file):
     pred = write_file("almost_flat.csv", boxes(BOX_A, (1, 1, 3, 1.00000000001)))
     labels = write_file("t.csv", boxes(TRUE_A, TRUE_B))
