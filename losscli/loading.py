@@ -24,7 +24,7 @@ import mmap
 import os
 import re
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, BinaryIO, NamedTuple
 
@@ -859,3 +859,127 @@ def _quoted(items: Sequence[str]) -> str:
 
 def _shorten(text: str) -> str:
     return text if len(text) <= _MAX_CELL_CHARS else text[: _MAX_CELL_CHARS - 3] + "..."
+
+
+# --- reading a block of rows at a time --------------------------------------------------------
+
+
+def iter_row_chunks(
+    path: str,
+    chunk_rows: int,
+    *,
+    selectors: Sequence[str] | None = None,
+    exclude: Sequence[str] = (),
+    option: str = "--pred-col",
+    key: str | None = None,
+    key_option: str = "--pred-key",
+    float_dtype: type = np.float64,
+) -> tuple[Source, Iterator[np.ndarray]]:
+    """A file's selected columns ``chunk_rows`` rows at a time, without holding the whole file.
+
+    Returns the source's header (name and columns, with an empty array of the
+    right width, for messages and column checks) and an iterator of arrays
+    shaped as ``select_columns`` shapes them. Plain comma/tab files stream
+    through pyarrow's streaming reader, ``.npy`` through its memory map and
+    Parquet by row groups; other forms (stdin, whitespace or commented text,
+    ``.npz``) are read whole and then sliced.
+    """
+    extension = os.path.splitext(path)[1].lower()
+    if path != STDIN and extension in (".csv", ".tsv", ".txt"):
+        _check_file(path)
+        layout = _find_layout(path, _map_file(path), _TEXT_DELIMITERS[extension])
+        layout.path = path
+        if layout.delimiter != _WHITESPACE and not _file_contains(path, b"#"):
+            header = Source(path, np.empty((0, len(layout.names)), float_dtype), layout.names)
+            indices = resolve_columns(header, selectors, exclude=exclude, option=option)
+            return header, _rechunk(_csv_blocks(layout, indices, float_dtype), chunk_rows)
+    if path != STDIN and extension in _PARQUET_EXTENSIONS:
+        _check_file(path)
+        return _parquet_chunks(path, chunk_rows, selectors, exclude, option, float_dtype)
+    source = read_source(path, key=key, key_option=key_option, float_dtype=float_dtype)
+    array = select_columns(source, selectors, exclude=exclude, option=option)
+    return source, (array[start : start + chunk_rows] for start in range(0, max(len(array), 1), chunk_rows))
+
+
+def _csv_blocks(layout: _Layout, indices: list[int], float_dtype: type) -> Iterator[np.ndarray]:
+    import pyarrow as pa
+    import pyarrow.csv as pcsv
+
+    names = [f"c{index}" for index in range(len(layout.names))]
+    wanted = [names[index] for index in indices]
+    with pa.OSFile(layout.path) as source:
+        source.seek(layout.body_start)
+        reader = pcsv.open_csv(
+            source,
+            read_options=pcsv.ReadOptions(column_names=names, block_size=4 << 20),
+            parse_options=pcsv.ParseOptions(delimiter=layout.delimiter, ignore_empty_lines=True),
+            convert_options=pcsv.ConvertOptions(
+                column_types=dict.fromkeys(wanted, pa.from_numpy_dtype(float_dtype)), include_columns=wanted
+            ),
+        )
+        rows = 0
+        while True:
+            try:
+                batch = reader.read_next_batch()
+            except StopIteration:
+                return
+            except pa.ArrowInvalid as exc:
+                raise DataError(
+                    f"{layout.name}: after data row {rows}: {exc}; fix the file, or read it whole (drop "
+                    "--chunk-size) to have the bad cell named by row and column"
+                ) from None
+            columns = [batch.column(name) for name in wanted]
+            if any(column.null_count for column in columns):
+                raise DataError(f"{layout.name}: an empty cell after data row {rows}; fill it in")
+            yield _batch_array(columns, float_dtype)
+            rows += batch.num_rows
+
+
+def _batch_array(columns: list[pa.Array], float_dtype: type) -> np.ndarray:
+    """One record batch's columns as (rows,) for one column or (rows, k), without pandas."""
+    dtype = np.dtype(float_dtype)
+    views = [
+        np.frombuffer(c.buffers()[1], dtype=dtype, count=len(c), offset=c.offset * dtype.itemsize) for c in columns
+    ]
+    return views[0] if len(views) == 1 else np.column_stack(views)
+
+
+def _parquet_chunks(
+    path: str, chunk_rows: int, selectors: Sequence[str] | None, exclude: Sequence[str], option: str, float_dtype: type
+) -> tuple[Source, Iterator[np.ndarray]]:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    try:
+        parquet = pq.ParquetFile(path)
+    except (OSError, pa.ArrowException) as exc:
+        raise DataError(f"{path}: cannot read as Parquet ({exc})") from None
+    names = parquet.schema_arrow.names
+    header = Source(path, np.empty((0, len(names)), float_dtype), names)
+    wanted = [names[i] for i in resolve_columns(header, selectors, exclude=exclude, option=option)]
+
+    def blocks() -> Iterator[np.ndarray]:
+        target = pa.from_numpy_dtype(float_dtype)
+        for batch in parquet.iter_batches(batch_size=chunk_rows, columns=wanted):
+            columns = [batch.column(name) for name in wanted]
+            if any(column.null_count for column in columns):
+                raise DataError(f"{path}: an empty cell (null) in {', '.join(wanted)}; fill it in")
+            yield _batch_array([column.cast(target) for column in columns], float_dtype)
+
+    return header, _rechunk(blocks(), chunk_rows)
+
+
+def _rechunk(blocks: Iterator[np.ndarray], chunk_rows: int) -> Iterator[np.ndarray]:
+    """Blocks of any size as chunks of exactly ``chunk_rows`` rows (the last one shorter)."""
+    pending: list[np.ndarray] = []
+    held = 0
+    for block in blocks:
+        pending.append(block)
+        held += len(block)
+        while held >= chunk_rows:
+            joined = pending[0] if len(pending) == 1 else np.concatenate(pending)
+            yield joined[:chunk_rows]
+            rest = joined[chunk_rows:]
+            pending, held = ([rest] if len(rest) else []), len(rest)
+    if held:
+        yield pending[0] if len(pending) == 1 else np.concatenate(pending)
