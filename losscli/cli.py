@@ -141,8 +141,8 @@ def info(
     render.print_info(get_loss(loss), format_.value)
 
 
-def import_engine() -> Any:
-    """``losscli.engine`` and with it torch, with the garbage collector paused.
+def import_engine() -> None:
+    """Import ``losscli.engine`` and with it torch, with the garbage collector paused.
 
     Importing torch creates hundreds of thousands of objects; collecting them
     while they are made costs about a tenth of a second and frees nothing.
@@ -150,11 +150,10 @@ def import_engine() -> Any:
     """
     gc.disable()
     try:
-        from losscli import engine
+        import losscli.engine  # noqa: F401
     finally:
         gc.freeze()
         gc.enable()
-    return engine
 
 
 @app.command()
@@ -188,6 +187,14 @@ def compute(
     label_col: LabelColOption = None,
     pred_key: Annotated[str | None, typer.Option(metavar="NAME", help="Array name inside a PRED .npz file.")] = None,
     label_key: LabelKeyOption = None,
+    chunk_size: Annotated[
+        int | None,
+        typer.Option(
+            min=1,
+            metavar="N",
+            help="Compute N rows at a time (losses that decompose over samples; the table does 1000000 anyway).",
+        ),
+    ] = None,
     format_: FormatOption = Format.table,
 ) -> None:
     """Compute a loss's value and its gradient for predictions and labels in files."""
@@ -209,12 +216,24 @@ def compute(
             label_cols=split_column_options(label_col),
             pred_key=pred_key,
             label_key=label_key,
+            dtype=dtype.value,
         )
-        engine = import_engine()
+        import_engine()
         data = pending.result()
     from losscli import render
+    from losscli.chunked import evaluate
 
-    result = engine.compute(spec, data, params, chosen_reduction, grad=grad, dtype=dtype.value)
+    table_only = format_ is Format.table and grad_out is None
+    result = evaluate(
+        spec,
+        data,
+        params,
+        chosen_reduction,
+        grad=grad,
+        dtype=dtype.value,
+        chunk_rows=chunk_size,
+        keep_rows=rows if table_only else None,
+    )
     if grad_out is not None:
         render.write_gradients(grad_out, result.gradients)
     render.print_compute(result, format_.value, rows)

@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 
 from losscli.advisor import advise, find_mistakes, infer_label_type
-from losscli.engine import compute
+from losscli.chunked import evaluate
 from losscli.errors import DataError, UnknownParamError, UsageError
 from losscli.params import parse_params
 from losscli.registry import LossSpec, get_loss
@@ -79,7 +79,7 @@ def compare(
                 spec.target_role.name: Input(spec.target_role, labels.array, labels.source, labels.columns),
             }
             try:
-                outcome = compute(spec, inputs, params, spec.default_reduction, grad=False, dtype=dtype)
+                outcome = evaluate(spec, inputs, params, spec.default_reduction, grad=False, dtype=dtype)
             except DataError as e:
                 raise DataError(f"{name} under {spec.name}: {e}") from e
             value = outcome.value

@@ -27,6 +27,8 @@ FAMILIES = (
     "detection",
 )
 
+DECOMPOSITIONS = ("elements", "rows", "target_weight")
+
 
 @dataclass(frozen=True)
 class Role:
@@ -87,7 +89,29 @@ class Param:
 
 @dataclass(frozen=True)
 class LossSpec:
-    """Everything losscli knows about one loss, torch-free."""
+    """Everything losscli knows about one loss, torch-free.
+
+    ``decomposition`` says whether the loss splits over the rows (axis 0) of
+    its inputs, so that ``losscli.chunked`` can compute it exactly chunk by
+    chunk, and what its ``mean`` divides the sum of the ``none`` output by:
+
+    * ``None``: the samples interact (the loss of a row depends on other rows,
+      or axis 0 is not the sample axis): computed whole.
+    * ``"elements"``: an element-wise loss; the ``none`` output is shaped like
+      the input and ``mean`` divides by its number of elements. Inputs of any
+      shape split.
+    * ``"rows"``: one loss per sample (a row, reduced over its other axes);
+      ``mean`` divides by the number of elements of the ``none`` output (the
+      samples, times any extra axes such as d1, … or classes). A 1-D input of
+      these losses is a single sample and is computed whole.
+    * ``"target_weight"``: per-sample class losses with index targets whose
+      ``mean`` is torch's weighted mean, Σ l_n / Σ w[y_n] over the targets not
+      equal to ``ignore_index`` (w = 1 without ``weight``), label smoothing
+      included; probability targets divide by the elements of the ``none``
+      output, as ``"rows"``.
+
+    ``batchmean`` always divides the sum by the number of rows.
+    """
 
     name: str
     torch_name: str | None
@@ -111,6 +135,8 @@ class LossSpec:
     curve: str = "elementwise"
     """How ``losscli curve`` draws it: a key of ``losscli.curves.KINDS`` (the prediction itself,
     the probability of the true class, a score difference, a cosine, …)."""
+    decomposition: str | None = None
+    """How the loss splits over the rows of its inputs, one of ``DECOMPOSITIONS`` or None (see above)."""
 
     @property
     def origin(self) -> str:
@@ -150,6 +176,8 @@ class Registry:
     def register(self, spec: LossSpec) -> LossSpec:
         if spec.family not in FAMILIES:
             raise ValueError(f"{spec.name}: unknown family {spec.family!r}")
+        if spec.decomposition is not None and spec.decomposition not in DECOMPOSITIONS:
+            raise ValueError(f"{spec.name}: unknown decomposition {spec.decomposition!r}")
         if spec.name in self.specs:
             raise ValueError(f"{spec.name}: registered twice")
         self.specs[spec.name] = spec

@@ -52,7 +52,7 @@ def finite_or_none(x: float | None) -> float | None:
 
 def gradient_dict(grad: Gradient) -> dict[str, Any]:
     return {
-        "shape": list(grad.values.shape),
+        "shape": list(grad.shape),
         "norm": finite_or_none(grad.norm),
         "mean": finite_or_none(grad.mean),
         "min": finite_or_none(grad.min),
@@ -103,9 +103,10 @@ def _array_table(array: np.ndarray, limit: int) -> Table:
     return table
 
 
-def _print_rows(console: Console, array: np.ndarray, limit: int) -> None:
+def _print_rows(console: Console, array: np.ndarray, limit: int, shape: tuple[int, ...]) -> None:
+    """The first ``limit`` rows of ``array``, which may itself be the first rows of an array of ``shape``."""
     console.print(_array_table(array, limit))
-    n_rows = len(_rows(array))
+    n_rows = shape[0] if shape else 1  # as _rows counts them
     if n_rows > limit:
         console.print(f"[dim]first {limit} of {n_rows} rows; --rows N shows more, JSON and CSV hold all[/]")
 
@@ -126,16 +127,16 @@ def compute_table(result: ComputeResult, rows: int, console: Console) -> None:
     console.print(summary)
     if result.values is not None:
         console.print(f"\n[bold]Per-element losses[/] {shape_text(result.values.shape)}", highlight=False)
-        _print_rows(console, result.values, rows)
+        _print_rows(console, result.values, rows, result.values.shape)
     for name, grad in result.gradients.items():
         console.print(
-            f"\n[bold]Gradient d loss / d {name}[/] {shape_text(grad.values.shape)}  "
+            f"\n[bold]Gradient d loss / d {name}[/] {shape_text(grad.shape)}  "
             f"norm {_number(grad.norm)}  mean {_number(grad.mean)}  "
             f"min {_number(grad.min)}  max {_number(grad.max)}",
             highlight=False,
             soft_wrap=True,
         )
-        _print_rows(console, grad.values, rows)
+        _print_rows(console, grad.values, rows, grad.shape)
 
 
 def _long_rows(quantity: str, array: np.ndarray) -> list[list[Any]]:

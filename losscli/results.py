@@ -10,9 +10,15 @@ import numpy as np
 
 @dataclass
 class Gradient:
-    """d(value)/d(argument) with its summary statistics."""
+    """d(value)/d(argument) with its summary statistics.
+
+    ``values`` holds the whole gradient, or only its first rows when a chunked
+    computation kept no more than a table shows; ``shape`` is always the whole
+    gradient's, and the statistics are always over all of it.
+    """
 
     values: np.ndarray
+    shape: tuple[int, ...]
     norm: float
     mean: float
     min: float

@@ -50,6 +50,7 @@ register(
         "probabilities (a sigmoid output never clears the margin of 1).",
         article_section=NOT_IN_ARTICLE,
         shape_rule="same",
+        decomposition="elements",
         label_kind="binary",
         notes="As Keras: if every label is 0 or 1 they are mapped to -1/1, otherwise they must all be "
         "-1 or 1; a mix of 0 and -1 is an error. Keras' per-sample value is the mean over the last axis, "
@@ -75,6 +76,7 @@ register(
         "wrong samples dominate (use hinge); or you need probabilities (use bce_with_logits).",
         article_section=NOT_IN_ARTICLE,
         shape_rule="same",
+        decomposition="elements",
         label_kind="binary",
         notes="Labels as hinge: all 0/1 (mapped to -1/1) or all -1/1. Mean over all elements, which "
         "equals Keras' default; reduction none is per element. Differentiable everywhere: "
@@ -110,6 +112,7 @@ register(
         "never drops below 0), or calibrated probabilities (use cross_entropy).",
         article_section=NOT_IN_ARTICLE,
         shape_rule="class",
+        decomposition="rows",
         label_kind="class",
         curve="class",
         notes="Keras' exact form: neg takes the max over every class with the true class's score "
@@ -136,6 +139,7 @@ register(
         "Weston–Watkins sum), or you need probabilities (use cross_entropy).",
         article_section=NOT_IN_ARTICLE,
         shape_rule="class",
+        decomposition="rows",
         label_kind="class",
         curve="class",
         notes="scikit-learn's multiclass hinge_loss is the mean of this. Per sample: reduction none "
@@ -164,6 +168,7 @@ register(
         "probabilities (use soft_margin or bce_with_logits).",
         article_section=NOT_IN_ARTICLE,
         shape_rule="same",
+        decomposition="elements",
         label_kind="signed",
         notes="optax requires labels in {-1, 1}; 0/1 labels are refused (map 0 to -1). The loss and "
         "its gradient (-y_i on misclassified elements) are 0 for every correctly signed score, "
@@ -203,6 +208,7 @@ register(
         "(use softmax_focal).",
         article_section=NOT_IN_ARTICLE,
         shape_rule="same",
+        decomposition="elements",
         label_kind="binary",
         notes="torchvision's default reduction is none; losscli's is mean over all elements (RetinaNet "
         "instead sums and divides by the number of positive anchors: use --reduction sum and divide). "
@@ -247,6 +253,7 @@ register(
         "for γ = 0), or a sample can carry several labels (use sigmoid_focal).",
         article_section=NOT_IN_ARTICLE,
         shape_rule="class",
+        decomposition="rows",
         label_kind="class",
         curve="class",
         notes="Keras' CategoricalFocalCrossentropy with from_logits=True (its default takes "
@@ -285,6 +292,7 @@ register(
         "and large q (like MAE it can underfit: the gradient vanishes for samples with small p_y).",
         article_section=NOT_IN_ARTICLE,
         shape_rule="class",
+        decomposition="rows",
         label_kind="class",
         curve="class",
         notes="Written as -expm1(q · log_softmax(x)_y) / q, exact for small q where it tends to "
@@ -319,6 +327,7 @@ register(
         "labels are noisy (generalized_cross_entropy or sigmoid_focal fit better).",
         article_section=NOT_IN_ARTICLE,
         shape_rule="class",
+        decomposition="rows",
         label_kind="class",
         curve="class",
         notes="Defaults and argument name follow optax (epsilon = 2.0). Class indices are one-hot "
@@ -345,6 +354,7 @@ register(
         avoid_when="You need a full, smooth softmax distribution (use cross_entropy), or several labels per sample.",
         article_section=NOT_IN_ARTICLE,
         shape_rule="class",
+        decomposition="rows",
         label_kind="class",
         curve="class",
         notes="The gradient is sparsemax(z) - onehot(y). The scores are shifted by their row maximum "
@@ -382,6 +392,7 @@ register(
         "lengths (pad them and mask: losscli has no where/weights inputs, unlike optax).",
         article_section=NOT_IN_ARTICLE,
         shape_rule="same",
+        decomposition="rows",
         label_kind="relevance",
         notes="As optax, the labels are not normalised: a list's loss scales with the sum of its "
         "labels (TF-Ranking and rax divide by it). A list whose labels are all 0 costs 0 and still "

@@ -56,6 +56,7 @@ register(
         "for tiny or empty masks (combining it with bce is common).",
         article_section=NOT_IN_ARTICLE,
         shape_rule="masks",
+        decomposition="rows",
         label_kind="mask",
         notes="One Dice per sample, as Keras' Dice with axis=(1, ...): Keras' default (axis=None) pools the whole "
         "batch into a single Dice, which differs from the mean of the per-sample ones. reduction 'none' gives "
@@ -89,6 +90,7 @@ register(
         "or the predictions are logits rather than probabilities.",
         article_section=NOT_IN_ARTICLE,
         shape_rule="masks",
+        decomposition="rows",
         label_kind="mask",
         notes="One index per sample, as Keras' Tversky with axis=(1, ...) (Keras' default pools the batch). α "
         "weighs the false positives and β the false negatives as in the paper and Keras' documentation; "
@@ -119,6 +121,7 @@ register(
         "report (use cosine_distance: this value plus 1, with the same gradient).",
         article_section=NOT_IN_ARTICLE,
         shape_rule="vectors",
+        decomposition="rows",
         notes="Per row: reduction 'none' gives one value per row (the shape without the last axis); 'mean' "
         "averages the rows. Norms are floored at 1e-7 as Keras' normalize does, so a zero vector scores 0 "
         "(orthogonal) instead of NaN, but a zero prediction gets a gradient of -ŷ · 1e7. The gradient is "
@@ -167,6 +170,7 @@ register(
         "cosine_embedding, which adds a margin for dissimilar pairs).",
         article_section=NOT_IN_ARTICLE,
         shape_rule="vectors",
+        decomposition="rows",
         notes="Per row, like cosine_similarity + 1. optax's epsilon defaults to 0, so an all-zero row is "
         "0/0: losscli refuses it unless -p epsilon > 0 (then it scores 1, orthogonal, and a zero prediction "
         "gets a gradient of -ŷ / sqrt(epsilon)). epsilon floors the squared norm, not the norm.",
@@ -213,6 +217,7 @@ register(
         "anchor/positive/negative triplets (use triplet_margin).",
         article_section=NOT_IN_ARTICLE,
         shape_rule="embedding_labels",
+        decomposition=None,
         label_kind="class",
         notes="As optax: the denominator holds the positive pair and the anchor's negatives only (not its "
         "other positives); cosines floor the squared norms at the dtype's machine epsilon. reduction 'none' "
@@ -251,6 +256,7 @@ register(
         "contrastive loss over augmented views with a temperature (use ntxent).",
         article_section=NOT_IN_ARTICLE,
         shape_rule="embedding_labels",
+        decomposition=None,
         label_kind="class",
         notes="Keras expects unit-norm embeddings; losscli normalises each row first (norm floored at 1e-7), "
         "which is the same on unit rows. Cosine distances are floored at 0 as in Keras. The weights [·]_+ "
@@ -295,6 +301,7 @@ register(
         "reduces to IoU and converges slowly (diou/ciou move the centres directly).",
         article_section=NOT_IN_ARTICLE,
         shape_rule="boxes",
+        decomposition="rows",
         label_kind="boxes",
         notes=BOX_NOTES + " Values lie in [0, 2); disjoint boxes score above 1.",
         curve="boxes",
@@ -318,6 +325,7 @@ register(
         avoid_when="Aspect ratios matter as much as positions (use ciou), or boxes are not axis-aligned corners.",
         article_section=NOT_IN_ARTICLE,
         shape_rule="boxes",
+        decomposition="rows",
         label_kind="boxes",
         notes=BOX_NOTES,
         curve="boxes",
@@ -342,6 +350,7 @@ register(
         "derivative of the value (α is held constant in the gradient).",
         article_section=NOT_IN_ARTICLE,
         shape_rule="boxes",
+        decomposition="rows",
         label_kind="boxes",
         notes=BOX_NOTES + " As torchvision and the CIoU paper do, α is computed without gradient: the "
         "reported gradient is that of the value with α frozen, not its exact derivative. Boxes need a "

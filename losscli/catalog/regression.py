@@ -31,6 +31,7 @@ register(
         "non-negative amount costs at most 100, over-predicting has no bound), so forecasts come out low.",
         article_section=NOT_IN_ARTICLE,
         shape_rule="same",
+        decomposition="elements",
         notes="The denominator is |y| floored at Keras' epsilon 1e-7: a negative target counts by its size, "
         "a zero target divides by 1e-7. The gradient is ±100 / max(|y|, 1e-7) per element (0 at x = y). "
         "Keras averages over the last axis and then over the batch, the same as the mean over all elements; "
@@ -58,6 +59,7 @@ register(
         "the model gets no signal to come back; or absolute errors matter (use mse).",
         article_section=NOT_IN_ARTICLE,
         shape_rule="same",
+        decomposition="elements",
         notes="Both x and y are clamped below at Keras' epsilon 1e-7, so zero and negative predictions "
         "have gradient 0. Computed with log1p, which equals Keras' log(v + 1) without its rounding for "
         "small v. For inputs >= 1e-7 it equals scikit-learn's mean_squared_log_error. --reduction none gives "
@@ -83,6 +85,7 @@ register(
         "at |d| ≈ 1 in the units of the target, so rescale targets whose errors are far from that scale.",
         article_section=NOT_IN_ARTICLE,
         shape_rule="same",
+        decomposition="elements",
         notes="The same as keras.losses.LogCosh. Computed as |d| + softplus(-2|d|) - log 2, which never "
         "takes exp of a large number: log(cosh(d)) taken literally overflows to inf for |d| > 710 in "
         "float64 and |d| > 89 in float32. The gradient tanh(d) is bounded by 1. optax returns per-element "
@@ -130,6 +133,7 @@ register(
         "independently and can cross (the 0.9 column below the 0.5 one); sort them or use a monotone head.",
         article_section=NOT_IN_ARTICLE,
         shape_rule="quantiles",
+        decomposition="elements",
         notes="Under-predictions cost q per unit, over-predictions 1 - q; q = 0.5 gives half the absolute "
         "error (l1 / 2). With (N, Q) input and (N,) target each row's target is compared with each of its "
         "Q quantiles; mean averages over all N·Q elements, which equals the mean over quantiles of "
@@ -181,6 +185,7 @@ register(
         "positive amounts without zeros gamma_deviance (p = 2) say what they are.",
         article_section=NOT_IN_ARTICLE,
         shape_rule="tweedie",
+        decomposition="elements",
         notes="The unit deviance exactly as scikit-learn's mean_tweedie_deviance computes it, 0 at x = y. "
         "Inputs are checked as scikit-learn checks them: x > 0 unless p = 0; y >= 0 for 1 <= p < 2 and "
         "y > 0 for p >= 2 (exit 3), and a power in (0, 1) is refused (exit 2). The default power 1.5 is "
@@ -211,6 +216,7 @@ register(
         "predictions are log-means (pass exp of them).",
         article_section=NOT_IN_ARTICLE,
         shape_rule="same",
+        decomposition="elements",
         notes="tweedie with power 2. Scale-invariant: multiplying x and y by the same c leaves it "
         "unchanged. x and y must both be > 0 (exit 3 otherwise).",
     )
@@ -237,6 +243,7 @@ register(
         "has the same minimiser; or the counts are over-dispersed (variance far above the mean).",
         article_section=NOT_IN_ARTICLE,
         shape_rule="same",
+        decomposition="elements",
         label_kind="count",
         notes="tweedie with power 1. Equals 2 · (poisson_nll(log x, y) + y · log y - y): the same minimiser "
         "and twice poisson_nll's gradient in x, but 0 at a perfect prediction. A zero count contributes "
@@ -278,6 +285,7 @@ register(
         "their logs.",
         article_section=NOT_IN_ARTICLE,
         shape_rule="rows",
+        decomposition="rows",
         label_kind="distribution",
         notes="optax's convex_kl_divergence is the deprecated name of the same function. Unlike kl_div "
         "(per element y · (log y - x), whose 'mean' divides by N·C), it adds exp(x) - y per element, sums "

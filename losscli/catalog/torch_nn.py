@@ -60,6 +60,7 @@ register(
         "so it does not shrink as predictions improve.",
         article_section="2.2",
         shape_rule="same",
+        decomposition="elements",
         notes="The gradient is sign(x - y) / n, and 0 where x == y.",
     )
 )
@@ -80,6 +81,7 @@ register(
         "huber), or the labels are class identifiers (use cross_entropy).",
         article_section="2.4",
         shape_rule="same",
+        decomposition="elements",
         notes="Predictions and labels should share a range: sigmoid outputs want labels in [0, 1].",
     )
 )
@@ -99,6 +101,7 @@ register(
         avoid_when="Batch sizes vary: the sum grows with N, so mse is easier to compare.",
         article_section="2.3",
         shape_rule="same",
+        decomposition="elements",
         default_reduction="sum",
         notes="torch has no L2Loss class: this is MSELoss(reduction='sum'); --reduction mean gives mse.",
     )
@@ -138,6 +141,7 @@ register(
         "log_softmax outputs), or a sample can carry several labels (use bce_with_logits).",
         article_section="2.5",
         shape_rule="class",
+        decomposition="target_weight",
         label_kind="class",
         notes="The weighted mean divides by the sum of the target classes' weights for index "
         "targets, but by N for probability targets. Target values equal to ignore_index "
@@ -161,6 +165,7 @@ register(
         "probabilities give negative losses; use cross_entropy on logits.",
         article_section="2.6.2",
         shape_rule="class",
+        decomposition="target_weight",
         label_kind="class",
         notes="No softmax inside: the input must be log-probabilities.",
     )
@@ -184,6 +189,7 @@ register(
         avoid_when="Inputs are logits (use cross_entropy, which accepts (N, C, H, W) too).",
         article_section="2.6.3",
         shape_rule="class4d",
+        decomposition="target_weight",
         label_kind="class",
         notes="torch.nn.NLLLoss2d is deprecated; this runs NLLLoss on 4-D inputs, which is the same.",
     )
@@ -215,6 +221,7 @@ register(
         avoid_when="The counts are over-dispersed (variance far above the mean) or the labels are not counts.",
         article_section=NOT_IN_ARTICLE,
         shape_rule="same",
+        decomposition="elements",
         label_kind="count",
     )
 )
@@ -246,6 +253,7 @@ register(
         avoid_when="You have no variance estimate: with a constant variance it is MSE up to scale.",
         article_section=NOT_IN_ARTICLE,
         shape_rule="gaussian",
+        decomposition="elements",
         notes="Pass the variances with --input var=PATH; both the means and the variances get gradients.",
     )
 )
@@ -272,6 +280,7 @@ register(
         "targets are hard class labels (use cross_entropy).",
         article_section="2.6.4",
         shape_rule="same",
+        decomposition="elements",
         label_kind="distribution",
         reductions=("mean", "batchmean", "sum", "none"),
         notes="reduction='mean' divides by every element (N·C), not by N: only 'batchmean' "
@@ -296,6 +305,7 @@ register(
         avoid_when="The model outputs logits: use bce_with_logits, which is numerically stabler.",
         article_section="2.6.5",
         shape_rule="same",
+        decomposition="elements",
         label_kind="binary",
         notes="Each log is clamped at -100, so a confident wrong prediction costs at most 100.",
     )
@@ -327,6 +337,7 @@ register(
         avoid_when="The inputs already went through a sigmoid (that would apply it twice).",
         article_section="2.6.6",
         shape_rule="same",
+        decomposition="elements",
         label_kind="binary",
     )
 )
@@ -350,6 +361,7 @@ register(
         avoid_when="You have graded relevance for whole lists (a listwise loss fits better).",
         article_section="2.6.7",
         shape_rule="same",
+        decomposition="elements",
         label_kind="signed",
     )
 )
@@ -373,6 +385,7 @@ register(
         avoid_when="The inputs are raw scores rather than distances (use soft_margin).",
         article_section="2.6.8",
         shape_rule="same",
+        decomposition="elements",
         label_kind="signed",
     )
 )
@@ -403,6 +416,7 @@ register(
         "bce_with_logits, or convert to index rows).",
         article_section="2.6.9",
         shape_rule="same",
+        decomposition="rows",
         label_kind="multilabel",
         notes="Targets are read up to the first -1 of each row; later entries are ignored.",
     )
@@ -423,6 +437,7 @@ register(
         avoid_when="The errors are small and Gaussian (plain mse is then the better estimator).",
         article_section="2.6.1",
         shape_rule="same",
+        decomposition="elements",
         notes="huber(delta) = delta · smooth_l1(beta = delta); with beta = 0 it is l1.",
     )
 )
@@ -449,6 +464,7 @@ register(
         avoid_when="The errors are small and Gaussian (use mse).",
         article_section="2.6.1",
         shape_rule="same",
+        decomposition="elements",
         notes="huber(delta) = delta · smooth_l1(beta = delta): the same for delta = 1.",
     )
 )
@@ -467,6 +483,7 @@ register(
         avoid_when="Labels are 0/1 (use bce_with_logits, which is the same loss for them).",
         article_section="2.6.10",
         shape_rule="same",
+        decomposition="elements",
         label_kind="signed",
     )
 )
@@ -488,6 +505,7 @@ register(
         avoid_when="Exactly one class per sample (use cross_entropy).",
         article_section="2.6.11",
         shape_rule="same",
+        decomposition="rows",
         label_kind="multilabel",
         notes="Equals bce_with_logits averaged over classes per sample (mean over N afterwards).",
     )
@@ -514,6 +532,7 @@ register(
         avoid_when="Vector length carries meaning (use a distance-based loss such as triplet_margin).",
         article_section="2.6.12",
         shape_rule="pair",
+        decomposition="rows",
         label_kind="signed",
     )
 )
@@ -537,6 +556,7 @@ register(
         avoid_when="You need calibrated probabilities (use cross_entropy).",
         article_section="2.6.13",
         shape_rule="class",
+        decomposition="rows",
         label_kind="class",
     )
 )
@@ -563,6 +583,7 @@ register(
         avoid_when="You only have labelled pairs (use cosine_embedding or hinge_embedding).",
         article_section=NOT_IN_ARTICLE,
         shape_rule="same",
+        decomposition="rows",
         label_kind="none",
     )
 )
@@ -595,6 +616,7 @@ register(
         avoid_when="The Euclidean distance is what you want: triplet_margin is the same and faster.",
         article_section=NOT_IN_ARTICLE,
         shape_rule="same",
+        decomposition="rows",
         label_kind="none",
     )
 )
@@ -654,6 +676,7 @@ register(
         avoid_when="Inputs and targets are aligned step by step (use cross_entropy per step).",
         article_section=NOT_IN_ARTICLE,
         shape_rule="ctc",
+        decomposition=None,
         batch_dim=1,
         label_kind="sequence",
         notes="An input shorter than its target (plus one step per repeated label) has infinite loss; "

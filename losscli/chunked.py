@@ -1,0 +1,233 @@
+"""Exact computation over chunks of rows, for losses whose samples are independent.
+
+A loss that decomposes over the rows of its inputs (``LossSpec.decomposition``)
+is the sum of its ``none`` output, divided by a count for ``mean``. Chunk by
+chunk, ``compute_chunked`` runs the loss with reduction ``none``, adds the
+values and the count up in float64, and differentiates the chunk's sum: that
+is the chunk's rows of the gradient of the total sum, which 1 / count turns
+into the gradient of the mean at the end. Temporaries live for one chunk; the
+gradient is kept whole only when asked, otherwise its first rows and its
+statistics (accumulated in float64) are all that is kept.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import numpy as np
+import torch
+
+from losscli import engine
+from losscli.registry import LossSpec
+from losscli.results import ComputeResult, Gradient
+from losscli.validate import Input
+
+DEFAULT_CHUNK_ROWS = 1_000_000
+
+
+class GradientSum:
+    """The gradient of the summed loss with respect to one argument, gathered chunk by chunk.
+
+    Keeps the first ``keep_rows`` rows (all of them for None) and, over every
+    row, the sum, the sum of squares, the minimum and the maximum in float64.
+    """
+
+    def __init__(self, shape: tuple[int, ...], keep_rows: int | None, dtype: type) -> None:
+        self.shape = shape
+        if shape:
+            kept = shape[0] if keep_rows is None else min(keep_rows, shape[0])
+            shape = (kept, *shape[1:])
+        self.kept = np.empty(shape, dtype=dtype)
+        self.size = 0
+        self.total = self.squares = 0.0
+        self.low, self.high = math.inf, -math.inf
+
+    def add(self, start: int, grad: torch.Tensor) -> None:
+        """Take in the gradient of the rows from ``start`` on."""
+        flat = grad.reshape(-1).to(torch.float64)
+        if flat.numel():
+            self.size += flat.numel()
+            self.total += float(flat.sum())
+            self.squares += float(flat.dot(flat))
+            self.low = float(np.minimum(self.low, float(flat.min())))  # np.minimum keeps a NaN, as torch.min does
+            self.high = float(np.maximum(self.high, float(flat.max())))
+        if grad.ndim == 0:
+            self.kept[()] = grad.numpy()
+            return
+        stop = min(start + len(grad), len(self.kept))
+        if stop > start:
+            self.kept[start:stop] = grad[: stop - start].numpy()
+
+    def gradient(self, scale: float) -> Gradient:
+        """The gradient of ``scale`` times the sum."""
+        self.kept *= scale
+        if self.size == 0:
+            return Gradient(values=self.kept, shape=self.shape, norm=0.0, mean=0.0, min=0.0, max=0.0)
+        low, high = (self.low * scale, self.high * scale) if scale >= 0 else (self.high * scale, self.low * scale)
+        return Gradient(
+            values=self.kept,
+            shape=self.shape,
+            norm=math.sqrt(self.squares) * abs(scale),
+            mean=self.total * scale / self.size,
+            min=low,
+            max=high,
+        )
+
+
+def splits(spec: LossSpec, arrays: dict[str, np.ndarray], params: dict[str, Any]) -> bool:
+    """Whether the rows of these (validated) inputs are samples the loss treats apart."""
+    pred = arrays[spec.pred_role.name]
+    if spec.decomposition is None or pred.ndim == 0:
+        return False
+    if pred.ndim == 1 and spec.decomposition != "elements":
+        return False  # a 1-D input of a per-row loss is a single sample
+    if any(a.ndim == 0 or len(a) != len(pred) for a in arrays.values()):
+        return False  # an argument every row shares, such as gaussian_nll's single variance
+    # tensor parameters broadcast along the last axis, which is the rows of a 1-D input
+    return pred.ndim > 1 or not any(p.kind == "tensor" and len(params.get(p.name) or ()) > 1 for p in spec.params)
+
+
+def _chunks(
+    arrays: dict[str, np.ndarray], n_rows: int, step: int | None
+) -> Iterator[tuple[int, dict[str, np.ndarray]]]:
+    """(first row, the arrays' rows) per chunk of ``step`` rows; the whole arrays at once for ``step`` None."""
+    if step is None:
+        yield 0, arrays
+        return
+    for start in range(0, max(n_rows, 1), step):
+        yield start, {name: a[start : start + step] for name, a in arrays.items()}
+
+
+def _store(values: np.ndarray | None, chunk: np.ndarray, start: int, n_rows: int) -> np.ndarray:
+    """Put a chunk's ``none`` values in place; the first chunk allocates every row, unless it is all of them."""
+    if values is None:
+        if start == 0 and (chunk.ndim == 0 or len(chunk) == n_rows):
+            return chunk
+        values = np.empty((n_rows, *chunk.shape[1:]), dtype=chunk.dtype)
+    values[start : start + len(chunk)] = chunk
+    return values
+
+
+def _divisor(spec: LossSpec, params: dict[str, Any]) -> Callable[[torch.Tensor, dict[str, torch.Tensor]], float]:
+    """What a chunk adds to the count ``mean`` divides by: ``f(none output, arguments)``."""
+    if spec.decomposition != "target_weight":
+        return lambda out, tensors: float(out.numel())
+    ignore = spec.param("ignore_index")
+    ignore_index = params.get("ignore_index", ignore.default) if ignore is not None else None
+    weight = params.get("weight")
+    weights = None if weight is None else torch.tensor(weight, dtype=torch.float64)
+
+    def target_weight(out: torch.Tensor, tensors: dict[str, torch.Tensor]) -> float:
+        target = tensors[spec.target_role.name]
+        if target.is_floating_point():  # class probabilities: torch divides by the samples
+            return float(out.numel())
+        kept = target if ignore_index is None else target[target != ignore_index]
+        return float(kept.numel()) if weights is None else float(weights[kept].sum())
+
+    return target_weight
+
+
+def evaluate(
+    spec: LossSpec,
+    inputs: dict[str, Input],
+    params: dict[str, Any],
+    reduction: str,
+    *,
+    grad: bool = True,
+    dtype: str = "float32",
+    chunk_rows: int | None = None,
+    keep_rows: int | None = None,
+) -> ComputeResult:
+    """The loss's value and gradients: chunk by chunk when it decomposes over samples, else whole.
+
+    Every output of one loss goes the same way, so the table, JSON, CSV and
+    ``compare`` agree to the last digit. ``chunk_rows`` asked of a loss whose
+    samples interact is ignored with a warning.
+    """
+    if spec.decomposition is None:
+        result = engine.compute(spec, inputs, params, reduction, grad=grad, dtype=dtype)
+        if chunk_rows is not None:
+            result.warnings.append(f"{spec.name} does not decompose over samples: --chunk-size is ignored")
+        return result
+    return compute_chunked(
+        spec,
+        inputs,
+        params,
+        reduction,
+        grad=grad,
+        dtype=dtype,
+        chunk_rows=chunk_rows or DEFAULT_CHUNK_ROWS,
+        keep_rows=keep_rows,
+    )
+
+
+def compute_chunked(
+    spec: LossSpec,
+    inputs: dict[str, Input],
+    params: dict[str, Any],
+    reduction: str,
+    *,
+    grad: bool = True,
+    dtype: str = "float32",
+    chunk_rows: int = DEFAULT_CHUNK_ROWS,
+    keep_rows: int | None = None,
+) -> ComputeResult:
+    """``engine.compute`` for a loss that decomposes over samples, ``chunk_rows`` rows at a time.
+
+    Sums, counts and gradient statistics accumulate in float64, so the value is
+    at least as exact as the whole computation's. ``keep_rows`` keeps only the
+    first rows of each gradient (``Gradient.shape`` still gives the whole
+    shape); None keeps all of it. Inputs whose rows are not separate samples
+    (see ``splits``) are computed in one chunk.
+    """
+    if spec.decomposition is None:
+        raise ValueError(f"{spec.name} does not decompose over samples: compute it with engine.compute")
+    mistakes = engine.check_inputs(spec, inputs, params, reduction)
+    torch_dtype, np_dtype = engine.DTYPES[dtype]
+    loss_fn = engine.build_loss(spec, params, "none", torch_dtype)
+    arrays = {name: inp.array for name, inp in inputs.items()}
+    pred = arrays[spec.pred_role.name]
+    n_rows = len(pred) if pred.ndim else 1
+    step = chunk_rows if splits(spec, arrays, params) else None
+    sums = {
+        role.name: GradientSum(arrays[role.name].shape, keep_rows, np_dtype)
+        for role in spec.roles
+        if grad and role.differentiable
+    }
+    divisor = _divisor(spec, params)
+    total = count = 0.0
+    values = None
+    with engine.torch_warnings() as caught:
+        for start, chunk in _chunks(arrays, n_rows, step):
+            tensors = engine.make_tensors(spec, chunk, np_dtype, grad)
+            out = engine.run_loss(spec, loss_fn, tensors)
+            total += float(out.detach().sum(dtype=torch.float64))
+            if reduction == "mean":
+                count += divisor(out, tensors)
+            if reduction == "none":
+                values = _store(values, out.detach().numpy(), start, n_rows)
+            if grad:
+                (out.sum() if out.ndim else out).backward()
+                for name, gradient_sum in sums.items():
+                    gradient_sum.add(start, tensors[name].grad)
+    if reduction == "mean":
+        with np.errstate(divide="ignore", invalid="ignore"):
+            value = float(np.float64(total) / count)  # NaN when every target is ignored, as in torch
+        scale = 1.0 / count if count else 0.0  # and torch's gradient is then 0
+    elif reduction == "batchmean":
+        value, scale = total / n_rows, 1.0 / n_rows
+    else:
+        value, scale = total, 1.0
+    return engine.make_result(
+        spec,
+        inputs,
+        params,
+        reduction,
+        dtype,
+        value=None if reduction == "none" else float(str(np_dtype(value))),
+        values=values,
+        gradients={name: gradient_sum.gradient(scale) for name, gradient_sum in sums.items()},
+        messages=mistakes + engine.warning_texts(caught),
+    )
