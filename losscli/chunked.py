@@ -20,6 +20,7 @@ import numpy as np
 import torch
 
 from losscli import engine
+from losscli.errors import DataError
 from losscli.registry import LossSpec
 from losscli.results import ComputeResult, Gradient
 from losscli.validate import Input
@@ -32,20 +33,24 @@ class GradientSum:
 
     Keeps the first ``keep_rows`` rows (all of them for None) and, over every
     row, the sum, the sum of squares, the minimum and the maximum in float64.
+    The rows are counted as they come, so a stream of unknown length works too.
     """
 
-    def __init__(self, shape: tuple[int, ...], keep_rows: int | None, dtype: type) -> None:
-        self.shape = shape
-        if shape:
-            kept = shape[0] if keep_rows is None else min(keep_rows, shape[0])
-            shape = (kept, *shape[1:])
-        self.kept = np.empty(shape, dtype=dtype)
-        self.size = 0
+    def __init__(self, keep_rows: int | None, shape: tuple[int, ...] | None = None, dtype: type = np.float32) -> None:
+        """``shape``, when known, is the whole gradient's: the kept rows are then filled in place."""
+        self.keep_rows = keep_rows
+        self.kept: list[np.ndarray] = []
+        if shape:  # one array filled in place, rather than chunks joined at the end
+            rows = shape[0] if keep_rows is None else min(keep_rows, shape[0])
+            self.kept = [np.empty((rows, *shape[1:]), dtype=dtype)]
+        self.filled = bool(shape)
+        self.rows = self.size = 0
+        self.tail: tuple[int, ...] | None = None
         self.total = self.squares = 0.0
         self.low, self.high = math.inf, -math.inf
 
-    def add(self, start: int, grad: torch.Tensor) -> None:
-        """Take in the gradient of the rows from ``start`` on."""
+    def add(self, grad: torch.Tensor) -> None:
+        """Take in the gradient of the next rows (a 0-d gradient is the whole of a scalar argument)."""
         flat = grad.reshape(-1).to(torch.float64)
         if flat.numel():
             self.size += flat.numel()
@@ -53,22 +58,32 @@ class GradientSum:
             self.squares += float(flat.dot(flat))
             self.low = float(np.minimum(self.low, float(flat.min())))  # np.minimum keeps a NaN, as torch.min does
             self.high = float(np.maximum(self.high, float(flat.max())))
+        values = grad.numpy()
         if grad.ndim == 0:
-            self.kept[()] = grad.numpy()
+            self.tail, self.kept = None, [values]
             return
-        stop = min(start + len(grad), len(self.kept))
-        if stop > start:
-            self.kept[start:stop] = grad[: stop - start].numpy()
+        self.tail = tuple(values.shape[1:])
+        room = len(values) if self.keep_rows is None else min(max(self.keep_rows - self.rows, 0), len(values))
+        if room and self.filled:
+            self.kept[0][self.rows : self.rows + room] = values[:room]
+        elif room:
+            self.kept.append(values[:room].copy())
+        self.rows += len(values)
 
     def gradient(self, scale: float) -> Gradient:
         """The gradient of ``scale`` times the sum."""
-        self.kept *= scale
+        if self.tail is None:  # a scalar argument
+            kept, shape = self.kept[0] * scale, ()
+        else:
+            kept = self.kept[0] if len(self.kept) == 1 else np.concatenate(self.kept or [np.empty((0, *self.tail))])
+            kept *= scale
+            shape = (self.rows, *self.tail)
         if self.size == 0:
-            return Gradient(values=self.kept, shape=self.shape, norm=0.0, mean=0.0, min=0.0, max=0.0)
+            return Gradient(values=kept, shape=shape, norm=0.0, mean=0.0, min=0.0, max=0.0)
         low, high = (self.low * scale, self.high * scale) if scale >= 0 else (self.high * scale, self.low * scale)
         return Gradient(
-            values=self.kept,
-            shape=self.shape,
+            values=kept,
+            shape=shape,
             norm=math.sqrt(self.squares) * abs(scale),
             mean=self.total * scale / self.size,
             min=low,
@@ -185,49 +200,123 @@ def compute_chunked(
     if spec.decomposition is None:
         raise ValueError(f"{spec.name} does not decompose over samples: compute it with engine.compute")
     mistakes = engine.check_inputs(spec, inputs, params, reduction)
-    torch_dtype, np_dtype = engine.DTYPES[dtype]
-    loss_fn = engine.build_loss(spec, params, "none", torch_dtype)
     arrays = {name: inp.array for name, inp in inputs.items()}
     pred = arrays[spec.pred_role.name]
     n_rows = len(pred) if pred.ndim else 1
     step = chunk_rows if splits(spec, arrays, params) else None
-    sums = {
-        role.name: GradientSum(arrays[role.name].shape, keep_rows, np_dtype)
-        for role in spec.roles
-        if grad and role.differentiable
-    }
-    divisor = _divisor(spec, params)
-    total = count = 0.0
-    values = None
+    shapes = {name: a.shape for name, a in arrays.items()}
+    run = _Run(spec, params, reduction, grad, dtype, keep_rows, shapes, n_rows)
     with engine.torch_warnings() as caught:
         for start, chunk in _chunks(arrays, n_rows, step):
-            tensors = engine.make_tensors(spec, chunk, np_dtype, grad)
-            out = engine.run_loss(spec, loss_fn, tensors)
-            total += float(out.detach().sum(dtype=torch.float64))
-            if reduction == "mean":
-                count += divisor(out, tensors)
-            if reduction == "none":
-                values = _store(values, out.detach().numpy(), start, n_rows)
-            if grad:
-                (out.sum() if out.ndim else out).backward()
-                for name, gradient_sum in sums.items():
-                    gradient_sum.add(start, tensors[name].grad)
-    if reduction == "mean":
-        with np.errstate(divide="ignore", invalid="ignore"):
-            value = float(np.float64(total) / count)  # NaN when every target is ignored, as in torch
-        scale = 1.0 / count if count else 0.0  # and torch's gradient is then 0
-    elif reduction == "batchmean":
-        value, scale = total / n_rows, 1.0 / n_rows
-    else:
-        value, scale = total, 1.0
-    return engine.make_result(
-        spec,
-        inputs,
-        params,
-        reduction,
-        dtype,
-        value=None if reduction == "none" else float(str(np_dtype(value))),
-        values=values,
-        gradients={name: gradient_sum.gradient(scale) for name, gradient_sum in sums.items()},
-        messages=mistakes + engine.warning_texts(caught),
-    )
+            run.add(start, chunk)
+    return run.result(inputs, mistakes + engine.warning_texts(caught))
+
+
+def stream(
+    spec: LossSpec,
+    chunks: Iterator[dict[str, Input]],
+    params: dict[str, Any],
+    reduction: str,
+    *,
+    grad: bool = True,
+    dtype: str = "float32",
+    keep_rows: int | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> ComputeResult:
+    """``compute_chunked`` over inputs read from files a chunk at a time, their length unknown until the end.
+
+    Each chunk is validated as it comes, its messages naming the file's rows;
+    the advisor's checks look at the first chunk. ``progress`` hears the rows
+    done after each chunk. Memory stays that of one chunk, plus the gradient
+    rows kept (``keep_rows``; None keeps every row).
+    """
+    if spec.decomposition is None:
+        raise ValueError(f"{spec.name} does not decompose over samples: it cannot be streamed")
+    run = _Run(spec, params, reduction, grad, dtype, keep_rows, None, None)
+    first: dict[str, Input] = {}
+    mistakes: list[str] = []
+    with engine.torch_warnings() as caught:
+        for chunk in chunks:
+            messages = engine.check_inputs(spec, chunk, params, reduction)
+            if not first:
+                first, mistakes = chunk, messages
+            run.add(run.rows, {name: inp.array for name, inp in chunk.items()})
+            if progress is not None:
+                progress(run.rows)
+    if not first:
+        raise DataError(f"{spec.name}: the inputs hold no rows")
+    result = run.result(first, mistakes + engine.warning_texts(caught))
+    result.n_samples = run.rows
+    return result
+
+
+class _Run:
+    """Value sums, divisors, per-element values and gradient sums of one computation, chunk by chunk."""
+
+    def __init__(
+        self,
+        spec: LossSpec,
+        params: dict[str, Any],
+        reduction: str,
+        grad: bool,
+        dtype: str,
+        keep_rows: int | None,
+        shapes: dict[str, tuple[int, ...]] | None,
+        n_rows: int | None,
+    ) -> None:
+        torch_dtype, self.np_dtype = engine.DTYPES[dtype]
+        self.spec, self.params, self.reduction, self.grad, self.dtype = spec, params, reduction, grad, dtype
+        self.loss_fn = engine.build_loss(spec, params, "none", torch_dtype)
+        self.divisor = _divisor(spec, params)
+        self.n_rows = n_rows
+        self.rows = 0
+        self.total = self.count = 0.0
+        self.values: np.ndarray | list[np.ndarray] | None = None if n_rows is not None else []
+        self.sums = {
+            role.name: GradientSum(keep_rows, shapes[role.name] if shapes else None, self.np_dtype)
+            for role in spec.roles
+            if grad and role.differentiable
+        }
+
+    def add(self, start: int, chunk: dict[str, np.ndarray]) -> None:
+        spec = self.spec
+        tensors = engine.make_tensors(spec, chunk, self.np_dtype, self.grad)
+        out = engine.run_loss(spec, self.loss_fn, tensors)
+        self.total += float(out.detach().sum(dtype=torch.float64))
+        if self.reduction == "mean":
+            self.count += self.divisor(out, tensors)
+        if self.reduction == "none":
+            values = out.detach().numpy()
+            if isinstance(self.values, list):
+                self.values.append(values.copy())
+            else:
+                self.values = _store(self.values, values, start, self.n_rows)
+        if self.grad:
+            (out.sum() if out.ndim else out).backward()
+            for name, gradient_sum in self.sums.items():
+                gradient_sum.add(tensors[name].grad)
+        pred = chunk[spec.pred_role.name]
+        self.rows += len(pred) if pred.ndim else 1
+
+    def result(self, inputs: dict[str, Input], messages: list[str]) -> ComputeResult:
+        n_rows = self.n_rows if self.n_rows is not None else self.rows
+        if self.reduction == "mean":
+            with np.errstate(divide="ignore", invalid="ignore"):
+                value = float(np.float64(self.total) / self.count)  # NaN when every target is ignored, as in torch
+            scale = 1.0 / self.count if self.count else 0.0  # and torch's gradient is then 0
+        elif self.reduction == "batchmean":
+            value, scale = self.total / n_rows, 1.0 / n_rows
+        else:
+            value, scale = self.total, 1.0
+        values = np.concatenate(self.values) if isinstance(self.values, list) and self.values else self.values
+        return engine.make_result(
+            self.spec,
+            inputs,
+            self.params,
+            self.reduction,
+            self.dtype,
+            value=None if self.reduction == "none" else float(str(self.np_dtype(value))),
+            values=values if self.reduction == "none" else None,
+            gradients={name: gradient_sum.gradient(scale) for name, gradient_sum in self.sums.items()},
+            messages=messages,
+        )

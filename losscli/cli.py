@@ -141,6 +141,15 @@ def info(
     render.print_info(get_loss(loss), format_.value)
 
 
+MEMORY_BUDGET = 1 << 30
+"""Input files larger than this together are read a chunk at a time, for losses that allow it."""
+
+
+def exceeds_memory_budget(paths: list[str | None]) -> bool:
+    sizes = [os.path.getsize(p) for p in paths if p not in (None, "-") and os.path.isfile(p)]
+    return sum(sizes) > MEMORY_BUDGET
+
+
 def import_engine() -> None:
     """Import ``losscli.engine`` and with it torch, with the garbage collector paused.
 
@@ -202,38 +211,54 @@ def compute(
     params = parse_params(spec, param or [])
     chosen_reduction = check_reduction(spec, reduction.value if reduction else None)
     extra = parse_inputs(spec, input_ or [])
-    from losscli.inputs import gather_inputs
+    from losscli.inputs import gather_inputs, stream_inputs
     from losscli.loading import split_column_options
 
-    with ThreadPoolExecutor(max_workers=1) as pool:  # read the files while torch imports
-        pending = pool.submit(
-            gather_inputs,
-            spec,
-            pred,
-            labels,
-            extra=extra,
-            pred_cols=split_column_options(pred_col),
-            label_cols=split_column_options(label_col),
-            pred_key=pred_key,
-            label_key=label_key,
-            dtype=dtype.value,
-        )
-        import_engine()
-        data = pending.result()
-    from losscli import render
-    from losscli.chunked import evaluate
-
-    table_only = format_ is Format.table and grad_out is None
-    result = evaluate(
-        spec,
-        data,
-        params,
-        chosen_reduction,
-        grad=grad,
+    files = dict(
+        extra=extra,
+        pred_cols=split_column_options(pred_col),
+        label_cols=split_column_options(label_col),
+        pred_key=pred_key,
+        label_key=label_key,
         dtype=dtype.value,
-        chunk_rows=chunk_size,
-        keep_rows=rows if table_only else None,
     )
+    keep_rows = rows if format_ is Format.table and grad_out is None else None
+    paths = [pred, labels, *extra.values()]
+    if spec.decomposition is not None and (chunk_size is not None or exceeds_memory_budget(paths)):
+        import_engine()
+        from losscli import render
+        from losscli.chunked import DEFAULT_CHUNK_ROWS, stream
+
+        chunks = stream_inputs(spec, pred, labels, chunk_rows=chunk_size or DEFAULT_CHUNK_ROWS, **files)
+        with render.row_progress(f"{spec.name}: rows read") as progress:
+            result = stream(
+                spec,
+                chunks,
+                params,
+                chosen_reduction,
+                grad=grad,
+                dtype=dtype.value,
+                keep_rows=keep_rows,
+                progress=progress,
+            )
+    else:
+        with ThreadPoolExecutor(max_workers=1) as pool:  # read the files while torch imports
+            pending = pool.submit(gather_inputs, spec, pred, labels, **files)
+            import_engine()
+            data = pending.result()
+        from losscli import render
+        from losscli.chunked import evaluate
+
+        result = evaluate(
+            spec,
+            data,
+            params,
+            chosen_reduction,
+            grad=grad,
+            dtype=dtype.value,
+            chunk_rows=chunk_size,
+            keep_rows=keep_rows,
+        )
     if grad_out is not None:
         render.write_gradients(grad_out, result.gradients)
     render.print_compute(result, format_.value, rows)

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import BinaryIO
 
 import numpy as np
 
-from losscli.errors import UsageError
-from losscli.loading import Source, read_source, resolve_columns, select_columns
+from losscli.errors import DataError, UsageError
+from losscli.loading import Source, iter_row_chunks, read_source, resolve_columns, select_columns
 from losscli.registry import LossSpec, Role
 from losscli.validate import Input, check_finite
 
@@ -161,3 +161,74 @@ def gather_compare_inputs(
         source = read_source(baseline, key=pred_key, key_option="--pred-key", stdin=stdin)
         models.insert(0, (baseline, _input(PRED_ROLE, source, pred_cols, (), "--pred-col")))
     return label_input, models
+
+
+def stream_inputs(
+    spec: LossSpec,
+    pred: str,
+    labels: str | None,
+    *,
+    extra: dict[str, str],
+    chunk_rows: int,
+    pred_cols: Sequence[str] | None = None,
+    label_cols: Sequence[str] | None = None,
+    pred_key: str | None = None,
+    label_key: str | None = None,
+    dtype: str = "float64",
+) -> Iterator[dict[str, Input]]:
+    """The loss's arguments ``chunk_rows`` rows at a time, read from the files as they are consumed.
+
+    The same files, columns and single-file mode as ``gather_inputs``; every
+    role's file is read alongside the others, and files whose row counts differ
+    are an error at the row where one runs out.
+    """
+    if "-" in (pred, labels, *extra.values()):
+        raise UsageError("--chunk-size reads files as it goes: give files, not standard input ('-')")
+    float_dtype = np.dtype(dtype).type
+    target = spec.target_role
+    if target is None and labels is not None:
+        raise UsageError(f"{spec.name} takes no LABELS")
+    plan: list[tuple[Role, str, Sequence[str] | None, Sequence[str], str, str | None]] = []
+    if target is not None:
+        if labels is None and not label_cols:
+            raise UsageError(f"{spec.name} needs LABELS, or --label-col NAME to take them from {pred}")
+        plan.append((target, labels or pred, label_cols, (), "--label-col", label_key if labels else pred_key))
+    exclude = label_cols if target is not None and labels is None and not pred_cols else ()
+    plan.append((spec.pred_role, pred, pred_cols, exclude or (), "--pred-col", pred_key))
+    for role in spec.input_roles:
+        if role.name in extra:
+            plan.append((role, extra[role.name], None, (), f"--input {role.name}", None))
+        elif role.default is None:
+            raise UsageError(f"{spec.name} needs --input {role.name}=PATH ({role.doc})")
+    readers = []
+    for role, path, selectors, excluded, option, key in plan:
+        header, chunks = iter_row_chunks(
+            path, chunk_rows, selectors=selectors, exclude=excluded, option=option, key=key, float_dtype=float_dtype
+        )
+        columns = None
+        if header.columns is not None:
+            indices = resolve_columns(header, selectors, exclude=excluded, option=option)
+            columns = [header.columns[i] for i in indices]
+        readers.append((role, header.name, columns, chunks))
+    return _zip_chunks(readers)
+
+
+def _zip_chunks(readers: list[tuple[Role, str, list[str] | None, Iterator[np.ndarray]]]) -> Iterator[dict[str, Input]]:
+    first_row = 0
+    iterators = [chunks for *_, chunks in readers]
+    while True:
+        arrays = [next(chunks, None) for chunks in iterators]
+        if all(a is None for a in arrays):
+            return
+        lengths = {len(a) if a is not None else 0 for a in arrays}
+        if any(a is None for a in arrays) or len(lengths) > 1:
+            counts = ", ".join(
+                f"{name}: {first_row + (len(a) if a is not None else 0)}"
+                for (_, name, _, _), a in zip(readers, arrays, strict=True)
+            )
+            raise DataError(f"the inputs have different numbers of rows by row {first_row + min(lengths)} ({counts})")
+        yield {
+            role.name: Input(role, array, name, columns, first_row)
+            for (role, name, columns, _), array in zip(readers, arrays, strict=True)
+        }
+        first_row += lengths.pop()

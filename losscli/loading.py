@@ -911,7 +911,7 @@ def _csv_blocks(layout: _Layout, indices: list[int], float_dtype: type) -> Itera
         source.seek(layout.body_start)
         reader = pcsv.open_csv(
             source,
-            read_options=pcsv.ReadOptions(column_names=names, block_size=4 << 20),
+            read_options=pcsv.ReadOptions(column_names=names, block_size=1 << 20),
             parse_options=pcsv.ParseOptions(delimiter=layout.delimiter, ignore_empty_lines=True),
             convert_options=pcsv.ConvertOptions(
                 column_types=dict.fromkeys(wanted, pa.from_numpy_dtype(float_dtype)), include_columns=wanted

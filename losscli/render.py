@@ -9,7 +9,8 @@ import json
 import math
 import os
 import tempfile
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -611,3 +612,41 @@ def write_curve_image(path: Path, drawn: list[Curve], *, grad: bool, size: tuple
     axes[-1].set_xlabel(drawn[0].x_axis)
     with atomic_write(path, "--out") as f:
         figure.savefig(f, format=path.suffix.lower()[1:], dpi=dpi)
+
+
+@contextlib.contextmanager
+def row_progress(description: str, delay: float = 2.0) -> Iterator[Callable[[int], None]]:
+    """A progress display on stderr for long runs: rows done so far; nothing when stderr is no terminal.
+
+    It appears only once the run has taken ``delay`` seconds, and clears itself at the end.
+    """
+    console = stderr()
+    if not console.is_terminal:
+        yield lambda rows: None
+        return
+    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+    display = Progress(
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        TextColumn("{task.completed:,}"),
+        TimeElapsedColumn(),
+        console=console,
+        transient=True,
+    )
+    started = time.monotonic()
+    task: list[Any] = []
+
+    def update(rows: int) -> None:
+        if not task:
+            if time.monotonic() - started < delay:
+                return
+            display.start()
+            task.append(display.add_task(description, total=None))
+        display.update(task[0], completed=rows)
+
+    try:
+        yield update
+    finally:
+        if task:
+            display.stop()

@@ -24,12 +24,14 @@ class Input:
     array: np.ndarray
     source: str
     columns: list[str] | None = None
+    first_row: int = 0
+    """The file row of ``array[0]`` (0-based): a chunk of a file read in chunks starts later."""
 
     def where(self, index: tuple[int, ...]) -> str:
         """Name an element for a message: row (1-based) and column (name, or 0-based index), or an index."""
         if len(index) > 2:
             return f"index {tuple(int(i) for i in index)}"
-        row = f"row {index[0] + 1}"
+        row = f"row {self.first_row + index[0] + 1}"
         if self.columns is None:
             return f"{row}, column {index[1]}" if len(index) == 2 else row
         if len(index) == 2:
