@@ -13,13 +13,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-
-def _reduce(loss: torch.Tensor, reduction: str) -> torch.Tensor:
-    if reduction == "none":
-        return loss
-    if reduction == "sum":
-        return loss.sum()
-    return loss.mean()
+from losscli.losses import reduce
 
 
 def _class_distribution(input: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
@@ -52,7 +46,7 @@ def hinge(input: torch.Tensor, target: torch.Tensor, *, reduction: str = "mean")
     already valid in both encodings and maps to itself.
     """
     y = _hinge_labels(target.to(input.dtype))
-    return _reduce(torch.clamp(1.0 - y * input, min=0.0), reduction)
+    return reduce(torch.clamp(1.0 - y * input, min=0.0), reduction)
 
 
 def squared_hinge(input: torch.Tensor, target: torch.Tensor, *, reduction: str = "mean") -> torch.Tensor:
@@ -68,7 +62,7 @@ def squared_hinge(input: torch.Tensor, target: torch.Tensor, *, reduction: str =
       l_i = max(0, 1 - y_i · x_i)^2, reduced.
     """
     y = _hinge_labels(target.to(input.dtype))
-    return _reduce(torch.clamp(1.0 - y * input, min=0.0).square(), reduction)
+    return reduce(torch.clamp(1.0 - y * input, min=0.0).square(), reduction)
 
 
 def categorical_hinge(input: torch.Tensor, target: torch.Tensor, *, reduction: str = "mean") -> torch.Tensor:
@@ -91,7 +85,7 @@ def categorical_hinge(input: torch.Tensor, target: torch.Tensor, *, reduction: s
     y = _class_distribution(input, target)
     pos = (y * input).sum(dim=1)
     neg = ((1.0 - y) * input).amax(dim=1)
-    return _reduce(torch.clamp(neg - pos + 1.0, min=0.0), reduction)
+    return reduce(torch.clamp(neg - pos + 1.0, min=0.0), reduction)
 
 
 def multiclass_hinge(input: torch.Tensor, target: torch.Tensor, *, reduction: str = "mean") -> torch.Tensor:
@@ -108,7 +102,7 @@ def multiclass_hinge(input: torch.Tensor, target: torch.Tensor, *, reduction: st
     """
     one_hot = _class_distribution(input, target)
     picked = (input * one_hot).sum(dim=1)
-    return _reduce((input + 1.0 - one_hot).amax(dim=1) - picked, reduction)
+    return reduce((input + 1.0 - one_hot).amax(dim=1) - picked, reduction)
 
 
 def perceptron(input: torch.Tensor, target: torch.Tensor, *, reduction: str = "mean") -> torch.Tensor:
@@ -122,7 +116,7 @@ def perceptron(input: torch.Tensor, target: torch.Tensor, *, reduction: str = "m
     Returns:
       l_i = max(0, -y_i · x_i), reduced: the hinge without its margin.
     """
-    return _reduce(torch.clamp(-target.to(input.dtype) * input, min=0.0), reduction)
+    return reduce(torch.clamp(-target.to(input.dtype) * input, min=0.0), reduction)
 
 
 def sigmoid_focal(
@@ -157,7 +151,7 @@ def sigmoid_focal(
     loss = ce * one_minus_p_t.clamp(min=torch.finfo(input.dtype).tiny) ** gamma
     if alpha >= 0:
         loss = (alpha * y + (1.0 - alpha) * (1.0 - y)) * loss
-    return _reduce(loss, reduction)
+    return reduce(loss, reduction)
 
 
 def softmax_focal(
@@ -194,7 +188,7 @@ def softmax_focal(
     # 1 - p = -expm1(log p); the clamp keeps the gradient of (1 - p)^γ finite for γ < 1 where p rounds to 1
     one_minus_p = (-torch.expm1(log_p)).clamp(min=torch.finfo(input.dtype).tiny)
     modulating = one_minus_p**gamma
-    return _reduce(-(alpha * modulating * y * log_p).sum(dim=1), reduction)
+    return reduce(-(alpha * modulating * y * log_p).sum(dim=1), reduction)
 
 
 def generalized_cross_entropy(
@@ -213,7 +207,7 @@ def generalized_cross_entropy(
     """
     log_p_y = F.log_softmax(input, dim=1).gather(1, target.long().unsqueeze(1)).squeeze(1)
     # 1 - p^q = -expm1(q · log p): exact for small q, where it tends to -q · log p (cross entropy)
-    return _reduce(-torch.expm1(q * log_p_y) / q, reduction)
+    return reduce(-torch.expm1(q * log_p_y) / q, reduction)
 
 
 def poly1_cross_entropy(
@@ -235,7 +229,7 @@ def poly1_cross_entropy(
     y = _class_distribution(input, target)
     cross_entropy = -(y * log_p).sum(dim=1)
     one_minus_pt = (y * -torch.expm1(log_p)).sum(dim=1)
-    return _reduce(cross_entropy + epsilon * one_minus_pt, reduction)
+    return reduce(cross_entropy + epsilon * one_minus_pt, reduction)
 
 
 def sparsemax(input: torch.Tensor, target: torch.Tensor, *, reduction: str = "mean") -> torch.Tensor:
@@ -263,7 +257,7 @@ def sparsemax(input: torch.Tensor, target: torch.Tensor, *, reduction: str = "me
     in_support = (z > tau).to(z.dtype)
     z_y = z.gather(-1, target.long().unsqueeze(-1)).squeeze(-1)
     loss = -z_y + 0.5 * (in_support * (z.square() - tau.square())).sum(dim=-1) + 0.5
-    return _reduce(loss, reduction)
+    return reduce(loss, reduction)
 
 
 def ranking_softmax(input: torch.Tensor, target: torch.Tensor, *, reduction: str = "mean") -> torch.Tensor:
@@ -280,4 +274,4 @@ def ranking_softmax(input: torch.Tensor, target: torch.Tensor, *, reduction: str
       and a list with all labels 0 costs 0 (and still counts in the mean).
     """
     neg_log_p = -F.log_softmax(input, dim=-1)
-    return _reduce((target.to(input.dtype) * neg_log_p).sum(dim=-1), reduction)
+    return reduce((target.to(input.dtype) * neg_log_p).sum(dim=-1), reduction)

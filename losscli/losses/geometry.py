@@ -14,27 +14,19 @@ import math
 import torch
 import torch.nn.functional as F
 
+from losscli.losses import reduce
+
 KERAS_EPSILON = 1e-7
 """``keras.backend.epsilon()``: Dice's and Tversky's denominator floor, Keras' smallest norm in ``normalize``."""
 BOX_EPSILON = 1e-7
 """torchvision's default ``eps`` of the IoU losses."""
 
 
-def _reduce(losses: torch.Tensor, reduction: str) -> torch.Tensor:
-    if reduction == "none":
-        return losses
-    if reduction == "sum":
-        return losses.sum()
-    if reduction == "mean":
-        return losses.mean()
-    raise ValueError(f"unknown reduction {reduction!r}")
-
-
 def _reduce_over(losses: torch.Tensor, count: torch.Tensor, reduction: str) -> torch.Tensor:
-    """Like ``_reduce``, but ``mean`` divides the sum by ``count`` (the terms that exist) instead of ``numel``."""
+    """Like ``reduce``, but ``mean`` divides the sum by ``count`` (the terms that exist) instead of ``numel``."""
     if reduction == "mean":
         return losses.sum() / count
-    return _reduce(losses, reduction)
+    return reduce(losses, reduction)
 
 
 def _unit_rows(x: torch.Tensor, min_square_norm: float) -> torch.Tensor:
@@ -86,7 +78,7 @@ def dice(
     intersection = (input * target).sum(dim=dims)
     cardinality = input.sum(dim=dims) + target.sum(dim=dims)
     score = (2.0 * intersection + smooth) / (cardinality + smooth + KERAS_EPSILON)
-    return _reduce(1.0 - score, reduction)
+    return reduce(1.0 - score, reduction)
 
 
 def tversky(
@@ -123,7 +115,7 @@ def tversky(
     false_pos = (input * (1.0 - target)).sum(dim=dims)
     false_neg = ((1.0 - input) * target).sum(dim=dims)
     score = (true_pos + smooth) / (true_pos + alpha * false_pos + beta * false_neg + smooth + KERAS_EPSILON)
-    return _reduce(1.0 - score, reduction)
+    return reduce(1.0 - score, reduction)
 
 
 # --- embeddings -----------------------------------------------------------------------
@@ -148,7 +140,7 @@ def cosine_similarity(input: torch.Tensor, target: torch.Tensor, *, reduction: s
     """
     floor = KERAS_EPSILON**2  # Keras floors the norm at 1e-7, i.e. the squared norm at 1e-14
     cos = (_unit_rows(input, floor) * _unit_rows(target, floor)).sum(dim=-1)
-    return _reduce(-cos, reduction)
+    return reduce(-cos, reduction)
 
 
 def cosine_distance(
@@ -171,7 +163,7 @@ def cosine_distance(
       Values in [0, 2]: 0 for the same direction, 1 orthogonal, 2 opposite.
     """
     cos = (_unit_rows(input, epsilon) * _unit_rows(target, epsilon)).sum(dim=-1)
-    return _reduce(1.0 - cos, reduction)
+    return reduce(1.0 - cos, reduction)
 
 
 def _pair_masks(labels: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -300,7 +292,7 @@ def giou(
     """
     iou, union, (xc1, yc1, xc2, yc2) = _iou_parts(input, target, eps)
     area_c = (xc2 - xc1) * (yc2 - yc1)
-    return _reduce(1.0 - iou + (area_c - union) / (area_c + eps), reduction)
+    return reduce(1.0 - iou + (area_c - union) / (area_c + eps), reduction)
 
 
 def _diou_terms(input: torch.Tensor, target: torch.Tensor, eps: float) -> tuple[torch.Tensor, torch.Tensor]:
@@ -331,7 +323,7 @@ def diou(
       Values in [0, 2): 0 for identical boxes.
     """
     loss, _ = _diou_terms(input, target, eps)
-    return _reduce(loss, reduction)
+    return reduce(loss, reduction)
 
 
 def ciou(
@@ -359,4 +351,4 @@ def ciou(
     v = (4 / math.pi**2) * (torch.atan((x2g - x1g) / (y2g - y1g)) - torch.atan((x2 - x1) / (y2 - y1))) ** 2
     with torch.no_grad():
         alpha = v / (1.0 - iou + v + eps)
-    return _reduce(loss + alpha * v, reduction)
+    return reduce(loss + alpha * v, reduction)

@@ -13,18 +13,10 @@ import math
 import torch
 import torch.nn.functional as F
 
+from losscli.losses import reduce
+
 KERAS_EPSILON = 1e-7
 """``keras.backend.epsilon()``: the floor of MAPE's denominator and of MSLE's logs."""
-
-
-def _reduce(losses: torch.Tensor, reduction: str) -> torch.Tensor:
-    if reduction == "none":
-        return losses
-    if reduction == "sum":
-        return losses.sum()
-    if reduction == "mean":
-        return losses.mean()
-    raise ValueError(f"unknown reduction {reduction!r}")
 
 
 def mape(input: torch.Tensor, target: torch.Tensor, *, reduction: str = "mean") -> torch.Tensor:
@@ -41,7 +33,7 @@ def mape(input: torch.Tensor, target: torch.Tensor, *, reduction: str = "mean") 
       The per-element losses or their reduction. A target of 0 divides by
       1e-7, so its error is multiplied by 1e9.
     """
-    return _reduce(100.0 * (target - input).abs() / target.abs().clamp(min=KERAS_EPSILON), reduction)
+    return reduce(100.0 * (target - input).abs() / target.abs().clamp(min=KERAS_EPSILON), reduction)
 
 
 def msle(input: torch.Tensor, target: torch.Tensor, *, reduction: str = "mean") -> torch.Tensor:
@@ -62,7 +54,7 @@ def msle(input: torch.Tensor, target: torch.Tensor, *, reduction: str = "mean") 
     # log1p(v) is Keras' log(v + 1), without the rounding of 1 + v for small v.
     first = torch.log1p(input.clamp(min=KERAS_EPSILON))
     second = torch.log1p(target.clamp(min=KERAS_EPSILON))
-    return _reduce((first - second) ** 2, reduction)
+    return reduce((first - second) ** 2, reduction)
 
 
 def log_cosh(input: torch.Tensor, target: torch.Tensor, *, reduction: str = "mean") -> torch.Tensor:
@@ -82,7 +74,7 @@ def log_cosh(input: torch.Tensor, target: torch.Tensor, *, reduction: str = "mea
     # cosh(d) = exp(|d|) · (1 + exp(-2|d|)) / 2: no exp of a large number, so no
     # overflow, and the softplus term only ever sees arguments <= 0.
     d = (input - target).abs()
-    return _reduce(d + F.softplus(-2.0 * d) - math.log(2.0), reduction)
+    return reduce(d + F.softplus(-2.0 * d) - math.log(2.0), reduction)
 
 
 def pinball(
@@ -119,7 +111,7 @@ def pinball(
         target = target.unsqueeze(-1)  # (N,) against (N, Q): one target per row, broadcast over the quantiles
     diff = target - input
     # Under-predictions (diff > 0) cost q per unit, over-predictions 1 - q.
-    return _reduce(torch.maximum(q * diff, (q - 1.0) * diff), reduction)
+    return reduce(torch.maximum(q * diff, (q - 1.0) * diff), reduction)
 
 
 def _tweedie_deviance(x: torch.Tensor, y: torch.Tensor, p: float) -> torch.Tensor:
@@ -161,7 +153,7 @@ def tweedie(input: torch.Tensor, target: torch.Tensor, *, power: float = 1.5, re
     Returns:
       The per-element deviances or their reduction.
     """
-    return _reduce(_tweedie_deviance(input, target, power), reduction)
+    return reduce(_tweedie_deviance(input, target, power), reduction)
 
 
 def gamma_deviance(input: torch.Tensor, target: torch.Tensor, *, reduction: str = "mean") -> torch.Tensor:
@@ -177,7 +169,7 @@ def gamma_deviance(input: torch.Tensor, target: torch.Tensor, *, reduction: str 
     Returns:
       The per-element deviances or their reduction.
     """
-    return _reduce(_tweedie_deviance(input, target, 2.0), reduction)
+    return reduce(_tweedie_deviance(input, target, 2.0), reduction)
 
 
 def poisson_deviance(input: torch.Tensor, target: torch.Tensor, *, reduction: str = "mean") -> torch.Tensor:
@@ -193,7 +185,7 @@ def poisson_deviance(input: torch.Tensor, target: torch.Tensor, *, reduction: st
     Returns:
       The per-element deviances or their reduction.
     """
-    return _reduce(_tweedie_deviance(input, target, 1.0), reduction)
+    return reduce(_tweedie_deviance(input, target, 1.0), reduction)
 
 
 def generalized_kl(input: torch.Tensor, target: torch.Tensor, *, reduction: str = "mean") -> torch.Tensor:
@@ -216,4 +208,4 @@ def generalized_kl(input: torch.Tensor, target: torch.Tensor, *, reduction: str 
       The per-row divergences or their reduction.
     """
     per_element = torch.special.xlogy(target, target) - target * input - target + torch.exp(input)
-    return _reduce(per_element.sum(dim=-1), reduction)
+    return reduce(per_element.sum(dim=-1), reduction)
