@@ -700,6 +700,11 @@ def find_mistakes(
             f"broadcast them to ({pred.shape[0]}, {labels.shape[0]}) and compare every prediction with every "
             "label; squeeze the predictions to one dimension"
         )
+    if spec.name == "kl_div" and reduction == "mean":
+        found.append(
+            "kl_div with reduction 'mean' divides by every element (N·C), not by the N samples, so it is not "
+            "the KL divergence; pass --reduction batchmean"
+        )
     if labels is None or target is None or labels.size == 0:
         return found
     onehot = labels.ndim == 2 and labels.shape[1] > 1 and np.isin(labels, (0, 1)).all() and (labels.sum(1) == 1).all()
@@ -728,11 +733,6 @@ def find_mistakes(
                 f"no label is 0 (they run {_number(kept.min())}..{_number(kept.max())}): if the classes are "
                 "numbered from 1, subtract 1 so that label k picks column k"
             )
-    if spec.name == "kl_div" and reduction == "mean":
-        found.append(
-            "kl_div with reduction 'mean' divides by every element (N·C), not by the N samples, so it is not "
-            "the KL divergence; pass --reduction batchmean"
-        )
     balance = profile if profile is not None and profile.counts is not None else _balance_from_target(spec, labels)
     if balance is not None:
         message = _imbalance_mistake(spec, balance, params)

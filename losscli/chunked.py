@@ -23,7 +23,7 @@ from losscli import engine
 from losscli.errors import DataError
 from losscli.registry import LossSpec
 from losscli.results import ComputeResult, Gradient
-from losscli.validate import Input
+from losscli.validate import Input, validate
 
 DEFAULT_CHUNK_ROWS = 1_000_000
 
@@ -226,7 +226,8 @@ def stream(
     """``compute_chunked`` over inputs read from files a chunk at a time, their length unknown until the end.
 
     Each chunk is validated as it comes, its messages naming the file's rows;
-    the advisor's checks look at the first chunk. ``progress`` hears the rows
+    the advisor's checks look at the first chunk's predictions (a chunk's
+    labels say nothing sure about the class balance of all of them). ``progress`` hears the rows
     done after each chunk. Memory stays that of one chunk, plus the gradient
     rows kept (``keep_rows``; None keeps every row).
     """
@@ -237,9 +238,10 @@ def stream(
     mistakes: list[str] = []
     with engine.torch_warnings() as caught:
         for chunk in chunks:
-            messages = engine.check_inputs(spec, chunk, params, reduction)
-            if not first:
-                first, mistakes = chunk, messages
+            if first:
+                validate(spec, chunk, params)
+            else:
+                first, mistakes = chunk, engine.check_inputs(spec, chunk, params, reduction, all_labels=False)
             run.add(run.rows, {name: inp.array for name, inp in chunk.items()})
             if progress is not None:
                 progress(run.rows)

@@ -87,14 +87,21 @@ def make_tensors(spec: LossSpec, arrays: dict[str, np.ndarray], np_dtype: type, 
     return tensors
 
 
-def check_inputs(spec: LossSpec, inputs: dict[str, Input], params: dict[str, Any], reduction: str) -> list[str]:
-    """Validate the inputs (converting them in place) and return the advisor's warnings about them."""
+def check_inputs(
+    spec: LossSpec, inputs: dict[str, Input], params: dict[str, Any], reduction: str, *, all_labels: bool = True
+) -> list[str]:
+    """Validate the inputs (converting them in place) and return the advisor's warnings about them.
+
+    ``all_labels`` False means the inputs are one chunk of many: the label checks
+    (class balance, numbering, one-hot rows) would judge a part as the whole,
+    so only the predictions are checked.
+    """
     validate(spec, inputs, params)
     target = spec.target_role
     return find_mistakes(
         spec,
         inputs[spec.pred_role.name].array,
-        inputs[target.name].array if target is not None else None,
+        inputs[target.name].array if target is not None and all_labels else None,
         params,
         reduction,
     )

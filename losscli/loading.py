@@ -898,6 +898,8 @@ def iter_row_chunks(
         return _parquet_chunks(path, chunk_rows, selectors, exclude, option, float_dtype)
     source = read_source(path, key=key, key_option=key_option, float_dtype=float_dtype)
     array = select_columns(source, selectors, exclude=exclude, option=option)
+    if array.ndim == 0:
+        return source, iter([array])
     return source, (array[start : start + chunk_rows] for start in range(0, max(len(array), 1), chunk_rows))
 
 
@@ -909,17 +911,22 @@ def _csv_blocks(layout: _Layout, indices: list[int], float_dtype: type) -> Itera
     wanted = [names[index] for index in indices]
     with pa.OSFile(layout.path) as source:
         source.seek(layout.body_start)
-        reader = pcsv.open_csv(
-            source,
-            read_options=pcsv.ReadOptions(column_names=names, block_size=1 << 20),
-            parse_options=pcsv.ParseOptions(delimiter=layout.delimiter, ignore_empty_lines=True),
-            convert_options=pcsv.ConvertOptions(
-                column_types=dict.fromkeys(wanted, pa.from_numpy_dtype(float_dtype)), include_columns=wanted
-            ),
-        )
+        reader = None
         rows = 0
         while True:
             try:
+                if reader is None:  # opening the reader parses the first block already
+                    reader = pcsv.open_csv(
+                        source,
+                        read_options=pcsv.ReadOptions(column_names=names, block_size=1 << 20),
+                        parse_options=pcsv.ParseOptions(delimiter=layout.delimiter, ignore_empty_lines=True),
+                        convert_options=pcsv.ConvertOptions(
+                            column_types=dict.fromkeys(wanted, pa.from_numpy_dtype(float_dtype)),
+                            include_columns=wanted,
+                            null_values=[""],
+                            strings_can_be_null=False,
+                        ),
+                    )
                 batch = reader.read_next_batch()
             except StopIteration:
                 return

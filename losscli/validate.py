@@ -59,7 +59,7 @@ def check_finite(inp: Input) -> None:
         return
     at = _first(~finite)
     bad = a[at]
-    what = "NaN (an empty or missing value)" if np.isnan(bad) else f"{bad}"
+    what = "NaN (an empty or missing value)" if np.isnan(bad) else f"{bad!s}"
     raise DataError(f"{inp.source}: {inp.where(at)}: {what} in {inp.role.name}; remove or fill that row")
 
 
@@ -72,7 +72,7 @@ def to_index(inp: Input) -> np.ndarray:
     if not whole.all():
         at = _first(~whole)
         raise DataError(
-            f"{inp.source}: {inp.where(at)}: {a[at]} is not a whole number, but {inp.role.name} "
+            f"{inp.source}: {inp.where(at)}: {a[at]!s} is not a whole number, but {inp.role.name} "
             f"holds {inp.role.doc or 'integers'}; round or fix the labels"
         )
     return a.astype(np.int64)
@@ -108,7 +108,7 @@ def _class_count_check(spec: LossSpec, pred: Input, target: Input, params: dict[
         if t.min() >= 1 and t.max() == n_classes:
             hint = f"the labels look numbered 1..{n_classes}: subtract 1"
         raise DataError(
-            f"{target.source}: {target.where(at)}: class index {t[at]} is outside [0, {n_classes}) "
+            f"{target.source}: {target.where(at)}: class index {t[at]!s} is outside [0, {n_classes}) "
             f"for the {n_classes} classes (columns) of {pred.source}; {hint}"
         )
 
@@ -197,14 +197,14 @@ def _shape_ctc(spec: LossSpec, inputs: dict[str, Input], params: dict[str, Any])
     if (in_len.array > steps).any():
         at = _first(in_len.array > steps)
         raise DataError(
-            f"{in_len.source}: {in_len.where(at)}: input length {in_len.array[at]} exceeds the {steps} "
+            f"{in_len.source}: {in_len.where(at)}: input length {in_len.array[at]!s} exceeds the {steps} "
             f"time steps of {lp.source}"
         )
     limit = t.shape[1] if t.ndim == 2 else None
     if limit is not None and (tg_len.array > limit).any():
         at = _first(tg_len.array > limit)
         raise DataError(
-            f"{tg_len.source}: {tg_len.where(at)}: target length {tg_len.array[at]} exceeds the "
+            f"{tg_len.source}: {tg_len.where(at)}: target length {tg_len.array[at]!s} exceeds the "
             f"{limit} columns of {targets.source}"
         )
     if t.ndim == 1 and int(tg_len.array.sum()) != t.shape[0]:
@@ -286,7 +286,7 @@ def _shape_tweedie(spec: LossSpec, inputs: dict[str, Input], params: dict[str, A
         if bad.any():
             at = _first(bad)
             raise DataError(
-                f"{inp.source}: {inp.where(at)}: {inp.role.name} {inp.array[at]} is not {need}, as {spec.name} "
+                f"{inp.source}: {inp.where(at)}: {inp.role.name} {inp.array[at]!s} is not {need}, as {spec.name} "
                 f"with power {power:g} needs; {fix}"
             )
 
@@ -402,18 +402,18 @@ def _check_domain(inp: Input, params: dict[str, Any]) -> None:
                 if inp.role.kind == "pred"
                 else "scale the labels into [0, 1]"
             )
-            raise DataError(f"{inp.source}: {inp.where(at)}: {a[at]} is outside [0, 1] for {inp.role.name}; {fix}")
+            raise DataError(f"{inp.source}: {inp.where(at)}: {a[at]!s} is outside [0, 1] for {inp.role.name}; {fix}")
     elif domain == "sign":
         bad = (a != 1) & (a != -1)
         if bad.any():
             at = _first(bad)
             fix = "map 0 to -1" if set(np.unique(a).tolist()) <= {0, 1} else "use 1 and -1 only"
-            raise DataError(f"{inp.source}: {inp.where(at)}: {inp.role.name} {a[at]} is not 1 or -1; {fix}")
+            raise DataError(f"{inp.source}: {inp.where(at)}: {inp.role.name} {a[at]!s} is not 1 or -1; {fix}")
     elif domain == "nonneg":
         bad = a < 0
         if bad.any():
             at = _first(bad)
-            raise DataError(f"{inp.source}: {inp.where(at)}: {inp.role.name} {a[at]} is negative; it must be >= 0")
+            raise DataError(f"{inp.source}: {inp.where(at)}: {inp.role.name} {a[at]!s} is negative; it must be >= 0")
     elif domain == "positive":
         bad = a <= 0
         if bad.any():
@@ -423,14 +423,14 @@ def _check_domain(inp: Input, params: dict[str, Any]) -> None:
                 if inp.role.kind == "pred"
                 else "drop those rows, or use a loss that allows zeros"
             )
-            raise DataError(f"{inp.source}: {inp.where(at)}: {inp.role.name} {a[at]} is not > 0; {fix}")
+            raise DataError(f"{inp.source}: {inp.where(at)}: {inp.role.name} {a[at]!s} is not > 0; {fix}")
     elif domain == "binary_or_sign":
         binary, signs = (a == 0) | (a == 1), (a == -1) | (a == 1)
         if not (binary.all() or signs.all()):
             bad = ~(binary | signs)
             if bad.any():
                 at = _first(bad)
-                what = f"{a[at]} is not a label"
+                what = f"{a[at]!s} is not a label"
             else:  # 0 and -1 both occur
                 at = _first(a == 0)
                 what = "0 is mixed with -1 labels"
@@ -471,7 +471,7 @@ def _check_domain(inp: Input, params: dict[str, Any]) -> None:
         if bad.any():
             at = _first(bad)
             raise DataError(
-                f"{inp.source}: {inp.where(at)}: {a[at]} is not a class index in [0, {n_classes}) or the "
+                f"{inp.source}: {inp.where(at)}: {a[at]!s} is not a class index in [0, {n_classes}) or the "
                 "padding -1; each row lists the sample's classes, then -1s"
             )
 
