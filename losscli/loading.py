@@ -376,8 +376,13 @@ def _read_text(
 ) -> Source:
     layout = _find_layout(name, data, delimiter)
     layout.path = path
-    table = _parse_file(layout, float_dtype) or _parse_body(layout)
     names = layout.names
+    small = _parse_small(layout)
+    if small is not None:
+        values = [_as_integers([column]) for column in small.T]
+        array, integer_columns = _stack_columns(values, len(small), float_dtype)
+        return Source(name, array, names, integer_columns)
+    table = _parse_file(layout, float_dtype) or _parse_body(layout)
     values: list[list[np.ndarray] | None] = []
     unreadable: dict[int, ColumnProblem] = {}
     for index, column in enumerate(table.columns):
@@ -387,6 +392,37 @@ def _read_text(
             unreadable[index] = problem
     array, integer_columns = _stack_columns(values, table.num_rows, float_dtype)
     return Source(name, array, names, integer_columns, unreadable)
+
+
+SMALL_TEXT = 256 << 10
+"""Text tables up to this many bytes are parsed in Python: importing pyarrow would take longer."""
+
+
+def _parse_small(layout: _Layout) -> np.ndarray | None:
+    """A small, clean table as a float64 (rows, columns) array; None when it is large or anything is odd.
+
+    Every cell must read as a float and every row have the header's width;
+    otherwise the pyarrow path parses the file and names the problem.
+    """
+    if len(layout.data) > SMALL_TEXT:
+        return None
+    text = bytes(layout.data[layout.body_start :]).decode("utf-8", errors="replace")
+    rows = []
+    for line in text.splitlines():
+        stripped = line.strip()
+        if not stripped or stripped.startswith("#"):
+            continue
+        if layout.delimiter == _WHITESPACE:
+            fields = stripped.split()
+        else:
+            fields = next(csv.reader([stripped], delimiter=layout.delimiter))
+        if len(fields) != len(layout.names) or not all(field.strip() for field in fields):
+            return None
+        try:
+            rows.append([float(field) for field in fields])
+        except ValueError:
+            return None
+    return np.array(rows, dtype=np.float64).reshape(len(rows), len(layout.names)) if rows else None
 
 
 def _as_integers(chunks: list[np.ndarray] | None) -> list[np.ndarray] | None:
