@@ -291,15 +291,23 @@ def _shape_tweedie(spec: LossSpec, inputs: dict[str, Input], params: dict[str, A
             )
 
 
-def _shape_rows(spec: LossSpec, inputs: dict[str, Input], params: dict[str, Any]) -> None:
-    """Same shapes, at least 2-D: the loss sums each row over its last axis."""
-    _shape_same(spec, inputs, params)
+def _same_rows(spec: LossSpec, inputs: dict[str, Input], need: str) -> None:
+    """Same shapes and at least 2-D, one sample per row; ``need`` says what the loss reads in a row."""
+    _shape_same(spec, inputs, {})
     pred = inputs[spec.pred_role.name]
     if pred.array.ndim < 2:
         raise DataError(
-            f"{pred.source} has {pred.role.name} of shape {shape_text(pred.array.shape)}; {spec.name} needs (N, C): "
-            "one row per sample, its C columns summed (a single distribution is one row of C columns)"
+            f"{pred.source} has {pred.role.name} of shape {shape_text(pred.array.shape)}; {spec.name} {need}"
         )
+
+
+def _shape_rows(spec: LossSpec, inputs: dict[str, Input], params: dict[str, Any]) -> None:
+    """Same shapes, at least 2-D: the loss sums each row over its last axis."""
+    _same_rows(
+        spec,
+        inputs,
+        "needs (N, C): one row per sample, its C columns summed (a single distribution is one row of C columns)",
+    )
 
 
 def _shape_masks(spec: LossSpec, inputs: dict[str, Input], params: dict[str, Any]) -> None:
@@ -321,13 +329,11 @@ def _shape_masks(spec: LossSpec, inputs: dict[str, Input], params: dict[str, Any
 
 def _shape_vectors(spec: LossSpec, inputs: dict[str, Input], params: dict[str, Any]) -> None:
     """Same shapes, one vector per row along the last axis."""
-    _shape_same(spec, inputs, params)
-    pred = inputs[spec.pred_role.name]
-    if pred.array.ndim < 2:
-        raise DataError(
-            f"{pred.source} has {pred.role.name} of shape {shape_text(pred.array.shape)}; {spec.name} compares "
-            "one vector per row, so it needs (N, D): the D components of each vector in the columns of its row"
-        )
+    _same_rows(
+        spec,
+        inputs,
+        "compares one vector per row, so it needs (N, D): the D components of each vector in the columns of its row",
+    )
 
 
 def _shape_embedding_labels(spec: LossSpec, inputs: dict[str, Input], params: dict[str, Any]) -> None:

@@ -35,6 +35,12 @@ TRIPLET = (
 )
 
 # Parameters shared by many losses.
+TRIPLET_MARGIN = Param(
+    "margin", 1.0, "how much closer the positive must be than the negative", minimum=0, strict_minimum=True
+)
+TRIPLET_SWAP = Param(
+    "swap", False, "use the distance positive-negative when it is smaller (distance swap)", kind="bool"
+)
 WEIGHT_C = Param("weight", None, "rescaling weight per class, a list of C numbers", kind="tensor")
 IGNORE_INDEX = Param(
     "ignore_index",
@@ -571,12 +577,10 @@ register(
         aliases=("TripletMarginLoss", "triplet"),
         roles=TRIPLET,
         params=(
-            Param(
-                "margin", 1.0, "how much closer the positive must be than the negative", minimum=0, strict_minimum=True
-            ),
+            TRIPLET_MARGIN,
             Param("p", 2.0, "the norm of the pairwise distance", minimum=0, strict_minimum=True),
             Param("eps", 1e-6, "added to the difference before taking the norm"),
-            Param("swap", False, "use the distance positive-negative when it is smaller (distance swap)", kind="bool"),
+            TRIPLET_SWAP,
         ),
         formula="l_i = max(0, d(a_i, p_i) - d(a_i, n_i) + margin), d(u, v) = ||u - v + eps||_p",
         use_when="Metric learning from triplets: an anchor nearer its positive than its negative.",
@@ -606,10 +610,8 @@ register(
                 choices=("pairwise", "cosine"),
                 torch_name="distance_function",
             ),
-            Param(
-                "margin", 1.0, "how much closer the positive must be than the negative", minimum=0, strict_minimum=True
-            ),
-            Param("swap", False, "use the distance positive-negative when it is smaller (distance swap)", kind="bool"),
+            TRIPLET_MARGIN,
+            TRIPLET_SWAP,
         ),
         formula="l_i = max(0, d(a_i, p_i) - d(a_i, n_i) + margin) for a chosen distance d",
         use_when="Triplet metric learning with a distance other than the p-norm, e.g. cosine.",
