@@ -150,6 +150,20 @@ def exceeds_memory_budget(paths: list[str | None]) -> bool:
     return sum(sizes) > MEMORY_BUDGET
 
 
+def read_while_importing(gather: Any, spec: Any, pred: str, labels: str | None, paths: list, **files: Any) -> Any:
+    """``gather(...)``'s inputs, read while torch imports: large text files in a forked parser, else a thread."""
+    from losscli import forkread
+
+    collect = forkread.start(paths, files["dtype"])
+    if collect is not None:
+        import_engine()
+        return gather(spec, pred, labels, preloaded=collect(), **files)
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        pending = pool.submit(gather, spec, pred, labels, **files)
+        import_engine()
+        return pending.result()
+
+
 def import_engine() -> None:
     """Import ``losscli.engine`` and with it torch, with the garbage collector paused.
 
@@ -242,10 +256,7 @@ def compute(
                 progress=progress,
             )
     else:
-        with ThreadPoolExecutor(max_workers=1) as pool:  # read the files while torch imports
-            pending = pool.submit(gather_inputs, spec, pred, labels, **files)
-            import_engine()
-            data = pending.result()
+        data = read_while_importing(gather_inputs, spec, pred, labels, paths, **files)
         from losscli import render
         from losscli.chunked import evaluate
 

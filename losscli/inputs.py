@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 import numpy as np
 
@@ -33,15 +33,23 @@ def gather_inputs(
     label_key: str | None = None,
     stdin: BinaryIO | None = None,
     dtype: str = "float64",
+    preloaded: dict[str, Source] | None = None,
 ) -> dict[str, Input]:
     """Read PRED, LABELS and every ``--input`` file once and pick the columns of each role.
 
     With no LABELS for a loss that has a target, both come from PRED's file:
     ``--label-col`` names the label columns and the predictions default to
     every other column. Tables' float columns are read as ``dtype``, the
-    precision the loss will run in.
+    precision the loss will run in. ``preloaded`` holds files already read
+    (by a forked parser), by path.
     """
     float_dtype = np.dtype(dtype).type
+
+    def load(path: str, **options: Any) -> Source:
+        if preloaded and path in preloaded:
+            return preloaded[path]
+        return read_source(path, **options)
+
     paths = [pred, labels, *extra.values()]
     if paths.count("-") > 1:
         raise UsageError("only one input can be read from standard input ('-')")
@@ -51,7 +59,7 @@ def gather_inputs(
             f"{spec.name} takes no LABELS; give its inputs with "
             + " ".join(f"--input {r.name}=PATH" for r in spec.input_roles)
         )
-    pred_source = read_source(pred, key=pred_key, key_option="--pred-key", stdin=stdin, float_dtype=float_dtype)
+    pred_source = load(pred, key=pred_key, key_option="--pred-key", stdin=stdin, float_dtype=float_dtype)
     inputs: dict[str, Input] = {}
     if target is not None:
         if labels is None:
@@ -62,7 +70,7 @@ def gather_inputs(
             inputs[target.name] = _input(target, pred_source, label_cols, (), "--label-col")
             exclude = () if pred_cols else label_cols
         else:
-            label_source = read_source(
+            label_source = load(
                 labels, key=label_key, key_option="--label-key", stdin=stdin, float_dtype=float_dtype
             )
             inputs[target.name] = _input(target, label_source, label_cols, (), "--label-col")
@@ -77,7 +85,7 @@ def gather_inputs(
                 raise UsageError(f"{spec.name} needs --input {role.name}=PATH ({role.doc})")
             continue
         inputs[role.name] = _input(
-            role, read_source(path, stdin=stdin, float_dtype=float_dtype), None, (), f"--input {role.name}"
+            role, load(path, stdin=stdin, float_dtype=float_dtype), None, (), f"--input {role.name}"
         )
     return inputs
 
