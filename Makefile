@@ -11,10 +11,13 @@ S := sample_data
 
 install: $(VENV)/.installed
 
+# An editable install is not byte-compiled: compileall does it once, as pip does for a
+# wheel, so that no run has to (PYTHONDONTWRITEBYTECODE stops Python caching it itself).
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet "$(TORCH)"
 	$(PY) -m pip install --quiet -e ".[test]"
+	$(PY) -m compileall -q losscli
 	touch $@
 
 demo: install

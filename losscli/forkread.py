@@ -5,6 +5,11 @@ the GIL. A forked child parses on the other core with a GIL of its own and
 hands each table back through a memory file (``memfd``) that the parent maps,
 plus one line of JSON for the column names and any problem. The child never
 sends Python objects: nothing is unpickled.
+
+While the parent imports, the child parses on one thread: a second parsing
+thread would only take the core the import runs on. Once the parent is done
+importing it says so (it closes a pipe) and the child widens pyarrow's pool to
+every core for whatever is left.
 """
 
 from __future__ import annotations
@@ -44,16 +49,21 @@ def start(paths: list[str | None], dtype: str) -> Callable[[], dict[str, Source]
         return None
     memfds = [os.memfd_create(f"losscli-{i}") for i in range(len(files))]
     read_end, write_end = os.pipe()
+    imported_read, imported_write = os.pipe()
     pid = os.fork()
     if pid == 0:  # the child: parse, write, report, leave without cleanup
         os.close(read_end)
+        os.close(imported_write)
+        _one_thread_until_closed(imported_read)
         report = _child(files, memfds, np.dtype(dtype).type)
         with os.fdopen(write_end, "w") as pipe:
             pipe.write(json.dumps(report))
         os._exit(0)
     os.close(write_end)
+    os.close(imported_read)
 
     def collect() -> dict[str, Source]:
+        os.close(imported_write)  # torch is imported: the child may use every core
         with os.fdopen(read_end) as pipe:
             text = pipe.read()
         os.waitpid(pid, 0)
@@ -64,6 +74,22 @@ def start(paths: list[str | None], dtype: str) -> Callable[[], dict[str, Source]
                 os.close(fd)
 
     return collect
+
+
+def _one_thread_until_closed(fd: int) -> None:
+    """Limit pyarrow's pool to one thread until ``fd`` reads end of file, then restore it."""
+    import threading
+
+    import pyarrow as pa
+
+    cores = pa.cpu_count()
+    pa.set_cpu_count(1)
+
+    def widen() -> None:
+        os.read(fd, 1)  # end of file once the parent closes its end (or exits)
+        pa.set_cpu_count(cores)
+
+    threading.Thread(target=widen, daemon=True).start()
 
 
 def _child(files: list[str], memfds: list[int], float_dtype: type) -> dict[str, Any]:

@@ -84,3 +84,23 @@ def test_compute_bad_cell_through_the_fork(fork_always, expect_error, write_file
     pred = write_file("p.csv", "p\n1\nabc\n3\n")
     labels = write_file("y.csv", ["y", 1, 2, 3])
     expect_error(["compute", "mse", pred, labels], 3, "p.csv", "row 2", "'abc'")
+
+
+def test_parser_pool_has_one_thread_until_the_import_is_done():
+    import os
+    import time
+
+    import pyarrow as pa
+
+    cores = pa.cpu_count()
+    imported_read, imported_write = os.pipe()
+    forkread._one_thread_until_closed(imported_read)
+    try:
+        assert pa.cpu_count() == 1
+    finally:
+        os.close(imported_write)
+    deadline = time.monotonic() + 5
+    while pa.cpu_count() != cores and time.monotonic() < deadline:
+        time.sleep(0.01)
+    os.close(imported_read)
+    assert pa.cpu_count() == cores
