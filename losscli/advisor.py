@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from losscli.registry import LossSpec, get_loss
+from losscli.validate import role_domain
 
 LABEL_TYPES = {
     "continuous": "real values, not all in [0, 1]",
@@ -588,9 +589,9 @@ def advise(
 # --- mistakes ------------------------------------------------------------------------
 
 
-def _pred_mistake(spec: LossSpec, kind: str, evidence: dict[str, Any]) -> str | None:
-    """A warning when the predictions are not the kind of values the loss expects."""
-    expects, name = spec.pred_role.domain, spec.name
+def _pred_mistake(spec: LossSpec, expects: str, kind: str, evidence: dict[str, Any]) -> str | None:
+    """A warning when the predictions are not the kind of values (domain ``expects``) the loss expects."""
+    name = spec.name
     classes = spec.target_role is not None and spec.target_role.dtype in ("index", "index_or_prob")
     if expects == "logits" and kind in ("softmax", "probs"):
         if classes:
@@ -689,9 +690,10 @@ def find_mistakes(
     """The classic mistakes of using ``spec`` on these predictions and labels, each with its fix."""
     found: list[str] = []
     target = spec.target_role
-    if pred is not None and pred.size and spec.pred_role.domain in ("logits", "log_probs", "prob", "positive"):
+    expects = role_domain(spec, spec.pred_role, params)  # tweedie's depends on its power
+    if pred is not None and pred.size and expects in ("logits", "log_probs", "prob", "positive"):
         pred_profile = describe_predictions(pred, class_axis=-1 if spec.shape_rule == "ctc" else 1)
-        message = _pred_mistake(spec, pred_profile.kind, pred_profile.evidence)
+        message = _pred_mistake(spec, expects, pred_profile.kind, pred_profile.evidence)
         if message:
             found.append(message)
     if pred is not None and labels is not None and pred.ndim == 2 and pred.shape[1] == 1 and labels.ndim == 1:

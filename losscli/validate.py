@@ -7,6 +7,7 @@ case into a ``DataError`` that names the file, the row and column, and the fix.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -265,8 +266,33 @@ def _shape_quantiles(spec: LossSpec, inputs: dict[str, Input], params: dict[str,
         )
 
 
+def _tweedie_domains(spec: LossSpec, params: dict[str, Any]) -> dict[str, str]:
+    """The values the deviance of this power allows, as scikit-learn's mean_tweedie_deviance checks them:
+    x > 0 unless p = 0; y >= 0 for 1 <= p < 2 and y > 0 for p >= 2 (any y for p <= 0)."""
+    power = params.get("power", spec.param("power").default)
+    target = "positive" if power >= 2 else "nonneg" if power >= 1 else "real"
+    return {spec.pred_role.name: "real" if power == 0 else "positive", spec.target_role.name: target}
+
+
+PARAM_DOMAINS = {"tweedie": _tweedie_domains}
+"""Shape rules whose parameters set the domains of the roles (role name → domain), instead of the roles."""
+
+
+def role_domain(spec: LossSpec, role: Role, params: dict[str, Any]) -> str:
+    """The values ``role`` takes for ``spec`` under ``params``: the role's domain, unless a parameter sets it."""
+    rule = PARAM_DOMAINS.get(spec.shape_rule)
+    return rule(spec, params).get(role.name, role.domain) if rule else role.domain
+
+
+TWEEDIE_FIXES = {
+    ("pred", "positive"): "predict the mean itself (e.g. exp of a log-link output)",
+    ("target", "nonneg"): "the target must be a non-negative amount",
+    ("target", "positive"): "for targets that can be 0 use a power in [1, 2)",
+}
+
+
 def _shape_tweedie(spec: LossSpec, inputs: dict[str, Input], params: dict[str, Any]) -> None:
-    """Same shapes, and the values the deviance of this power allows (as scikit-learn's mean_tweedie_deviance)."""
+    """Same shapes, a power with a Tweedie distribution, and the values the deviance of that power allows."""
     _shape_same(spec, inputs, params)
     power = params.get("power", spec.param("power").default)
     if 0 < power < 1:
@@ -274,20 +300,17 @@ def _shape_tweedie(spec: LossSpec, inputs: dict[str, Input], params: dict[str, A
             f"{spec.name}: -p power={power:g} is in (0, 1), where no Tweedie distribution exists; use power <= 0 "
             "or >= 1 (0 normal, 1 Poisson, 1.5 compound Poisson, 2 gamma, 3 inverse Gaussian)"
         )
-    pred, target = inputs[spec.pred_role.name], inputs[spec.target_role.name]
-    checks = []
-    if power != 0:
-        checks.append((pred, pred.array <= 0, "> 0", "predict the mean itself (e.g. exp of a log-link output)"))
-    if 1 <= power < 2:
-        checks.append((target, target.array < 0, ">= 0", "the target must be a non-negative amount"))
-    elif power >= 2:
-        checks.append((target, target.array <= 0, "> 0", "for targets that can be 0 use a power in [1, 2)"))
-    for inp, bad, need, fix in checks:
+    domains = _tweedie_domains(spec, params)
+    for inp in (inputs[spec.pred_role.name], inputs[spec.target_role.name]):
+        domain = domains[inp.role.name]
+        if domain == "real":
+            continue
+        bad, need = (inp.array <= 0, "> 0") if domain == "positive" else (inp.array < 0, ">= 0")
         if bad.any():
             at = _first(bad)
             raise DataError(
                 f"{inp.source}: {inp.where(at)}: {inp.role.name} {inp.array[at]!s} is not {need}, as {spec.name} "
-                f"with power {power:g} needs; {fix}"
+                f"with power {power:g} needs; {TWEEDIE_FIXES[inp.role.kind, domain]}"
             )
 
 
@@ -397,6 +420,57 @@ SHAPE_RULES = {
 }
 
 
+FLOAT32_TINY = float(np.finfo(np.float32).tiny)
+"""The smallest normal float32 (1.2e-38): a norm below it has a reciprocal, the size of the cosine's gradient,
+that float32 cannot hold."""
+
+
+def _row_norms(a: np.ndarray) -> np.ndarray:
+    """|row| along the last axis, exactly enough to tell a zero or short row.
+
+    The plain norm (no temporary copy of ``a``) can only lose the squares that underflow, so a row whose
+    plain norm is 1e-18 or more is neither; the rest are taken again in float64 as m · |row / m|, m the row's
+    largest magnitude, where no square underflows (1e-30² in float32, 1e-200² in float64).
+    """
+    if a.dtype.kind != "f":
+        a = a.astype(np.float64)
+    norms = np.sqrt(np.einsum("...i,...i->...", a, a)).astype(np.float64)
+    small = ~(norms >= 1e-18)
+    if small.any():
+        rows = a[small].astype(np.float64)
+        scale = np.abs(rows).max(axis=-1, keepdims=True, initial=0.0)
+        norms[small] = np.linalg.norm(rows / np.where(scale > 0, scale, 1.0), axis=-1) * scale[:, 0]
+    return norms
+
+
+def _check_direction(inp: Input, epsilon: float) -> None:
+    """Every row a direction: not all zeros unless epsilon floors it, and a prediction's norm (or the floor
+    sqrt(epsilon)) not so small that its gradient, about 1/norm, overflows float32 (losscli's default dtype)."""
+    norms = _row_norms(inp.array)
+    floor = math.sqrt(epsilon)
+    zero = norms == 0
+    if zero.any() and not epsilon:
+        at = _first(zero)
+        raise DataError(
+            f"{inp.source}: {inp.where(at)}: {inp.role.name} is all zeros, a vector without a direction, so "
+            "its cosine is 0/0; drop the row, or pass -p epsilon=1e-12 to score it as orthogonal"
+        )
+    short = np.maximum(norms, floor) < FLOAT32_TINY
+    if inp.role.kind != "pred" or not short.any():
+        return
+    at = _first(short)
+    what = f"below {FLOAT32_TINY:.2g} (the smallest normal float32), so its gradient, about 1/norm, overflows"
+    if norms[at] == 0:
+        raise DataError(
+            f"{inp.source}: {inp.where(at)}: {inp.role.name} is all zeros, and -p epsilon={epsilon:g} floors its "
+            f"norm at sqrt(epsilon) = {floor:.2g}, {what}; pass -p epsilon=1e-12 to score it as orthogonal"
+        )
+    raise DataError(
+        f"{inp.source}: {inp.where(at)}: {inp.role.name} has norm {norms[at]:.2g}, {what}; scale the vectors up "
+        "(the cosine ignores their length), drop the row, or pass -p epsilon=1e-12 to floor the norm"
+    )
+
+
 def _check_domain(inp: Input, params: dict[str, Any]) -> None:
     a, domain = inp.array, inp.role.domain
     if domain == "prob":
@@ -463,13 +537,7 @@ def _check_domain(inp: Input, params: dict[str, Any]) -> None:
                 "so its aspect ratio w/h is undefined; give boxes of positive height, or use diou"
             )
     elif domain == "direction":
-        zero = ~(a != 0).any(axis=-1)
-        if zero.any() and not params.get("epsilon"):
-            at = _first(zero)
-            raise DataError(
-                f"{inp.source}: {inp.where(at)}: {inp.role.name} is all zeros, a vector without a direction, so "
-                "its cosine is 0/0; drop the row, or pass -p epsilon=1e-12 to score it as orthogonal"
-            )
+        _check_direction(inp, params.get("epsilon") or 0.0)
     elif domain == "multilabel_index":
         inp.array = a = to_index(inp)
         n_classes = a.shape[-1]

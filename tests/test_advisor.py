@@ -473,6 +473,37 @@ def test_no_spurious_warnings_on_clean_inputs(loss, pred, labels, reduction):
     assert mistakes(loss, pred, labels, reduction=reduction) == []
 
 
+@pytest.mark.parametrize("power", [-1.0, 0.0, 1.0, 1.5, 2.0, 3.0])
+def test_tweedie_predictions_are_checked_for_the_domain_of_its_power(power):
+    """Log-means (some <= 0) fed to tweedie: a warning exactly for the powers whose deviance scikit-learn's
+    mean_tweedie_deviance refuses on them (all but 0, the squared error); the means themselves pass."""
+    from sklearn.metrics import mean_tweedie_deviance
+
+    y = rng(34).uniform(1, 5, 200)  # > 0: targets every power allows
+    log_means = np.log(y) - 1.0
+    assert (log_means <= 0).any() and (log_means > 0).any()
+    try:
+        mean_tweedie_deviance(y, log_means, power=power)
+        refused = False
+    except ValueError:
+        refused = True
+    found = mistakes("tweedie", log_means, y, params={"power": power})
+    assert bool(found) == refused, found
+    if refused:
+        w = one(found)
+        assert "tweedie" in w and "positive means" in w and "exponentiate" in w
+    assert mistakes("tweedie", np.exp(log_means), y, params={"power": power}) == []
+
+
+def test_tweedie_checked_by_advise_uses_its_default_power():
+    """recommend --loss tweedie has no -p: the default power 1.5 wants positive means."""
+    y = rng(35).poisson(50, 300)
+    log_rates = np.log(rng(36).uniform(30, 70, 300)) - 5.0
+    found = advise(infer_label_type(y), labels=y, pred=log_rates, check_loss="tweedie").warnings
+    assert any("tweedie" in w and "positive means" in w for w in found), found
+    assert advise(infer_label_type(y), labels=y, pred=np.exp(log_rates), check_loss="tweedie").warnings == []
+
+
 def test_advise_checks_the_top_recommendation_with_its_own_params():
     y = binary_5pct()
     logits = rng(33).normal(0, 2, len(y))

@@ -331,22 +331,7 @@ def log_rates(write_file):
     return write_file("counts.npy", y), write_file("log_rates.npy", pred), first_bad
 
 
-@pytest.mark.parametrize(
-    "loss",
-    [
-        "poisson_deviance",
-        "gamma_deviance",
-        pytest.param(
-            "tweedie",
-            marks=pytest.mark.xfail(
-                strict=True,
-                reason="advisor._pred_mistake only checks pred domain 'positive'; tweedie's input role has no "
-                "domain (it depends on power), so recommend --loss tweedie says nothing about predictions "
-                "that compute refuses with exit 3",
-            ),
-        ),
-    ],
-)
+@pytest.mark.parametrize("loss", ["poisson_deviance", "gamma_deviance", "tweedie"])
 def test_deviance_on_non_positive_predictions_warned_by_recommend(invoke, log_rates, loss):
     labels, pred, _ = log_rates
     found = warnings_of(invoke, ["recommend", labels, "--pred", pred, "--loss", loss])

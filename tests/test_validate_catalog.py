@@ -641,26 +641,101 @@ def test_direction_epsilon_below_0_exits_2(expect_error, write_file):
     expect_error(["compute", "cosine_distance", path, path, "-p", "epsilon=-1"], 2, "cosine_distance: -p epsilon=-1")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="direction only refuses exact zeros: a row whose squared norm underflows (1e-30² in float32) "
-    "passes, and cosine_distance returns NaN",
-)
-def test_direction_domain_row_whose_squared_norm_underflows(invoke, write_file):
-    tiny = write_file("tiny.csv", ["a,b", "1,2", "1e-30,0"])
-    labels = write_file("v.csv", ["a,b", *(f"{a},{b}" for a, b in VECS)])
+def cosine_distance_ref(x: Any, y: Any, epsilon: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
+    """optax's 1 - x·y / (sqrt(max(|x|², ε)) · sqrt(max(|y|², ε))) per row in float64, and its gradient in x:
+    -(ŷ - (x̂·ŷ) x̂) / |x| where |x|² > ε, else -ŷ / sqrt(ε) (x̂ = x / sqrt(max(|x|², ε)))."""
+    x, y = np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64)
+    nx = np.sqrt(np.maximum((x * x).sum(axis=-1, keepdims=True), epsilon))
+    ny = np.sqrt(np.maximum((y * y).sum(axis=-1, keepdims=True), epsilon))
+    ux, uy = x / nx, y / ny
+    cos = (ux * uy).sum(axis=-1, keepdims=True)
+    above = (x * x).sum(axis=-1, keepdims=True) > epsilon
+    return 1 - cos[:, 0], -(uy - np.where(above, cos, 0.0) * ux) / nx
+
+
+def vector_rows(*rows: str) -> list[str]:
+    return ["a,b", *rows]
+
+
+def test_direction_domain_row_whose_squared_norm_underflows(invoke, invoke_json, write_file):
+    """1e-30² is 0 in float32, but the row has a direction: its norm is taken without squaring its components,
+    so the value is the float64 formula's and the gradient, about 1/|x| = 1e30, stays finite."""
+    tiny = write_file("tiny.csv", vector_rows("1,2", "1e-30,0"))
+    labels = write_file("v.csv", vector_rows(*(f"{a},{b}" for a, b in VECS)))
     assert_refused_or_finite(invoke, ["compute", "cosine_distance", tiny, labels], tiny, "row 2")
+    out = invoke_json(["compute", "cosine_distance", tiny, labels, "--reduction", "none"])
+    values, grad = cosine_distance_ref([[1, 2], [1e-30, 0]], VECS)
+    assert out["values"] == pytest.approx(values.tolist(), abs=1e-6)
+    assert np.ravel(out["gradients"]["input"]["values"]) == pytest.approx(grad.ravel(), rel=1e-5, abs=1e-6)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="-p epsilon=1e-50 switches the zero-row check off, but rounds to 0 in float32: the zero row is "
-    "0/0 (NaN) instead of scoring 1 as documented",
-)
-def test_direction_epsilon_that_float32_rounds_to_zero(invoke, write_file):
-    zero = write_file("z.csv", ["a,b", "1,2", "0,0"])
-    labels = write_file("v.csv", ["a,b", *(f"{a},{b}" for a, b in VECS)])
-    assert_refused_or_finite(invoke, ["compute", "cosine_distance", zero, labels, "-p", "epsilon=1e-50"], "epsilon")
+def test_direction_epsilon_that_float32_rounds_to_zero(invoke, invoke_json, write_file):
+    """-p epsilon=1e-50 is 0 in float32 but its square root 1e-25, the norm floor, is not: the zero row scores 1
+    (orthogonal) as documented, with the gradient -ŷ / sqrt(epsilon)."""
+    zero = write_file("z.csv", vector_rows("1,2", "0,0"))
+    labels = write_file("v.csv", vector_rows(*(f"{a},{b}" for a, b in VECS)))
+    args = ["compute", "cosine_distance", zero, labels, "-p", "epsilon=1e-50"]
+    assert_refused_or_finite(invoke, args, "epsilon")
+    out = invoke_json([*args, "--reduction", "none"])
+    values, grad = cosine_distance_ref([[1, 2], [0, 0]], VECS, 1e-50)
+    assert out["values"] == pytest.approx([0.0, 1.0], abs=1e-6)
+    assert out["values"] == pytest.approx(values.tolist(), abs=1e-6)
+    assert np.ravel(out["gradients"]["input"]["values"]) == pytest.approx(grad.ravel(), rel=1e-5, abs=1e-6)
+
+
+def test_direction_rows_whose_squared_norm_overflows_keep_their_direction(invoke_json, write_file):
+    """3e38² is inf in float32: the row is still the direction (3, 1), not a zero vector scoring 1."""
+    long = write_file("long.csv", vector_rows("1,2", "3e38,1e38"))
+    labels = write_file("v.csv", vector_rows(*(f"{a},{b}" for a, b in VECS)))
+    for pred, target, rows in ((long, labels, ([[1, 2], [3, 1]], VECS)), (labels, long, (VECS, [[1, 2], [3, 1]]))):
+        out = invoke_json(["compute", "cosine_distance", pred, target, "--reduction", "none"])
+        assert out["values"] == pytest.approx(cosine_distance_ref(*rows)[0].tolist(), abs=1e-6)
+        grad = out["gradients"]["input"]["values"]
+        assert all(np.isfinite(g) for row in grad for g in row), grad
+
+
+def test_direction_domain_refuses_a_prediction_too_short_for_float32(expect_error, write_file):
+    """A norm below float32's smallest normal number has a gradient (about 1/norm) float32 cannot hold."""
+    short = write_file("short.csv", vector_rows("1,2", "1e-40,0"))
+    labels = write_file("v.csv", vector_rows(*(f"{a},{b}" for a, b in VECS)))
+    expect_error(
+        ["compute", "cosine_distance", short, labels],
+        3,
+        short,
+        "row 2",
+        "input has norm 1e-40, below 1.2e-38",
+        "scale the vectors up",
+        "or pass -p epsilon=1e-12",
+    )
+
+
+def test_direction_domain_refuses_an_epsilon_too_small_for_a_zero_prediction(expect_error, write_file):
+    """epsilon = 1e-100 floors the norm at 1e-50: a zero prediction's gradient -ŷ / 1e-50 overflows float32."""
+    zero = write_file("z.csv", vector_rows("1,2", "0,0"))
+    labels = write_file("v.csv", vector_rows(*(f"{a},{b}" for a, b in VECS)))
+    expect_error(
+        ["compute", "cosine_distance", zero, labels, "-p", "epsilon=1e-100"],
+        3,
+        zero,
+        "row 2",
+        "input is all zeros, and -p epsilon=1e-100 floors its norm at sqrt(epsilon) = 1e-50",
+        "pass -p epsilon=1e-12",
+    )
+
+
+@pytest.mark.parametrize(("dtype", "tiny"), [("float32", 1e-40), ("float64", 1e-200)])
+def test_direction_domain_passes_a_target_too_short_for_float32(invoke_json, write_file, dtype, tiny):
+    """The target is not differentiated: only its direction counts, whatever its norm (here below the smallest
+    normal float32, and in float64 one whose square underflows)."""
+    pred = write_file("v.npy", np.array(VECS))
+    target = np.array([[1.0, 2.0], [tiny, 0.0]])
+    out = invoke_json(
+        ["compute", "cosine_distance", pred, write_file("t.npy", target), "--reduction", "none", "--dtype", dtype]
+    )
+    # The cosine does not change when a row is scaled: the reference takes the target at unit scale.
+    values, grad = cosine_distance_ref(VECS, target / np.abs(target).max(axis=1, keepdims=True))
+    assert out["values"] == pytest.approx(values.tolist(), abs=1e-6)
+    assert np.ravel(out["gradients"]["input"]["values"]) == pytest.approx(grad.ravel(), rel=1e-4, abs=1e-5)
 
 
 # --- other parameter bounds of the new losses (exit 2) and their passing edges ---------

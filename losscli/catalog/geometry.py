@@ -173,7 +173,11 @@ register(
         decomposition="rows",
         notes="Per row, like cosine_similarity + 1. optax's epsilon defaults to 0, so an all-zero row is "
         "0/0: losscli refuses it unless -p epsilon > 0 (then it scores 1, orthogonal, and a zero prediction "
-        "gets a gradient of -ŷ / sqrt(epsilon)). epsilon floors the squared norm, not the norm.",
+        "gets a gradient of -ŷ / sqrt(epsilon)). epsilon floors the squared norm, not the norm. Norms are "
+        "taken without squaring the components, in float64, so rows too short or long to square in float32 "
+        "(1e-30, 3e38) keep their direction and an epsilon float32 rounds to 0 (1e-50) still floors them; a "
+        "prediction whose norm (or floor sqrt(epsilon)) is below 1.2e-38, the smallest normal float32, is "
+        "refused (exit 3), as its gradient of about 1/norm would overflow.",
         curve="cosine",
     )
 )

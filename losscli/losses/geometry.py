@@ -30,14 +30,23 @@ def _reduce_over(losses: torch.Tensor, count: torch.Tensor, reduction: str) -> t
 
 
 def _unit_rows(x: torch.Tensor, min_square_norm: float) -> torch.Tensor:
-    """x / sqrt(max(|x|², min_square_norm)) along the last axis.
+    """x / sqrt(max(|x|², ε)) = x / max(|x|, sqrt(ε)) along the last axis, ε = ``min_square_norm``.
 
-    The floor goes on the squared norm and the result uses ``rsqrt``: a zero
-    row then stays zero with a zero (not NaN) gradient, where ``x / |x|``
-    would differentiate sqrt at 0.
+    Worked out in float64 (at least) and cast back, with |x| taken as m · |x / m|, m the row's largest
+    magnitude held constant for autograd (so the gradient is still x̂): squaring then neither underflows
+    (1e-30² is 0 in float32, which made a short row 0/0) nor overflows (3e38² in float32, which made a long
+    row 0), and the floor sqrt(ε) is kept where float32 would round ε to 0 (1e-50). A zero row stays zero,
+    with the gradient 1 / sqrt(ε) (0/0 for ε = 0, as in optax).
     """
-    square = (x * x).sum(dim=-1, keepdim=True)
-    return x * torch.rsqrt(square.clamp(min=min_square_norm))
+    wide = x.to(torch.promote_types(x.dtype, torch.float64))
+    with torch.no_grad():
+        if wide.shape[-1] == 0:  # vectors of no components: amax has no identity, and any scale does
+            scale = wide.new_ones((*wide.shape[:-1], 1))
+        else:
+            scale = wide.abs().amax(dim=-1, keepdim=True)
+            scale = torch.where(scale > 0, scale, torch.ones_like(scale))
+    norm = torch.linalg.vector_norm(wide / scale, dim=-1, keepdim=True) * scale
+    return (wide / norm.clamp(min=math.sqrt(min_square_norm))).to(x.dtype)
 
 
 # --- segmentation masks ---------------------------------------------------------------
@@ -156,7 +165,10 @@ def cosine_distance(
       epsilon: floor of the squared norms (so the smallest norm is sqrt(ε)).
         optax's default 0 leaves a zero vector undefined (0/0); validation
         refuses zero rows unless ε > 0, and then the gradient at a zero
-        prediction is -ŷ / sqrt(ε).
+        prediction is -ŷ / sqrt(ε). The norms are taken without squaring
+        the components, so very short or long rows (1e-30, 3e38 in
+        float32) keep their direction, and ε too small for float32 (1e-50)
+        still floors them.
       reduction: ``none`` (one value per row), ``sum`` or ``mean``.
 
     Returns:
