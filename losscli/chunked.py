@@ -12,6 +12,8 @@ statistics (accumulated in float64) are all that is kept.
 
 from __future__ import annotations
 
+import dataclasses
+import itertools
 import math
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -20,7 +22,8 @@ import numpy as np
 import torch
 
 from losscli import engine
-from losscli.errors import DataError
+from losscli.errors import DataError, UsageError
+from losscli.inputs import SharedInput
 from losscli.registry import LossSpec
 from losscli.results import ComputeResult, Gradient
 from losscli.validate import Input, validate
@@ -91,6 +94,27 @@ class GradientSum:
         )
 
 
+class SharedGradient:
+    """The gradient with respect to an argument every chunk shares (a ``SharedInput``), gathered chunk by chunk.
+
+    torch broadcasts such an argument over the rows, so its gradient is the sum
+    of the chunks' gradients, added up in float64.
+    """
+
+    def __init__(self, dtype: type = np.float32) -> None:
+        self.dtype = dtype
+        self.total: np.ndarray | None = None
+
+    def add(self, grad: torch.Tensor) -> None:
+        """Take in the gradient of the next chunk."""
+        values = grad.to(torch.float64).numpy()
+        self.total = values.copy() if self.total is None else self.total + values
+
+    def gradient(self, scale: float) -> Gradient:
+        """The gradient of ``scale`` times the sum."""
+        return engine.summarize_gradient(torch.from_numpy(np.asarray(self.total * scale, dtype=self.dtype)))
+
+
 def splits(spec: LossSpec, arrays: dict[str, np.ndarray], params: dict[str, Any]) -> bool:
     """Whether the rows of these (validated) inputs are samples the loss treats apart."""
     pred = arrays[spec.pred_role.name]
@@ -100,8 +124,18 @@ def splits(spec: LossSpec, arrays: dict[str, np.ndarray], params: dict[str, Any]
         return False  # a 1-D input of a per-row loss is a single sample
     if any(a.ndim == 0 or len(a) != len(pred) for a in arrays.values()):
         return False  # an argument every row shares, such as gaussian_nll's single variance
-    # tensor parameters broadcast along the last axis, which is the rows of a 1-D input
-    return pred.ndim > 1 or not any(p.kind == "tensor" and len(params.get(p.name) or ()) > 1 for p in spec.params)
+    return not _row_params(spec, pred, params)
+
+
+def _row_params(spec: LossSpec, pred: np.ndarray, params: dict[str, Any]) -> dict[str, int]:
+    """The tensor parameters of several values on a 1-D input, with their lengths.
+
+    torch broadcasts tensor parameters along the last axis, which is the rows of a 1-D input.
+    """
+    if pred.ndim != 1:
+        return {}
+    lengths = {p.name: len(params.get(p.name) or ()) for p in spec.params if p.kind == "tensor"}
+    return {name: length for name, length in lengths.items() if length > 1}
 
 
 def _chunks(
@@ -227,29 +261,82 @@ def stream(
 
     Each chunk is validated as it comes, its messages naming the file's rows;
     the advisor's checks look at the first chunk's predictions (a chunk's
-    labels say nothing sure about the class balance of all of them). ``progress`` hears the rows
-    done after each chunk. Memory stays that of one chunk, plus the gradient
-    rows kept (``keep_rows``; None keeps every row).
+    labels say nothing sure about the class balance of all of them). Inputs
+    that ``splits`` keeps whole in memory are computed as there: an argument
+    every row shares (a ``SharedInput``) comes with every chunk and its
+    gradient is summed over them; a 1-D input with a tensor parameter of one
+    value per row, which has only as many rows as the parameter has values,
+    is joined into one chunk (and checked whole, labels too). ``progress``
+    hears the rows done after each chunk. Memory stays that of one chunk, plus
+    the gradient rows kept (``keep_rows``; None keeps every row).
     """
     if spec.decomposition is None:
         raise ValueError(f"{spec.name} does not decompose over samples: it cannot be streamed")
-    run = _Run(spec, params, reduction, grad, dtype, keep_rows, None, None)
-    first: dict[str, Input] = {}
-    mistakes: list[str] = []
+    chunks = iter(chunks)
     with engine.torch_warnings() as caught:
-        for chunk in chunks:
-            if first:
+        first = next(chunks, None)
+        if first is None:
+            raise DataError(f"{spec.name}: the inputs hold no rows")
+        row_params = _row_params(spec, first[spec.pred_role.name].array, params)
+        if row_params:
+            first, chunks = _joined(spec, first, chunks, params, row_params), iter(())
+        mistakes = engine.check_inputs(spec, first, params, reduction, all_labels=bool(row_params))
+        shared = frozenset(name for name, inp in first.items() if isinstance(inp, SharedInput))
+        run = _Run(spec, params, reduction, grad, dtype, keep_rows, None, None, shared)
+        for chunk in itertools.chain([first], chunks):
+            if chunk is not first:
                 validate(spec, chunk, params)
-            else:
-                first, mistakes = chunk, engine.check_inputs(spec, chunk, params, reduction, all_labels=False)
             run.add(run.rows, {name: inp.array for name, inp in chunk.items()})
             if progress is not None:
                 progress(run.rows)
-    if not first:
-        raise DataError(f"{spec.name}: the inputs hold no rows")
     result = run.result(first, mistakes + engine.warning_texts(caught))
     result.n_samples = run.rows
     return result
+
+
+def _joined(
+    spec: LossSpec,
+    first: dict[str, Input],
+    chunks: Iterator[dict[str, Input]],
+    params: dict[str, Any],
+    row_params: dict[str, int],
+) -> dict[str, Input]:
+    """The chunks' rows in one chunk, for a 1-D input whose tensor parameters hold one value per row.
+
+    Such an input has as many rows as the longest parameter has values (a
+    command line's worth), which is all that is read; past that the
+    parameter cannot fit the input: the loss's own checks on that many rows
+    say why, or else the message gives the file's row count.
+    """
+    pred = spec.pred_role.name
+    limit = max(row_params.values())
+    parts = [first]
+    rows = len(first[pred].array)
+    while rows <= limit and (chunk := next(chunks, None)) is not None:
+        parts.append(chunk)
+        rows += len(chunk[pred].array)
+    joined = {
+        name: inp
+        if isinstance(inp, SharedInput)
+        else dataclasses.replace(inp, array=np.concatenate([part[name].array for part in parts]))
+        for name, inp in first.items()
+    }
+    if rows <= limit:
+        return joined
+    validate(
+        spec,
+        {
+            name: inp if isinstance(inp, SharedInput) else dataclasses.replace(inp, array=inp.array[:limit])
+            for name, inp in joined.items()
+        },
+        params,
+    )
+    rows += sum(len(chunk[pred].array) for chunk in chunks)
+    name = max(row_params, key=row_params.__getitem__)
+    raise UsageError(
+        f"{spec.name}: -p {name} has {limit} values but {first[pred].source} has {rows} rows; "
+        "give one value per row of a 1-D input, or a single value for all of them"
+    )
 
 
 class _Run:
@@ -265,6 +352,7 @@ class _Run:
         keep_rows: int | None,
         shapes: dict[str, tuple[int, ...]] | None,
         n_rows: int | None,
+        shared: frozenset[str] = frozenset(),
     ) -> None:
         torch_dtype, self.np_dtype = engine.DTYPES[dtype]
         self.spec, self.params, self.reduction, self.grad, self.dtype = spec, params, reduction, grad, dtype
@@ -274,8 +362,10 @@ class _Run:
         self.rows = 0
         self.total = self.count = 0.0
         self.values: np.ndarray | list[np.ndarray] | None = None if n_rows is not None else []
-        self.sums = {
-            role.name: GradientSum(keep_rows, shapes[role.name] if shapes else None, self.np_dtype)
+        self.sums: dict[str, GradientSum | SharedGradient] = {
+            role.name: SharedGradient(self.np_dtype)
+            if role.name in shared
+            else GradientSum(keep_rows, shapes[role.name] if shapes else None, self.np_dtype)
             for role in spec.roles
             if grad and role.differentiable
         }

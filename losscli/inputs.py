@@ -2,15 +2,23 @@
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterator, Sequence
 from typing import Any, BinaryIO
 
 import numpy as np
 
 from losscli.errors import DataError, UsageError
-from losscli.loading import Source, iter_row_chunks, read_source, resolve_columns, select_columns
+from losscli.loading import Source, iter_row_chunks, read_source, rechunk, resolve_columns, select_columns
 from losscli.registry import LossSpec, Role
 from losscli.validate import Input, check_finite
+
+
+class SharedInput(Input):
+    """An argument every row shares, given whole with each chunk of the others (see ``stream_inputs``).
+
+    Its gradient is the sum of the chunks' gradients with respect to it.
+    """
 
 
 def _input(role: Role, source: Source, selectors: Sequence[str] | None, exclude: Sequence[str], option: str) -> Input:
@@ -70,9 +78,7 @@ def gather_inputs(
             inputs[target.name] = _input(target, pred_source, label_cols, (), "--label-col")
             exclude = () if pred_cols else label_cols
         else:
-            label_source = load(
-                labels, key=label_key, key_option="--label-key", stdin=stdin, float_dtype=float_dtype
-            )
+            label_source = load(labels, key=label_key, key_option="--label-key", stdin=stdin, float_dtype=float_dtype)
             inputs[target.name] = _input(target, label_source, label_cols, (), "--label-col")
             exclude = ()
     else:
@@ -218,25 +224,56 @@ def stream_inputs(
             indices = resolve_columns(header, selectors, exclude=excluded, option=option)
             columns = [header.columns[i] for i in indices]
         readers.append((role, header.name, columns, chunks))
-    return _zip_chunks(readers)
+    return _zip_chunks(readers, chunk_rows)
 
 
-def _zip_chunks(readers: list[tuple[Role, str, list[str] | None, Iterator[np.ndarray]]]) -> Iterator[dict[str, Input]]:
+def _zip_chunks(
+    readers: list[tuple[Role, str, list[str] | None, Iterator[np.ndarray]]], chunk_rows: int
+) -> Iterator[dict[str, Input]]:
+    """The readers' chunks side by side; a reader of a single row beside readers of more is shared.
+
+    A shared input (a file of one row, or a 0-d array) comes whole with every
+    chunk, as a ``SharedInput``: torch broadcasts it over each chunk's rows as it
+    does over all of them in memory, and validation judges it against them.
+    Chunks then hold two rows at least, so that they never look like one row
+    beside another. The other readers must run out together.
+    """
+    peeked = [_peek(chunks) for *_, chunks in readers]
+    many = any(rows > 1 for rows, _ in peeked)
+    shared = {index: next(chunks) for index, (rows, chunks) in enumerate(peeked) if many and rows == 1}
+    apart = {
+        index: rechunk(chunks, 2) if shared and chunk_rows == 1 else chunks
+        for index, (_, chunks) in enumerate(peeked)
+        if index not in shared
+    }
     first_row = 0
-    iterators = [chunks for *_, chunks in readers]
     while True:
-        arrays = [next(chunks, None) for chunks in iterators]
-        if all(a is None for a in arrays):
+        arrays = {index: next(chunks, None) for index, chunks in apart.items()}
+        if all(a is None for a in arrays.values()):
             return
-        lengths = {len(a) if a is not None else 0 for a in arrays}
-        if any(a is None for a in arrays) or len(lengths) > 1:
+        lengths = {_rows(a) if a is not None else 0 for a in arrays.values()}
+        if any(a is None for a in arrays.values()) or len(lengths) > 1:
             counts = ", ".join(
-                f"{name}: {first_row + (len(a) if a is not None else 0)}"
-                for (_, name, _, _), a in zip(readers, arrays, strict=True)
+                f"{readers[index][1]}: {first_row + (_rows(a) if a is not None else 0)}" for index, a in arrays.items()
             )
             raise DataError(f"the inputs have different numbers of rows by row {first_row + min(lengths)} ({counts})")
-        yield {
-            role.name: Input(role, array, name, columns, first_row)
-            for (role, name, columns, _), array in zip(readers, arrays, strict=True)
-        }
+        chunk: dict[str, Input] = {}
+        for index, (role, name, columns, _) in enumerate(readers):
+            if index in shared:
+                chunk[role.name] = SharedInput(role, shared[index], name, columns)
+            else:
+                chunk[role.name] = Input(role, arrays[index], name, columns, first_row)
+        yield chunk
         first_row += lengths.pop()
+
+
+def _peek(chunks: Iterator[np.ndarray]) -> tuple[int, Iterator[np.ndarray]]:
+    """Whether a reader holds 0, 1 or more (2) rows, reading one chunk, or two of one row; and the reader, whole."""
+    head = list(itertools.islice(chunks, 1))
+    if head and _rows(head[0]) == 1:
+        head += itertools.islice(chunks, 1)
+    return min(sum(_rows(array) for array in head), 2), itertools.chain(head, chunks)
+
+
+def _rows(array: np.ndarray) -> int:
+    return len(array) if array.ndim else 1

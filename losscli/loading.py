@@ -20,6 +20,7 @@ imported inside the functions that need it.
 from __future__ import annotations
 
 import csv
+import io
 import mmap
 import os
 import re
@@ -934,7 +935,7 @@ def iter_row_chunks(
         if layout.delimiter != _WHITESPACE and not _file_contains(path, b"#"):
             header = Source(path, np.empty((0, len(layout.names)), float_dtype), layout.names)
             indices = resolve_columns(header, selectors, exclude=exclude, option=option)
-            return header, _rechunk(_csv_blocks(layout, indices, float_dtype), chunk_rows)
+            return header, rechunk(_csv_blocks(layout, indices, float_dtype), chunk_rows)
     if path != STDIN and extension in _PARQUET_EXTENSIONS:
         _check_file(path)
         return _parquet_chunks(path, chunk_rows, selectors, exclude, option, float_dtype)
@@ -946,42 +947,126 @@ def iter_row_chunks(
 
 
 def _csv_blocks(layout: _Layout, indices: list[int], float_dtype: type) -> Iterator[np.ndarray]:
+    """The selected columns of a plain comma/tab file, a record batch at a time, as pyarrow reads it.
+
+    A line of spaces is blank to ``read_source`` but a row of empty cells to
+    pyarrow, which fails on it. Such lines are rare, so the file is read as it
+    is, and only after a parse error read again without them, past the rows
+    already given; an error that remains is the file's.
+    """
     import pyarrow as pa
-    import pyarrow.csv as pcsv
 
     names = [f"c{index}" for index in range(len(layout.names))]
     wanted = [names[index] for index in indices]
-    with pa.OSFile(layout.path) as source:
-        source.seek(layout.body_start)
-        reader = None
-        rows = 0
-        while True:
-            try:
-                if reader is None:  # opening the reader parses the first block already
-                    reader = pcsv.open_csv(
-                        source,
-                        read_options=pcsv.ReadOptions(column_names=names, block_size=1 << 20),
-                        parse_options=pcsv.ParseOptions(delimiter=layout.delimiter, ignore_empty_lines=True),
-                        convert_options=pcsv.ConvertOptions(
-                            column_types=dict.fromkeys(wanted, pa.from_numpy_dtype(float_dtype)),
-                            include_columns=wanted,
-                            null_values=[""],
-                            strings_can_be_null=False,
-                        ),
-                    )
-                batch = reader.read_next_batch()
-            except StopIteration:
-                return
-            except pa.ArrowInvalid as exc:
+    source = pa.OSFile(layout.path)
+    source.seek(layout.body_start)
+    batches = _record_batches(source, layout.delimiter, names, wanted, float_dtype)
+    rows = 0
+    retried = False
+    while True:
+        try:
+            batch = next(batches, None)
+        except pa.ArrowInvalid as exc:
+            if retried:
                 raise DataError(
                     f"{layout.name}: after data row {rows}: {exc}; fix the file, or read it whole (drop "
                     "--chunk-size) to have the bad cell named by row and column"
                 ) from None
-            columns = [batch.column(name) for name in wanted]
-            if any(column.null_count for column in columns):
-                raise DataError(f"{layout.name}: an empty cell after data row {rows}; fill it in")
-            yield _batch_array(columns, float_dtype)
-            rows += batch.num_rows
+            retried = True
+            source = _SpaceLinesDropped(layout.path, layout.body_start)
+            batches = _rows_after(_record_batches(source, layout.delimiter, names, wanted, float_dtype), rows)
+            continue
+        if batch is None:
+            return
+        columns = [batch.column(name) for name in wanted]
+        if any(column.null_count for column in columns):
+            raise DataError(f"{layout.name}: an empty cell after data row {rows}; fill it in")
+        yield _batch_array(columns, float_dtype)
+        rows += batch.num_rows
+
+
+def _record_batches(
+    source: pa.NativeFile | io.RawIOBase, delimiter: str, names: list[str], wanted: list[str], float_dtype: type
+) -> Iterator[pa.RecordBatch]:
+    """pyarrow's streaming CSV reader over ``source`` (closed at the end): the ``wanted`` columns as ``float_dtype``."""
+    import pyarrow as pa
+    import pyarrow.csv as pcsv
+
+    with source:
+        reader = pcsv.open_csv(  # opening the reader parses the first block already
+            source,
+            read_options=pcsv.ReadOptions(column_names=names, block_size=1 << 20),
+            parse_options=pcsv.ParseOptions(delimiter=delimiter, ignore_empty_lines=True),
+            convert_options=pcsv.ConvertOptions(
+                column_types=dict.fromkeys(wanted, pa.from_numpy_dtype(float_dtype)),
+                include_columns=wanted,
+                null_values=[""],
+                strings_can_be_null=False,
+            ),
+        )
+        yield from reader
+
+
+def _rows_after(batches: Iterator[pa.RecordBatch], skip: int) -> Iterator[pa.RecordBatch]:
+    """The batches without their first ``skip`` rows."""
+    for batch in batches:
+        if skip < batch.num_rows:
+            yield batch.slice(skip)
+            skip = 0
+        else:
+            skip -= batch.num_rows
+
+
+class _SpaceLinesDropped(io.RawIOBase):
+    """A text table's bytes from ``start`` on, without its lines of spaces, read a block at a time."""
+
+    def __init__(self, path: str, start: int) -> None:
+        super().__init__()
+        self._pieces = _space_lines_dropped(path, start)
+        self._piece = memoryview(b"")
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: memoryview) -> int:  # type: ignore[override]
+        """Fill ``buffer`` whole (short only at the end): pyarrow takes each read for a block of the file."""
+        filled = 0
+        while filled < len(buffer):
+            if not self._piece:
+                piece = next(self._pieces, None)
+                if piece is None:
+                    break
+                self._piece = memoryview(piece)
+            size = min(len(buffer) - filled, len(self._piece))
+            buffer[filled : filled + size] = self._piece[:size]
+            self._piece = self._piece[size:]
+            filled += size
+        return filled
+
+    def close(self) -> None:
+        self._pieces.close()
+        super().close()
+
+
+def _space_lines_dropped(path: str, start: int) -> Iterator[bytes]:
+    """The bytes of the file from ``start`` on, a block of whole lines at a time, lines of spaces removed.
+
+    Each piece starts at a newline (or at ``start``, a data line or the newline
+    ending the header) and ends before one (or at the end of the file), the
+    shape ``_SPACE_ONLY_LINE`` needs to see every line whole.
+    """
+    with open(path, "rb") as handle:
+        handle.seek(start)
+        tail = b""
+        while block := handle.read(1 << 20):
+            data = tail + block
+            cut = data.rfind(b"\n")
+            if cut <= 0:
+                tail = data
+                continue
+            tail = data[cut:]
+            yield _SPACE_ONLY_LINE.sub(b"", data[:cut])
+        yield _SPACE_ONLY_LINE.sub(b"", tail)
 
 
 def _batch_array(columns: list[pa.Array], float_dtype: type) -> np.ndarray:
@@ -1015,10 +1100,10 @@ def _parquet_chunks(
                 raise DataError(f"{path}: an empty cell (null) in {', '.join(wanted)}; fill it in")
             yield _batch_array([column.cast(target) for column in columns], float_dtype)
 
-    return header, _rechunk(blocks(), chunk_rows)
+    return header, rechunk(blocks(), chunk_rows)
 
 
-def _rechunk(blocks: Iterator[np.ndarray], chunk_rows: int) -> Iterator[np.ndarray]:
+def rechunk(blocks: Iterator[np.ndarray], chunk_rows: int) -> Iterator[np.ndarray]:
     """Blocks of any size as chunks of exactly ``chunk_rows`` rows (the last one shorter)."""
     pending: list[np.ndarray] = []
     held = 0
