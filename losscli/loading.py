@@ -985,26 +985,50 @@ def _csv_blocks(layout: _Layout, indices: list[int], float_dtype: type) -> Itera
         rows += batch.num_rows
 
 
+_PIECE_BYTES = 4 << 20
+"""Streamed text is parsed this many bytes (whole lines) at a time, each piece by every core."""
+
+
 def _record_batches(
     source: pa.NativeFile | io.RawIOBase, delimiter: str, names: list[str], wanted: list[str], float_dtype: type
 ) -> Iterator[pa.RecordBatch]:
-    """pyarrow's streaming CSV reader over ``source`` (closed at the end): the ``wanted`` columns as ``float_dtype``."""
+    """The ``wanted`` columns of ``source`` (closed at the end) as ``float_dtype``, a record batch at a time.
+
+    pyarrow's streaming reader parses on one thread; its multithreaded reader
+    needs the whole input. So the bytes are cut into pieces of whole lines
+    (values never hold a newline: pyarrow's default), and each is parsed by the
+    multithreaded reader: memory stays a piece's, parsing uses every core.
+    """
     import pyarrow as pa
     import pyarrow.csv as pcsv
 
+    options = dict(
+        read_options=pcsv.ReadOptions(column_names=names, block_size=1 << 20, use_threads=True),
+        parse_options=pcsv.ParseOptions(delimiter=delimiter, ignore_empty_lines=True),
+        convert_options=pcsv.ConvertOptions(
+            column_types=dict.fromkeys(wanted, pa.from_numpy_dtype(float_dtype)),
+            include_columns=wanted,
+            null_values=[""],
+            strings_can_be_null=False,
+        ),
+    )
     with source:
-        reader = pcsv.open_csv(  # opening the reader parses the first block already
-            source,
-            read_options=pcsv.ReadOptions(column_names=names, block_size=1 << 20),
-            parse_options=pcsv.ParseOptions(delimiter=delimiter, ignore_empty_lines=True),
-            convert_options=pcsv.ConvertOptions(
-                column_types=dict.fromkeys(wanted, pa.from_numpy_dtype(float_dtype)),
-                include_columns=wanted,
-                null_values=[""],
-                strings_can_be_null=False,
-            ),
-        )
-        yield from reader
+        for piece in _whole_lines(source):
+            yield from pcsv.read_csv(pa.py_buffer(piece), **options).to_batches()
+
+
+def _whole_lines(source: pa.NativeFile | io.RawIOBase) -> Iterator[bytes]:
+    """``source``'s bytes in pieces of about ``_PIECE_BYTES`` that end at a newline (the last one at the end)."""
+    tail = b""
+    while block := source.read(_PIECE_BYTES):
+        cut = block.rfind(b"\n") + 1
+        if not cut:
+            tail += block
+            continue
+        yield tail + block[:cut]
+        tail = block[cut:]
+    if tail:
+        yield tail
 
 
 def _rows_after(batches: Iterator[pa.RecordBatch], skip: int) -> Iterator[pa.RecordBatch]:
