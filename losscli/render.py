@@ -8,11 +8,12 @@ import io
 import json
 import math
 import os
+import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, TextIO
 
 import numpy as np
 from rich.console import Console
@@ -20,6 +21,7 @@ from rich.padding import Padding
 from rich.table import Table
 from rich.text import Text
 
+from losscli import textout
 from losscli.advisor import Advice
 from losscli.errors import DataError, UsageError
 from losscli.registry import LossSpec
@@ -51,18 +53,28 @@ def finite_or_none(x: float | None) -> float | None:
     return x if x is not None and math.isfinite(x) else None
 
 
-def gradient_dict(grad: Gradient) -> dict[str, Any]:
+def gradient_dict(grad: Gradient, array_value: Callable[[np.ndarray], Any] = jsonable) -> dict[str, Any]:
     return {
         "shape": list(grad.shape),
         "norm": finite_or_none(grad.norm),
         "mean": finite_or_none(grad.mean),
         "min": finite_or_none(grad.min),
         "max": finite_or_none(grad.max),
-        "values": jsonable(grad.values),
+        "values": array_value(grad.values),
     }
 
 
-def compute_dict(result: ComputeResult) -> dict[str, Any]:
+def compute_dict(result: ComputeResult, arrays: dict[str, np.ndarray] | None = None) -> dict[str, Any]:
+    """The SPEC's compute JSON as a dict; with ``arrays``, each array is left there under a placeholder
+    (for ``textout.write_json``) instead of being turned into lists."""
+
+    def array_value(array: np.ndarray) -> Any:
+        if arrays is None:
+            return jsonable(array)
+        key = textout.placeholder(len(arrays))
+        arrays[key] = array
+        return key
+
     return {
         "loss": result.loss,
         "torch_name": result.torch_name,
@@ -71,8 +83,8 @@ def compute_dict(result: ComputeResult) -> dict[str, Any]:
         "n_samples": result.n_samples,
         "dtype": result.dtype,
         "value": finite_or_none(result.value),
-        "values": None if result.values is None else jsonable(result.values),
-        "gradients": {name: gradient_dict(g) for name, g in result.gradients.items()},
+        "values": None if result.values is None else array_value(result.values),
+        "gradients": {name: gradient_dict(g, array_value) for name, g in result.gradients.items()},
         "warnings": result.warnings,
     }
 
@@ -140,32 +152,23 @@ def compute_table(result: ComputeResult, rows: int, console: Console) -> None:
         _print_rows(console, grad.values, rows, grad.shape)
 
 
-def _long_rows(quantity: str, array: np.ndarray) -> list[list[Any]]:
-    return [
-        [quantity, ",".join(str(i) for i in index), value]
-        for index, value in zip(np.ndindex(array.shape), array.astype(str).ravel(), strict=True)
-    ]
-
-
-def compute_csv(result: ComputeResult) -> str:
+def write_compute_csv(out: TextIO, result: ComputeResult) -> None:
     """Tidy CSV: ``quantity,index,value`` rows for the value(s) and every gradient element."""
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(["quantity", "index", "value"])
+    out.write("quantity,index,value\n")
     if result.values is not None:
-        writer.writerows(_long_rows("values", result.values))
+        textout.write_long_csv(out, "values", result.values)
     else:
-        writer.writerow(["value", "", result.value])
+        out.write(f"value,,{result.value}\n")
     for name, grad in result.gradients.items():
-        writer.writerows(_long_rows(f"grad_{name}", grad.values))
-    return out.getvalue()
+        textout.write_long_csv(out, f"grad_{name}", grad.values)
 
 
 def print_compute(result: ComputeResult, format_: str, rows: int) -> None:
     if format_ == "json":
-        print(json.dumps(compute_dict(result)))
+        arrays: dict[str, np.ndarray] = {}
+        textout.write_json(sys.stdout, compute_dict(result, arrays), arrays)
     elif format_ == "csv":
-        print(compute_csv(result), end="")
+        write_compute_csv(sys.stdout, result)
     else:
         compute_table(result, rows, stdout())
         print_warnings(result.warnings)
@@ -177,7 +180,7 @@ def print_warnings(messages: list[str]) -> None:
         console.print(f"[yellow]Warning:[/] {message}", highlight=False, soft_wrap=True)
 
 
-def _gradient_columns(gradients: dict[str, Gradient]) -> tuple[list[str], np.ndarray]:
+def _gradient_columns(gradients: dict[str, Gradient]) -> tuple[list[str], list[np.ndarray]]:
     lengths = {len(_rows(g.values)) for g in gradients.values()}
     if len(lengths) > 1:
         raise UsageError("the gradients have different numbers of rows; write them to a .npz file instead")
@@ -189,7 +192,7 @@ def _gradient_columns(gradients: dict[str, Gradient]) -> tuple[list[str], np.nda
             names.append(f"grad_{name}")
         else:
             names.extend(f"grad_{name}[{j}]" for j in range(block.shape[1]))
-    return names, np.hstack(blocks)
+    return names, blocks
 
 
 @contextlib.contextmanager
@@ -222,15 +225,17 @@ def write_gradients(path: Path, gradients: dict[str, Gradient]) -> None:
         names = ", ".join(gradients)
         raise UsageError(f"--grad-out {path}: this loss has several gradients ({names}); use a .npz or .csv file")
     if suffix == ".csv":
-        header, table = _gradient_columns(gradients)
+        header, blocks = _gradient_columns(gradients)
     with atomic_write(path, "--grad-out") as f:
         if suffix == ".npy":
             np.save(f, next(iter(gradients.values())).values)
         elif suffix == ".npz":
             np.savez(f, **{name: g.values for name, g in gradients.items()})
         else:
-            f.write((",".join(header) + "\n").encode())
-            np.savetxt(f, table, delimiter=",", fmt="%.9g")
+            text = io.TextIOWrapper(f, encoding="utf-8", newline="")
+            textout.write_columns_csv(text, header, blocks)
+            text.flush()
+            text.detach()  # ``atomic_write`` closes the file
 
 
 def spec_row(spec: LossSpec) -> dict[str, Any]:
