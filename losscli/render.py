@@ -11,6 +11,7 @@ import os
 import sys
 import tempfile
 import time
+import zipfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, BinaryIO, TextIO
@@ -101,7 +102,7 @@ def _number(x: float) -> str:
 
 
 def _array_table(array: np.ndarray, limit: int) -> Table:
-    rows = _rows(array)
+    rows = _rows(array if array.ndim == 0 else array[:limit])  # a spilled array reads only these rows
     n_cols = rows.shape[1]
     shown = min(n_cols, MAX_TABLE_COLUMNS)
     table = Table()
@@ -180,19 +181,16 @@ def print_warnings(messages: list[str]) -> None:
         console.print(f"[yellow]Warning:[/] {message}", highlight=False, soft_wrap=True)
 
 
-def _gradient_columns(gradients: dict[str, Gradient]) -> tuple[list[str], list[np.ndarray]]:
-    lengths = {len(_rows(g.values)) for g in gradients.values()}
-    if len(lengths) > 1:
+def _gradient_columns(gradients: dict[str, Gradient]) -> tuple[list[str], list[Any]]:
+    """The CSV header and the gradients as arrays of rows (a scalar as one row)."""
+    arrays = [g.values.reshape(1) if g.values.ndim == 0 else g.values for g in gradients.values()]
+    if len({len(a) for a in arrays}) > 1:
         raise UsageError("the gradients have different numbers of rows; write them to a .npz file instead")
-    names, blocks = [], []
-    for name, grad in gradients.items():
-        block = _rows(grad.values)
-        blocks.append(block)
-        if block.shape[1] == 1:
-            names.append(f"grad_{name}")
-        else:
-            names.extend(f"grad_{name}[{j}]" for j in range(block.shape[1]))
-    return names, blocks
+    names = []
+    for name, array in zip(gradients, arrays, strict=True):
+        width = math.prod(array.shape[1:])
+        names.extend([f"grad_{name}"] if width == 1 else [f"grad_{name}[{j}]" for j in range(width)])
+    return names, arrays
 
 
 @contextlib.contextmanager
@@ -225,15 +223,18 @@ def write_gradients(path: Path, gradients: dict[str, Gradient]) -> None:
         names = ", ".join(gradients)
         raise UsageError(f"--grad-out {path}: this loss has several gradients ({names}); use a .npz or .csv file")
     if suffix == ".csv":
-        header, blocks = _gradient_columns(gradients)
+        header, arrays = _gradient_columns(gradients)
     with atomic_write(path, "--grad-out") as f:
         if suffix == ".npy":
-            np.save(f, next(iter(gradients.values())).values)
+            textout.write_npy(f, next(iter(gradients.values())).values)
         elif suffix == ".npz":
-            np.savez(f, **{name: g.values for name, g in gradients.items()})
+            with zipfile.ZipFile(f, mode="w", compression=zipfile.ZIP_STORED, allowZip64=True) as archive:
+                for name, grad in gradients.items():  # as numpy.savez lays them out
+                    with archive.open(f"{name}.npy", "w", force_zip64=True) as member:
+                        textout.write_npy(member, grad.values)
         else:
             text = io.TextIOWrapper(f, encoding="utf-8", newline="")
-            textout.write_columns_csv(text, header, blocks)
+            textout.write_columns_csv(text, header, arrays)
             text.flush()
             text.detach()  # ``atomic_write`` closes the file
 

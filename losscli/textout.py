@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Iterator
-from typing import TYPE_CHECKING, Any, TextIO
+from typing import TYPE_CHECKING, Any, BinaryIO, TextIO
 
 import numpy as np
 
@@ -64,7 +64,7 @@ def _one(texts: pa.Array, separator: str) -> str:
     return _joined(texts, len(texts), separator)[0].as_py() if len(texts) else ""
 
 
-def _row_blocks(array: np.ndarray) -> Iterator[np.ndarray]:
+def row_blocks(array: np.ndarray) -> Iterator[np.ndarray]:
     """``array`` (1-D or more) as blocks of whole rows along its first axis, about ``BLOCK_ELEMENTS`` each."""
     per_row = math.prod(array.shape[1:])
     step = max(1, BLOCK_ELEMENTS // max(per_row, 1))
@@ -94,7 +94,7 @@ def write_json_array(out: TextIO, array: np.ndarray) -> None:
         out.write(_one(decimals(array.reshape(1), json_numbers=True), SEPARATOR))
         return
     out.write("[")
-    for index, block in enumerate(_row_blocks(array)):
+    for index, block in enumerate(row_blocks(array)):
         if index:
             out.write(SEPARATOR)
         out.write(_one(_nested(block), SEPARATOR))
@@ -130,7 +130,7 @@ def write_long_csv(out: TextIO, quantity: str, array: np.ndarray) -> None:
         return
     per_row = math.prod(array.shape[1:])
     first = 0
-    for block in _row_blocks(array):
+    for block in row_blocks(array):
         flat = np.arange(first * per_row, (first + len(block)) * per_row, dtype=np.int64)
         first += len(block)
         if not len(flat):
@@ -145,18 +145,33 @@ def write_long_csv(out: TextIO, quantity: str, array: np.ndarray) -> None:
         out.write(_one(lines, "\n") + "\n")
 
 
-def write_columns_csv(out: TextIO, header: list[str], blocks: list[np.ndarray]) -> None:
-    """A header line, then one line per row of the 2-D ``blocks`` side by side (all of the same length)."""
+def write_columns_csv(out: TextIO, header: list[str], arrays: list[Any]) -> None:
+    """A header line, then one line per row of ``arrays`` side by side (all of the same length, each
+    row flattened into its columns)."""
     import pyarrow.compute as pc
 
     out.write(",".join(header) + "\n")
-    rows = len(blocks[0]) if blocks else 0
-    step = max(1, BLOCK_ELEMENTS // max(sum(b.shape[1] for b in blocks), 1))
+    rows = len(arrays[0]) if arrays else 0
+    step = max(1, BLOCK_ELEMENTS // max(len(header), 1))
     for start in range(0, rows, step):
+        blocks = [np.asarray(a[start : start + step]) for a in arrays]
         columns = [
-            decimals(np.ascontiguousarray(block[start : start + step, j]), json_numbers=False)
+            decimals(np.ascontiguousarray(block.reshape(len(block), -1)[:, j]), json_numbers=False)
             for block in blocks
-            for j in range(block.shape[1])
+            for j in range(math.prod(block.shape[1:]))
         ]
         lines = columns[0] if len(columns) == 1 else pc.binary_join_element_wise(*columns, ",")
         out.write(_one(lines, "\n") + "\n")
+
+
+def write_npy(out: BinaryIO, array: Any) -> None:
+    """``array`` in the ``.npy`` format, as ``numpy.save`` writes it, a block of rows at a time."""
+    from numpy.lib import format as npy
+
+    header = {"descr": npy.dtype_to_descr(array.dtype), "fortran_order": False, "shape": tuple(array.shape)}
+    npy.write_array_header_1_0(out, header)
+    if array.ndim == 0:
+        out.write(np.ascontiguousarray(array).tobytes())
+        return
+    for block in row_blocks(array):
+        out.write(np.ascontiguousarray(block).tobytes())

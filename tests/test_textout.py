@@ -108,3 +108,11 @@ def test_columns_csv(block):
     assert lines[0] == "a,b[0],b[1],b[2]"
     table = np.array([[float(x) for x in line.split(",")] for line in lines[1:]]).astype(np.float32)
     np.testing.assert_array_equal(table, np.hstack(blocks))
+
+
+@pytest.mark.parametrize("array", list(_arrays()))
+def test_npy_is_what_numpy_save_writes(block, array):
+    ours, theirs = io.BytesIO(), io.BytesIO()
+    textout.write_npy(ours, array)
+    np.save(theirs, array)
+    assert ours.getvalue() == theirs.getvalue()

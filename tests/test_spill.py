@@ -1,0 +1,59 @@
+"""Rows kept in a temporary file (losscli.spill) read back as the arrays that were appended."""
+
+from __future__ import annotations
+
+import io
+import json
+
+import numpy as np
+import pytest
+
+from losscli import textout
+from losscli.spill import Spill
+
+
+@pytest.mark.parametrize("tail", [(), (3,), (2, 2)])
+def test_spilled_rows_read_back_exactly(tail):
+    rng = np.random.default_rng(1)
+    blocks = [rng.normal(size=(n, *tail)).astype(np.float32) for n in (5, 1, 0, 7)]
+    spill = Spill(np.float32)
+    for block in blocks:
+        spill.append(block)
+    whole = np.concatenate(blocks)
+    array = spill.array()
+    assert array.shape == whole.shape and array.ndim == whole.ndim and len(array) == len(whole)
+    np.testing.assert_array_equal(np.asarray(array), whole)
+    for start, stop in [(0, 3), (4, 9), (10, 100), (-3, None), (5, 5)]:
+        np.testing.assert_array_equal(array[start:stop], whole[start:stop])
+    np.testing.assert_array_equal(array[-1], whole[-1])
+
+
+def test_scale_is_applied_as_in_memory():
+    values = np.random.default_rng(2).normal(size=(11, 2)).astype(np.float32)
+    spill = Spill(np.float32)
+    spill.append(values[:4])
+    spill.append(values[4:])
+    scale = 1 / 11
+    expected = values.copy()
+    expected *= scale
+    np.testing.assert_array_equal(np.asarray(spill.array(scale)), expected)
+
+
+def test_writers_take_a_spilled_array(monkeypatch):
+    monkeypatch.setattr(textout, "BLOCK_ELEMENTS", 4)
+    values = np.random.default_rng(3).normal(size=(9, 3)).astype(np.float64)
+    spill = Spill(np.float64)
+    spill.append(values)
+    out = io.StringIO()
+    textout.write_json_array(out, spill.array())
+    np.testing.assert_array_equal(np.array(json.loads(out.getvalue())), values)
+    out = io.StringIO()
+    textout.write_long_csv(out, "g", spill.array())
+    assert len(out.getvalue().splitlines()) == values.size
+
+
+def test_rows_of_another_shape_are_refused():
+    spill = Spill(np.float32)
+    spill.append(np.zeros((2, 3)))
+    with pytest.raises(ValueError, match="shape"):
+        spill.append(np.zeros((2, 4)))
