@@ -10,6 +10,7 @@ imports torch or pandas.
 from __future__ import annotations
 
 import json
+import math
 import shlex
 from dataclasses import dataclass, field
 from typing import Any
@@ -240,25 +241,71 @@ def profile_for_type(label_type: str) -> LabelProfile:
 # --- predictions ---------------------------------------------------------------------
 
 
+def _grown(shape: tuple[int, ...] | None, rows: np.ndarray) -> tuple[int, ...]:
+    """The shape of the rows so far (None before the first chunk) once ``rows`` are added below them."""
+    return rows.shape if shape is None else (shape[0] + len(rows), *shape[1:])
+
+
+class PredStats:
+    """What ``describe_predictions`` judges, gathered a chunk of rows at a time: the same totals for any chunks.
+
+    The shape, the extremes, and the largest distance from 1 of a row's sum over
+    ``class_axis`` (of the values, and of their exp, in float64). Each sum is
+    taken only while the extremes so far leave its kind possible (all <= 0 for
+    log-probabilities, all in [0, 1] for softmax outputs); when they are
+    needed at the end, every chunk has had it.
+    """
+
+    def __init__(self, class_axis: int = 1) -> None:
+        self.class_axis = class_axis
+        self.shape: tuple[int, ...] | None = None
+        self.lo, self.hi = math.inf, -math.inf
+        self.exp_sum_error = self.sum_error = 0.0
+
+    def add(self, rows: np.ndarray) -> None:
+        """Take in the next rows of the predictions (a 0-d array is all of them)."""
+        p = np.asarray(rows)
+        self.shape = _grown(self.shape, p)
+        if p.size == 0:
+            return
+        self.lo, self.hi = min(self.lo, float(p.min())), max(self.hi, float(p.max()))
+        if not self.has_classes:
+            return
+        if self.hi <= 0:
+            sums = np.exp(p.astype(np.float64)).sum(axis=self.class_axis)
+            self.exp_sum_error = max(self.exp_sum_error, float(np.abs(sums - 1).max()))
+        if self.lo >= 0 and self.hi <= 1:
+            sums = p.sum(axis=self.class_axis, dtype=np.float64)
+            self.sum_error = max(self.sum_error, float(np.abs(sums - 1).max()))
+
+    @property
+    def has_classes(self) -> bool:
+        """Whether the predictions have a class axis of more than one column, whose rows can sum to 1."""
+        return self.shape is not None and len(self.shape) >= 2 and self.shape[self.class_axis] > 1
+
+    def profile(self) -> PredProfile:
+        """Logits, probabilities, or log-probabilities, from the totals."""
+        lo, hi = self.lo, self.hi
+        evidence: dict[str, Any] = {"shape": list(self.shape or ()), "min": _number(lo), "max": _number(hi)}
+        if self.has_classes:
+            if hi <= 0:
+                evidence["exp_row_sum_max_error"] = _number(self.exp_sum_error)
+                if self.exp_sum_error <= ROW_SUM_TOLERANCE:
+                    return PredProfile("log_probs", evidence)
+            if lo >= 0 and hi <= 1:
+                evidence["row_sum_max_error"] = _number(self.sum_error)
+                if self.sum_error <= ROW_SUM_TOLERANCE:
+                    return PredProfile("softmax", evidence)
+        if lo >= 0 and hi <= 1:
+            return PredProfile("probs", evidence)
+        return PredProfile("real", evidence)
+
+
 def describe_predictions(pred: np.ndarray, class_axis: int = 1) -> PredProfile:
     """Logits, probabilities, or log-probabilities, from the values and the sums over ``class_axis``."""
-    p = np.asarray(pred)
-    lo, hi = float(p.min()), float(p.max())
-    evidence: dict[str, Any] = {"shape": list(p.shape), "min": _number(lo), "max": _number(hi)}
-    if p.ndim >= 2 and p.shape[class_axis] > 1:
-        if hi <= 0:
-            sums = np.exp(p.astype(np.float64)).sum(axis=class_axis)
-            evidence["exp_row_sum_max_error"] = _number(np.abs(sums - 1).max())
-            if np.abs(sums - 1).max() <= ROW_SUM_TOLERANCE:
-                return PredProfile("log_probs", evidence)
-        if lo >= 0 and hi <= 1:
-            sums = p.sum(axis=class_axis, dtype=np.float64)
-            evidence["row_sum_max_error"] = _number(np.abs(sums - 1).max())
-            if np.abs(sums - 1).max() <= ROW_SUM_TOLERANCE:
-                return PredProfile("softmax", evidence)
-    if lo >= 0 and hi <= 1:
-        return PredProfile("probs", evidence)
-    return PredProfile("real", evidence)
+    stats = PredStats(class_axis)
+    stats.add(pred)
+    return stats.profile()
 
 
 # --- recommendations -----------------------------------------------------------------
@@ -635,26 +682,6 @@ def _pred_mistake(spec: LossSpec, expects: str, kind: str, evidence: dict[str, A
     return None
 
 
-def _balance_from_target(spec: LossSpec, labels: np.ndarray) -> LabelProfile | None:
-    """Class counts for the losses whose targets are classes or 0/1 bits (O(N), no sort)."""
-    target = spec.target_role
-    if target is None or labels.size == 0:
-        return None
-    y = labels
-    if target.dtype == "index_or_prob" and y.ndim == 2 and np.isin(y, (0, 1)).all() and (y.sum(axis=1) == 1).all():
-        return _with_balance(LabelProfile("onehot", {}, y.sum(axis=0, dtype=np.int64), len(y)))
-    if target.dtype == "index" or (target.dtype == "index_or_prob" and y.ndim == 1):
-        valid = y[(y >= 0) & (y == np.floor(y))].astype(np.int64)
-        if len(valid) == 0:
-            return None
-        return _with_balance(LabelProfile("multiclass", {}, np.bincount(valid.reshape(-1)), len(valid)))
-    if spec.label_kind in ("binary", "multilabel") and np.isin(y, (0, 1)).all():
-        if y.ndim == 2:  # one column per label
-            return _with_balance(LabelProfile("multilabel", {}, (y == 1).sum(axis=0), len(y)))
-        return _with_balance(LabelProfile("binary", {}, np.array([np.count_nonzero(y == 1)]), y.size))
-    return None
-
-
 def _imbalance_mistake(spec: LossSpec, profile: LabelProfile, params: dict[str, Any]) -> str | None:
     if not profile.evidence.get("severe_imbalance") or profile.counts is None:
         return None
@@ -679,27 +706,156 @@ def _imbalance_mistake(spec: LossSpec, profile: LabelProfile, params: dict[str, 
     return f"severe class imbalance ({what}): the loss is dominated by the majority class; {fix}"
 
 
-def find_mistakes(
-    spec: LossSpec,
-    pred: np.ndarray | None,
-    labels: np.ndarray | None,
-    params: dict[str, Any],
-    reduction: str,
-    profile: LabelProfile | None = None,
-) -> list[str]:
-    """The classic mistakes of using ``spec`` on these predictions and labels, each with its fix."""
+PRED_CHECKS = ("logits", "log_probs", "prob", "positive")
+"""The prediction domains whose values the advisor checks (see ``_pred_mistake``)."""
+
+
+EXACT_ROWS = 1 << 24
+"""Rows of 0/1 values whose sum float32 holds exactly."""
+NARROW = 6
+"""Columns up to which counting column by column beats numpy's reductions along the rows."""
+
+
+def _ones_per_column_and_row(bits: np.ndarray, per_row: bool) -> tuple[np.ndarray, np.ndarray | None]:
+    """The 1s in each column (int64) of a 2-D array of 0s and 1s, and in each row when ``per_row``.
+
+    numpy reduces short rows slowly (over a few columns, several times a pass over the values), so a narrow
+    array is counted column by column; a wider one is summed with ``einsum``, exactly: float32 holds the
+    counts of ``EXACT_ROWS`` rows, which are taken at a time.
+    """
+    if bits.shape[1] <= NARROW:
+        columns = np.empty(bits.shape[1], dtype=np.int64)
+        rows = np.zeros(len(bits), dtype=np.uint8) if per_row else None
+        for j in range(bits.shape[1]):
+            ones = bits[:, j] == 1
+            columns[j] = np.count_nonzero(ones)
+            if rows is not None:
+                rows += ones.view(np.uint8)
+        return columns, rows
+    values = bits if bits.dtype in (np.float32, np.float64) else bits.astype(np.int64)
+    parts = (values[start : start + EXACT_ROWS] for start in range(0, len(values), EXACT_ROWS))
+    columns = sum(np.einsum("ij->j", part).astype(np.int64) for part in parts)
+    return columns, np.einsum("ij->i", values) if per_row else None
+
+
+class MistakeStats:
+    """What ``judge_mistakes`` checks, gathered from the predictions and labels a chunk of rows at a time.
+
+    Every total merges exactly: shapes, extremes, counts of 1s per column and of
+    labels per class, and whether every label so far is 0 or 1 and every row
+    holds one 1. So any split of the rows gives the totals of the whole arrays,
+    hence the same warnings with the same numbers (``find_mistakes`` is one
+    chunk of all the rows). A total is taken only for the checks ``spec``
+    makes, and memory is that of the class counts, whatever the number of rows.
+    """
+
+    def __init__(self, spec: LossSpec, params: dict[str, Any]) -> None:
+        self.spec, self.params = spec, params
+        self.expects = role_domain(spec, spec.pred_role, params)  # tweedie's depends on its power
+        self.pred_shape: tuple[int, ...] | None = None
+        self.pred_values = PredStats(-1 if spec.shape_rule == "ctc" else 1) if self.expects in PRED_CHECKS else None
+        self.ignore = params.get("ignore_index", -100) if spec.param("ignore_index") else None
+        self.label_shape: tuple[int, ...] | None = None
+        self.label_dtype: np.dtype | None = None
+        self.bits: bool | None = None
+        """Whether the checks need ``zero_one``, ``rows_of_one`` and ``ones`` (decided by the first labels)."""
+        self.zero_one = self.rows_of_one = True
+        self.ones: np.ndarray | int = 0
+        """The 1s per column of 2-D labels, or among all the labels."""
+        self.kept = 0
+        """Index labels other than ``ignore_index``, and their extremes."""
+        self.kept_lo, self.kept_hi = math.inf, -math.inf
+        self.class_counts = np.zeros(0, dtype=np.int64)
+        """Integral index labels >= 0 per class, ``n_valid`` in all."""
+        self.n_valid = 0
+
+    def add(self, pred: np.ndarray | None, labels: np.ndarray | None) -> None:
+        """Take in the next rows of the predictions and of the labels; None adds nothing of that input."""
+        if pred is not None:
+            self.pred_shape = _grown(self.pred_shape, pred)
+            if self.pred_values is not None:
+                self.pred_values.add(pred)
+        if labels is not None:
+            self.label_shape = _grown(self.label_shape, labels)
+            if self.spec.target_role is not None:
+                self._add_labels(labels)
+
+    def _add_labels(self, y: np.ndarray) -> None:
+        dtype = self.spec.target_role.dtype
+        self.label_dtype = y.dtype if self.label_dtype is None else np.promote_types(self.label_dtype, y.dtype)
+        classes = dtype in ("index", "index_or_prob")
+        if self.bits is None:
+            self.bits = (y.ndim == 2 and classes) or self.spec.label_kind in ("binary", "multilabel")
+        if y.size == 0:
+            return
+        if self.bits and self.zero_one:
+            n_ones = np.count_nonzero(y == 1)
+            self.zero_one = n_ones + np.count_nonzero(y == 0) == y.size
+            if self.zero_one and y.ndim == 2:
+                columns, rows = _ones_per_column_and_row(y, per_row=classes)
+                self.ones = self.ones + columns
+                self.rows_of_one = self.rows_of_one and (rows is None or bool((rows == 1).all()))
+            elif self.zero_one:
+                self.ones += n_ones
+        if dtype == "index" or (dtype == "index_or_prob" and y.ndim == 1):
+            self._add_indices(y)
+
+    def _add_indices(self, y: np.ndarray) -> None:
+        lo, hi = y.min(), y.max()
+        kept = y
+        if self.ignore is not None and lo <= self.ignore <= hi:  # else no label is ignored: no copy
+            kept = y[y != self.ignore]
+        if kept.size and y.dtype.kind in "iuf":
+            self.kept += kept.size
+            kept_lo, kept_hi = (lo, hi) if kept is y else (kept.min(), kept.max())
+            self.kept_lo, self.kept_hi = min(self.kept_lo, float(kept_lo)), max(self.kept_hi, float(kept_hi))
+        integral = y.dtype.kind in "iub" and lo >= 0  # every label valid: no copy
+        valid = y if integral else y[(y >= 0) & (y == np.floor(y))]
+        counts = np.bincount(valid.reshape(-1).astype(np.int64, copy=False))
+        if len(counts) > len(self.class_counts):
+            self.class_counts = np.concatenate([self.class_counts, np.zeros(len(counts) - len(self.class_counts), int)])
+        self.class_counts[: len(counts)] += counts
+        self.n_valid += valid.size
+
+    def balance(self) -> LabelProfile | None:
+        """The class counts of the labels, for the losses whose targets are classes or 0/1 bits."""
+        target, shape = self.spec.target_role, self.label_shape
+        if target is None or shape is None or math.prod(shape) == 0:
+            return None
+        bits = bool(self.bits) and self.zero_one
+        if target.dtype == "index_or_prob" and len(shape) == 2 and bits and self.rows_of_one:
+            return _with_balance(LabelProfile("onehot", {}, np.asarray(self.ones), shape[0]))
+        if target.dtype == "index" or (target.dtype == "index_or_prob" and len(shape) == 1):
+            if self.n_valid == 0:
+                return None
+            return _with_balance(LabelProfile("multiclass", {}, self.class_counts, self.n_valid))
+        if self.spec.label_kind in ("binary", "multilabel") and bits:
+            if len(shape) == 2:  # one column per label
+                return _with_balance(LabelProfile("multilabel", {}, np.asarray(self.ones), shape[0]))
+            return _with_balance(LabelProfile("binary", {}, np.array([self.ones]), math.prod(shape)))
+        return None
+
+
+def judge_mistakes(stats: MistakeStats, reduction: str, profile: LabelProfile | None = None) -> list[str]:
+    """The classic mistakes of using ``stats.spec`` on the inputs ``stats`` took in, each with its fix.
+
+    ``profile``, when it has class counts, judges the balance instead of the labels' own counts.
+    """
+    spec, params = stats.spec, stats.params
     found: list[str] = []
     target = spec.target_role
-    expects = role_domain(spec, spec.pred_role, params)  # tweedie's depends on its power
-    if pred is not None and pred.size and expects in ("logits", "log_probs", "prob", "positive"):
-        pred_profile = describe_predictions(pred, class_axis=-1 if spec.shape_rule == "ctc" else 1)
-        message = _pred_mistake(spec, expects, pred_profile.kind, pred_profile.evidence)
+    values = stats.pred_values
+    if values is not None and values.shape is not None and math.prod(values.shape):
+        pred_profile = values.profile()
+        message = _pred_mistake(spec, stats.expects, pred_profile.kind, pred_profile.evidence)
         if message:
             found.append(message)
-    if pred is not None and labels is not None and pred.ndim == 2 and pred.shape[1] == 1 and labels.ndim == 1:
+    pred_shape, label_shape = stats.pred_shape, stats.label_shape
+    column = pred_shape is not None and len(pred_shape) == 2 and pred_shape[1] == 1
+    if column and label_shape is not None and len(label_shape) == 1:
         found.append(
-            f"the predictions have shape ({pred.shape[0]}, 1) and the labels ({labels.shape[0]},): torch would "
-            f"broadcast them to ({pred.shape[0]}, {labels.shape[0]}) and compare every prediction with every "
+            f"the predictions have shape ({pred_shape[0]}, 1) and the labels ({label_shape[0]},): torch would "
+            f"broadcast them to ({pred_shape[0]}, {label_shape[0]}) and compare every prediction with every "
             "label; squeeze the predictions to one dimension"
         )
     if spec.name == "kl_div" and reduction == "mean":
@@ -707,9 +863,10 @@ def find_mistakes(
             "kl_div with reduction 'mean' divides by every element (N·C), not by the N samples, so it is not "
             "the KL divergence; pass --reduction batchmean"
         )
-    if labels is None or target is None or labels.size == 0:
+    if label_shape is None or target is None or math.prod(label_shape) == 0:
         return found
-    onehot = labels.ndim == 2 and labels.shape[1] > 1 and np.isin(labels, (0, 1)).all() and (labels.sum(1) == 1).all()
+    onehot = len(label_shape) == 2 and label_shape[1] > 1 and bool(stats.bits) and stats.zero_one
+    onehot = onehot and stats.rows_of_one
     if onehot and target.dtype == "index":
         found.append(
             f"the labels are one-hot rows, but {spec.name} wants class indices: take the argmax of each row "
@@ -721,23 +878,36 @@ def find_mistakes(
             "the summed weights of the targets as it does for class indices; give indices (argmax of each row) "
             "for the usual weighted mean"
         )
-    ignore = params.get("ignore_index", -100) if spec.param("ignore_index") else None
-    is_index = target.dtype == "index" or (target.dtype == "index_or_prob" and labels.ndim == 1)
-    if is_index and labels.dtype.kind in "iuf":
-        kept = labels[labels != ignore] if ignore is not None else labels
-        if ignore is not None and kept.size == 0:
+    ignore = stats.ignore
+    is_index = target.dtype == "index" or (target.dtype == "index_or_prob" and len(label_shape) == 1)
+    if is_index and stats.label_dtype.kind in "iuf":
+        if ignore is not None and stats.kept == 0:
             found.append(
                 f"every label equals ignore_index ({ignore}): nothing counts, so the mean is NaN; check the "
                 "labels or the -p ignore_index value"
             )
-        elif kept.size and kept.min() >= 1 and spec.shape_rule in ("class", "class4d"):
+        elif stats.kept and stats.kept_lo >= 1 and spec.shape_rule in ("class", "class4d"):
             found.append(
-                f"no label is 0 (they run {_number(kept.min())}..{_number(kept.max())}): if the classes are "
+                f"no label is 0 (they run {_number(stats.kept_lo)}..{_number(stats.kept_hi)}): if the classes are "
                 "numbered from 1, subtract 1 so that label k picks column k"
             )
-    balance = profile if profile is not None and profile.counts is not None else _balance_from_target(spec, labels)
+    balance = profile if profile is not None and profile.counts is not None else stats.balance()
     if balance is not None:
         message = _imbalance_mistake(spec, balance, params)
         if message:
             found.append(message)
     return found
+
+
+def find_mistakes(
+    spec: LossSpec,
+    pred: np.ndarray | None,
+    labels: np.ndarray | None,
+    params: dict[str, Any],
+    reduction: str,
+    profile: LabelProfile | None = None,
+) -> list[str]:
+    """The classic mistakes of using ``spec`` on these predictions and labels, each with its fix."""
+    stats = MistakeStats(spec, params)
+    stats.add(pred, labels)
+    return judge_mistakes(stats, reduction, profile)

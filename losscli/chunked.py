@@ -22,11 +22,12 @@ import numpy as np
 import torch
 
 from losscli import engine
+from losscli.advisor import MistakeStats, judge_mistakes
 from losscli.errors import DataError, UsageError
 from losscli.inputs import SharedInput
 from losscli.registry import LossSpec
 from losscli.results import ComputeResult, Gradient
-from losscli.validate import Input, validate
+from losscli.validate import Input, ShapeError, validate
 
 DEFAULT_CHUNK_ROWS = 1_000_000
 
@@ -259,16 +260,17 @@ def stream(
 ) -> ComputeResult:
     """``compute_chunked`` over inputs read from files a chunk at a time, their length unknown until the end.
 
-    Each chunk is validated as it comes, its messages naming the file's rows;
-    the advisor's checks look at the first chunk's predictions (a chunk's
-    labels say nothing sure about the class balance of all of them). Inputs
+    Each chunk is validated as it comes, its messages naming the file's rows
+    (and a shape error the file's shape, see ``_validate``). The advisor's
+    statistics (``advisor.MistakeStats``) take in every chunk and are judged
+    at the end, so the warnings are those of all the rows at once. Inputs
     that ``splits`` keeps whole in memory are computed as there: an argument
-    every row shares (a ``SharedInput``) comes with every chunk and its
-    gradient is summed over them; a 1-D input with a tensor parameter of one
-    value per row, which has only as many rows as the parameter has values,
-    is joined into one chunk (and checked whole, labels too). ``progress``
-    hears the rows done after each chunk. Memory stays that of one chunk, plus
-    the gradient rows kept (``keep_rows``; None keeps every row).
+    every row shares (a ``SharedInput``) comes with every chunk (the advisor
+    takes it in once) and its gradient is summed over them; a 1-D input with
+    a tensor parameter of one value per row, which has only as many rows as
+    the parameter has values, is joined into one chunk. ``progress`` hears
+    the rows done after each chunk. Memory stays that of one chunk, plus the
+    gradient rows kept (``keep_rows``; None keeps every row).
     """
     if spec.decomposition is None:
         raise ValueError(f"{spec.name} does not decompose over samples: it cannot be streamed")
@@ -280,16 +282,20 @@ def stream(
         row_params = _row_params(spec, first[spec.pred_role.name].array, params)
         if row_params:
             first, chunks = _joined(spec, first, chunks, params, row_params), iter(())
-        mistakes = engine.check_inputs(spec, first, params, reduction, all_labels=bool(row_params))
+        _validate(spec, first, params, _rows(first), chunks)
         shared = frozenset(name for name, inp in first.items() if isinstance(inp, SharedInput))
+        stats = MistakeStats(spec, params)
+        pred, target = spec.pred_role.name, spec.target_role.name if spec.target_role is not None else None
         run = _Run(spec, params, reduction, grad, dtype, keep_rows, None, None, shared)
         for chunk in itertools.chain([first], chunks):
             if chunk is not first:
-                validate(spec, chunk, params)
+                _validate(spec, chunk, params, run.rows + _rows(chunk), chunks)
+            fresh = {name: inp.array for name, inp in chunk.items() if chunk is first or name not in shared}
+            stats.add(fresh.get(pred), fresh.get(target))
             run.add(run.rows, {name: inp.array for name, inp in chunk.items()})
             if progress is not None:
                 progress(run.rows)
-    result = run.result(first, mistakes + engine.warning_texts(caught))
+    result = run.result(first, judge_mistakes(stats, reduction) + engine.warning_texts(caught))
     result.n_samples = run.rows
     return result
 
@@ -323,13 +329,15 @@ def _joined(
     }
     if rows <= limit:
         return joined
-    validate(
+    _validate(
         spec,
         {
             name: inp if isinstance(inp, SharedInput) else dataclasses.replace(inp, array=inp.array[:limit])
             for name, inp in joined.items()
         },
         params,
+        rows,
+        chunks,
     )
     rows += sum(len(chunk[pred].array) for chunk in chunks)
     name = max(row_params, key=row_params.__getitem__)
@@ -337,6 +345,34 @@ def _joined(
         f"{spec.name}: -p {name} has {limit} values but {first[pred].source} has {rows} rows; "
         "give one value per row of a 1-D input, or a single value for all of them"
     )
+
+
+def _rows(chunk: dict[str, Input]) -> int:
+    """The rows of a chunk: those of its inputs that are not shared (they all have as many)."""
+    array = next(inp.array for inp in chunk.values() if not isinstance(inp, SharedInput))
+    return len(array) if array.ndim else 1
+
+
+def _validate(
+    spec: LossSpec, chunk: dict[str, Input], params: dict[str, Any], rows: int, rest: Iterator[dict[str, Input]]
+) -> None:
+    """Validate a chunk of the files whose rows end at ``rows``; a shape error quotes the files' shapes.
+
+    A shape the loss cannot take differs from a good one in its columns, which
+    every chunk shares, so it comes with the first chunk, before the files'
+    rows are counted. To say what reading them whole says, the chunks still
+    to come (``rest``) are then read to count the rows, each once and none
+    kept, and the chunk validated again with the count.
+    """
+    try:
+        validate(spec, chunk, params)
+    except ShapeError:
+        rows += sum(_rows(later) for later in rest)
+        for inp in chunk.values():
+            if not isinstance(inp, SharedInput):
+                inp.file_rows = rows
+        validate(spec, chunk, params)
+        raise
 
 
 class _Run:

@@ -27,6 +27,14 @@ class Input:
     columns: list[str] | None = None
     first_row: int = 0
     """The file row of ``array[0]`` (0-based): a chunk of a file read in chunks starts later."""
+    file_rows: int | None = None
+    """The file's rows, once counted, when ``array`` is a chunk of them: shape errors then quote the file's shape."""
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        """The shape messages quote: the array's, with the file's rows when ``file_rows`` is known."""
+        shape = self.array.shape
+        return (self.file_rows, *shape[1:]) if self.file_rows is not None and shape else shape
 
     def where(self, index: tuple[int, ...]) -> str:
         """Name an element for a message: row (1-based) and column (name, or 0-based index), or an index."""
@@ -41,6 +49,10 @@ class Input:
 
     def label(self) -> str:
         return f"{self.source} ({self.role.name})"
+
+
+class ShapeError(DataError):
+    """An input whose shape the loss cannot take; the message quotes ``Input.shape``."""
 
 
 def shape_text(shape: tuple[int, ...]) -> str:
@@ -79,10 +91,10 @@ def to_index(inp: Input) -> np.ndarray:
     return a.astype(np.int64)
 
 
-def _mismatch(spec: LossSpec, a: Input, b: Input, fix: str) -> DataError:
-    return DataError(
-        f"{a.source} has {a.role.name} of shape {shape_text(a.array.shape)} but {b.source} has "
-        f"{b.role.name} of shape {shape_text(b.array.shape)}; {spec.name} needs {fix}"
+def _mismatch(spec: LossSpec, a: Input, b: Input, fix: str) -> ShapeError:
+    return ShapeError(
+        f"{a.source} has {a.role.name} of shape {shape_text(a.shape)} but {b.source} has "
+        f"{b.role.name} of shape {shape_text(b.shape)}; {spec.name} needs {fix}"
     )
 
 
@@ -121,20 +133,23 @@ def _shape_class(spec: LossSpec, inputs: dict[str, Input], params: dict[str, Any
         want = (
             f"{ndim}-D scores {spec.pred_role.shape}" if ndim else "class scores of shape (N, C), one column per class"
         )
-        raise DataError(f"{pred.source} has {pred.role.name} of shape {shape_text(p.shape)}; {spec.name} needs {want}")
+        raise ShapeError(
+            f"{pred.source} has {pred.role.name} of shape {shape_text(pred.shape)}; {spec.name} needs {want}"
+        )
     index_shape = p.shape[:1] + p.shape[2:]
     if target.role.dtype == "index_or_prob" and target.array.shape == p.shape:
         target.array = target.array.astype(np.float64, copy=False)  # class probabilities, one-hot rows included
         return
     if target.array.shape != index_shape:
+        whole, whole_index = shape_text(pred.shape), shape_text(pred.shape[:1] + pred.shape[2:])
         if target.array.shape == p.shape:
-            raise DataError(
-                f"{target.source} holds one-hot rows of shape {shape_text(p.shape)}; {spec.name} needs "
-                f"class indices of shape {shape_text(index_shape)}: take the argmax of each row"
+            raise ShapeError(
+                f"{target.source} holds one-hot rows of shape {whole}; {spec.name} needs "
+                f"class indices of shape {whole_index}: take the argmax of each row"
             )
-        fix = f"class indices of shape {shape_text(index_shape)}"
+        fix = f"class indices of shape {whole_index}"
         if target.role.dtype == "index_or_prob":
-            fix += f" or class probabilities of shape {shape_text(p.shape)}"
+            fix += f" or class probabilities of shape {whole}"
         raise _mismatch(spec, pred, target, fix)
     target.array = to_index(target)
     _class_count_check(spec, pred, target, params)
@@ -157,20 +172,21 @@ def _shape_gaussian(spec: LossSpec, inputs: dict[str, Input], params: dict[str, 
     x, var = inputs["input"], inputs["var"]
     shape = x.array.shape
     if var.array.shape not in (shape, shape[:-1], shape[:-1] + (1,)):
+        whole = x.shape
         raise _mismatch(
             spec,
             x,
             var,
-            f"var of shape {shape_text(shape)} (one variance per output) or "
-            f"{shape_text(shape[:-1] + (1,))} (one per sample)",
+            f"var of shape {shape_text(whole)} (one variance per output) or "
+            f"{shape_text(whole[:-1] + (1,))} (one per sample)",
         )
 
 
 def _shape_ctc(spec: LossSpec, inputs: dict[str, Input], params: dict[str, Any]) -> None:
     lp, targets = inputs["log_probs"], inputs["targets"]
     if lp.array.ndim != 3:
-        raise DataError(
-            f"{lp.source} has log_probs of shape {shape_text(lp.array.shape)}; ctc needs (T, N, C) "
+        raise ShapeError(
+            f"{lp.source} has log_probs of shape {shape_text(lp.shape)}; ctc needs (T, N, C) "
             "log-probabilities (save them as .npy)"
         )
     steps, batch, n_classes = lp.array.shape
@@ -319,9 +335,7 @@ def _same_rows(spec: LossSpec, inputs: dict[str, Input], need: str) -> None:
     _shape_same(spec, inputs, {})
     pred = inputs[spec.pred_role.name]
     if pred.array.ndim < 2:
-        raise DataError(
-            f"{pred.source} has {pred.role.name} of shape {shape_text(pred.array.shape)}; {spec.name} {need}"
-        )
+        raise ShapeError(f"{pred.source} has {pred.role.name} of shape {shape_text(pred.shape)}; {spec.name} {need}")
 
 
 def _shape_rows(spec: LossSpec, inputs: dict[str, Input], params: dict[str, Any]) -> None:
@@ -337,14 +351,14 @@ def _shape_masks(spec: LossSpec, inputs: dict[str, Input], params: dict[str, Any
     """Same shapes, one mask per sample: at least (N, d1), and (N, C, d1, ...) with per_class."""
     _shape_same(spec, inputs, params)
     pred = inputs[spec.pred_role.name]
-    shape = shape_text(pred.array.shape)
+    shape = shape_text(pred.shape)
     if pred.array.ndim < 2:
-        raise DataError(
+        raise ShapeError(
             f"{pred.source} has {pred.role.name} of shape {shape}; {spec.name} scores the overlap of each "
             "sample's mask, so it needs (N, d1, ...): one flattened mask per row (give a single mask as one row)"
         )
     if params.get("per_class") and pred.array.ndim < 3:
-        raise DataError(
+        raise ShapeError(
             f"{pred.source} has {pred.role.name} of shape {shape}; {spec.name} with per_class=true needs "
             "(N, C, d1, ...) masks with one channel per class (save them as .npy), or drop -p per_class"
         )
@@ -363,15 +377,15 @@ def _shape_embedding_labels(spec: LossSpec, inputs: dict[str, Input], params: di
     """Embeddings (N, D) and one integer label per row, with a positive pair and two labels at least."""
     emb, labels = inputs[spec.pred_role.name], inputs[spec.target_role.name]
     if emb.array.ndim != 2:
-        raise DataError(
-            f"{emb.source} has {emb.role.name} of shape {shape_text(emb.array.shape)}; {spec.name} needs (N, D): "
+        raise ShapeError(
+            f"{emb.source} has {emb.role.name} of shape {shape_text(emb.shape)}; {spec.name} needs (N, D): "
             "one embedding per row"
         )
     y = to_index(labels)
     if y.ndim == 2 and y.shape[1] == 1:
         y = y.reshape(-1)
     if y.shape != emb.array.shape[:1]:
-        raise _mismatch(spec, emb, labels, f"one integer label per embedding: labels of shape ({len(emb.array)},)")
+        raise _mismatch(spec, emb, labels, f"one integer label per embedding: labels of shape ({emb.shape[0]},)")
     labels.array = y
     values, counts = np.unique(y, return_counts=True)
     if len(values) < 2:
@@ -395,8 +409,8 @@ def _shape_boxes(spec: LossSpec, inputs: dict[str, Input], params: dict[str, Any
         if inp.array.shape == (4,):
             inp.array, inp.columns = inp.array.reshape(1, 4), None
         if inp.array.ndim != 2 or inp.array.shape[1] != 4:
-            raise DataError(
-                f"{inp.source} has {inp.role.name} of shape {shape_text(inp.array.shape)}; {spec.name} needs boxes "
+            raise ShapeError(
+                f"{inp.source} has {inp.role.name} of shape {shape_text(inp.shape)}; {spec.name} needs boxes "
                 "of shape (N, 4): the columns x1, y1, x2, y2, one box per row"
             )
     if pred.array.shape != target.array.shape:

@@ -13,12 +13,15 @@ import pytest
 from losscli import advisor
 from losscli.advisor import (
     LABEL_TYPES,
+    MistakeStats,
+    PredStats,
     advise,
     balancing_params,
     command_line,
     describe_predictions,
     find_mistakes,
     infer_label_type,
+    judge_mistakes,
     profile_for_type,
 )
 from losscli.registry import get_loss
@@ -512,6 +515,119 @@ def test_advise_checks_the_top_recommendation_with_its_own_params():
     # the same loss checked as given (--loss) has no weights: the warning says which
     found = advise(infer_label_type(y), labels=y, pred=logits, check_loss="bce_with_logits").warnings
     assert any("pos_weight=[19]" in w for w in found)
+
+
+# --- the same checks on statistics gathered chunk by chunk ------------------------------------
+
+
+def _in_chunks(arrays: list[np.ndarray | None], rows: int):
+    """The arrays' rows ``rows`` at a time, side by side (None stays None)."""
+    n = max(len(a) for a in arrays if a is not None)
+    for start in range(0, n, rows):
+        yield [None if a is None else a[start : start + rows] for a in arrays]
+
+
+def chunked_mistakes(loss, pred, labels, params=None, reduction=None, rows=1):
+    spec = get_loss(loss)
+    stats = MistakeStats(spec, params or {})
+    for pred_rows, label_rows in _in_chunks([pred, labels], rows):
+        stats.add(pred_rows, label_rows)
+    return judge_mistakes(stats, reduction or spec.default_reduction)
+
+
+IMBALANCED_ONEHOT = np.eye(5)[np.r_[np.zeros(10, int), rng(28).integers(1, 5, 990)]]
+SORTED_RARE = np.sort(rare_class())  # the rare class 9 only in the last rows
+MISTAKES = [
+    pytest.param("cross_entropy", softmax(LOGITS), Y10, {}, None, True, id="softmax-to-ce"),
+    pytest.param("cross_entropy", sigmoid(LOGITS), Y10, {}, None, True, id="sigmoid-to-ce"),
+    pytest.param("nll", softmax(LOGITS), Y10, {}, None, True, id="probs-to-nll"),
+    pytest.param("nll", LOGITS, Y10, {}, None, True, id="logits-to-nll"),
+    pytest.param("bce", BIN_LOGITS, YBIN, {}, None, True, id="logits-to-bce"),
+    pytest.param("bce_with_logits", sigmoid(BIN_LOGITS), YBIN, {}, None, True, id="sigmoid-to-bcel"),
+    pytest.param("nll", np.log(softmax(LOGITS)), np.eye(10)[Y10], {}, None, True, id="onehot-for-indices"),
+    pytest.param("cross_entropy", LOGITS, np.eye(10)[Y10], {"weight": [1.0] * 10}, None, True, id="onehot-weight"),
+    pytest.param("cross_entropy", LOGITS, Y10 % 9 + 1, {}, None, True, id="from-one"),
+    pytest.param("kl_div", softmax(LOGITS), DIST, {}, "batchmean", True, id="kl-probs"),
+    pytest.param("kl_div", np.log(softmax(LOGITS)), DIST, {}, "mean", True, id="kl-mean"),
+    pytest.param("mse", BIN_LOGITS[:, None], YBIN, {}, None, True, id="column-vs-flat"),
+    pytest.param("cross_entropy", LOGITS, np.full(500, -100), {}, None, True, id="all-ignored"),
+    pytest.param(
+        "nll", np.log(softmax(LOGITS)), np.full(500, -1), {"ignore_index": -1}, None, True, id="all-ignored-1"
+    ),
+    pytest.param("cross_entropy", LOGITS, np.r_[np.full(499, -100), 3], {}, None, True, id="one-not-ignored"),
+    pytest.param("bce_with_logits", BIN_LOGITS, binary_5pct().astype(np.float64), {}, None, True, id="rare-positives"),
+    pytest.param("bce", sigmoid(BIN_LOGITS), np.sort(binary_5pct()).astype(np.float64), {}, None, True, id="bce-rare"),
+    pytest.param("cross_entropy", rng(26).normal(0, 2, (3000, 10)), SORTED_RARE, {}, None, True, id="rare-class"),
+    pytest.param("bce_with_logits", rng(27).normal(0, 2, (N, 6)), multilabel6(), {}, None, True, id="multilabel"),
+    pytest.param("cross_entropy", rng(29).normal(0, 2, (1000, 5)), IMBALANCED_ONEHOT, {}, None, True, id="onehot-rare"),
+    pytest.param(
+        "tweedie", np.log(rng(34).uniform(1, 5, 200)) - 1, rng(34).uniform(1, 5, 200), {}, None, True, id="tw"
+    ),
+    pytest.param(
+        "tweedie", rng(34).uniform(1, 5, 200), rng(34).uniform(1, 5, 200), {"power": 0.0}, None, False, id="tw0"
+    ),
+    pytest.param("mse", BIN_LOGITS, None, {}, None, False, id="no-labels"),
+    pytest.param("triplet_margin", LOGITS, None, {}, None, False, id="no-target"),
+]
+
+
+@pytest.mark.parametrize("rows", [1, 3, 64, 10**6])
+@pytest.mark.parametrize(("loss", "pred", "labels", "params", "reduction", "warns"), MISTAKES)
+def test_statistics_gathered_in_chunks_give_the_warnings_of_the_whole_arrays(
+    loss, pred, labels, params, reduction, warns, rows
+):
+    expected = mistakes(loss, pred, labels, params, reduction)
+    assert bool(expected) == warns, expected
+    assert chunked_mistakes(loss, pred, labels, params, reduction, rows) == expected
+
+
+@pytest.mark.parametrize(
+    ("loss", "pred", "labels", "reduction"),
+    [
+        ("cross_entropy", LOGITS, np.sort(Y10), None),  # a chunk of one class is no imbalance of them all
+        ("cross_entropy", LOGITS, np.eye(10)[np.sort(Y10)], None),
+        ("nll", np.log(softmax(LOGITS)), np.sort(Y10), None),
+        ("bce_with_logits", BIN_LOGITS, np.sort(YBIN), None),
+        ("bce", sigmoid(BIN_LOGITS), YBIN, None),
+        ("kl_div", np.log(softmax(LOGITS)), DIST, "batchmean"),
+        ("cross_entropy", LOGITS, np.sort(Y10)[::-1], None),  # the 0s come last
+    ],
+    ids=["ce", "ce_soft", "nll", "bce_with_logits", "bce", "kl_div", "ce_zero_last"],
+)
+def test_clean_inputs_in_chunks_stay_clean(loss, pred, labels, reduction):
+    assert mistakes(loss, pred, labels, reduction=reduction) == []
+    for rows in (1, 5, 333):
+        assert chunked_mistakes(loss, pred, labels, reduction=reduction, rows=rows) == []
+
+
+@pytest.mark.parametrize(
+    "pred",
+    [LOGITS, softmax(LOGITS), softmax(LOGITS).astype(np.float32), np.log(softmax(LOGITS)), sigmoid(LOGITS)],
+    ids=["logits", "softmax", "softmax32", "log_softmax", "sigmoid_matrix"],
+)
+def test_prediction_statistics_in_chunks_describe_the_whole_array(pred):
+    ragged = pred.copy()
+    ragged[-1] *= 0.9  # the last row's sums move off 1
+    for p in (pred, ragged):
+        whole = describe_predictions(p)
+        for rows in (1, 7, 1000):
+            stats = PredStats()
+            for (part,) in _in_chunks([p], rows):
+                stats.add(part)
+            assert (stats.profile().kind, stats.profile().evidence) == (whole.kind, whole.evidence)
+
+
+def test_statistics_hold_no_rows():
+    """The totals are as large after a hundred chunks as after one: class counts, not rows."""
+    spec = get_loss("cross_entropy")
+    sizes = []
+    for repeats in (1, 100):
+        stats = MistakeStats(spec, {})
+        for _ in range(repeats):
+            stats.add(softmax(LOGITS), Y10)
+        sizes.append(sum(np.asarray(v).nbytes for v in vars(stats).values() if isinstance(v, np.ndarray)))
+        assert stats.pred_shape == (500 * repeats, 10) and stats.class_counts.sum() == 500 * repeats
+    assert sizes[0] == sizes[1]
 
 
 def test_command_line_quotes_paths_and_writes_params_as_json():
