@@ -268,7 +268,8 @@ def stream(
     every row shares (a ``SharedInput``) comes with every chunk (the advisor
     takes it in once) and its gradient is summed over them; a 1-D input with
     a tensor parameter of one value per row, which has only as many rows as
-    the parameter has values, is joined into one chunk. ``progress`` hears
+    the parameter has values, is joined into one chunk, and so is a 1-D
+    input of a per-row loss, which is a single sample. ``progress`` hears
     the rows done after each chunk. Memory stays that of one chunk, plus the
     gradient rows kept (``keep_rows``; None keeps every row).
     """
@@ -279,9 +280,12 @@ def stream(
         first = next(chunks, None)
         if first is None:
             raise DataError(f"{spec.name}: the inputs hold no rows")
-        row_params = _row_params(spec, first[spec.pred_role.name].array, params)
+        pred_rows = first[spec.pred_role.name].array
+        row_params = _row_params(spec, pred_rows, params)
         if row_params:
             first, chunks = _joined(spec, first, chunks, params, row_params), iter(())
+        elif pred_rows.ndim == 1 and spec.decomposition != "elements":  # a single sample
+            first, chunks = _join(spec, first, chunks)[0], iter(())
         _validate(spec, first, params, _rows(first), chunks)
         shared = frozenset(name for name, inp in first.items() if isinstance(inp, SharedInput))
         stats = MistakeStats(spec, params)
@@ -316,17 +320,7 @@ def _joined(
     """
     pred = spec.pred_role.name
     limit = max(row_params.values())
-    parts = [first]
-    rows = len(first[pred].array)
-    while rows <= limit and (chunk := next(chunks, None)) is not None:
-        parts.append(chunk)
-        rows += len(chunk[pred].array)
-    joined = {
-        name: inp
-        if isinstance(inp, SharedInput)
-        else dataclasses.replace(inp, array=np.concatenate([part[name].array for part in parts]))
-        for name, inp in first.items()
-    }
+    joined, rows = _join(spec, first, chunks, limit)
     if rows <= limit:
         return joined
     _validate(
@@ -345,6 +339,26 @@ def _joined(
         f"{spec.name}: -p {name} has {limit} values but {first[pred].source} has {rows} rows; "
         "give one value per row of a 1-D input, or a single value for all of them"
     )
+
+
+def _join(
+    spec: LossSpec, first: dict[str, Input], chunks: Iterator[dict[str, Input]], limit: int | None = None
+) -> tuple[dict[str, Input], int]:
+    """The rows of ``first`` and of the chunks after it in one chunk, and how many: all of them, or those of
+    the chunks up to the first that ends past ``limit`` rows."""
+    pred = spec.pred_role.name
+    parts = [first]
+    rows = len(first[pred].array)
+    while (limit is None or rows <= limit) and (chunk := next(chunks, None)) is not None:
+        parts.append(chunk)
+        rows += len(chunk[pred].array)
+    joined = {
+        name: inp
+        if isinstance(inp, SharedInput)
+        else dataclasses.replace(inp, array=np.concatenate([part[name].array for part in parts]))
+        for name, inp in first.items()
+    }
+    return joined, rows
 
 
 def _rows(chunk: dict[str, Input]) -> int:

@@ -415,6 +415,18 @@ def test_per_row_tensor_parameter_of_a_1d_input(invoke_json, write_file):
     assert_same_result(invoke_json([*args, "--chunk-size", "2"]), invoke_json(args), "float32")
 
 
+@pytest.mark.parametrize("chunk_rows", (1, 4, N + 1))
+def test_a_1d_input_of_a_per_row_loss_is_one_sample(invoke_json, data, write_file, chunk_rows):
+    """A per-row loss reads a 1-D input as one sample (one ranked list, one box): streamed, it is joined whole,
+    as computed in memory, not scored a chunk per sample."""
+    relevance = write_file("relevance.csv", _text(np.arange(N)[:, None] % 3, ",", ["r"]))
+    box, true_box = write_file("box.csv", "b\n1\n2\n4\n5\n"), write_file("true.csv", "b\n1.5\n2\n4.5\n6\n")
+    for args in (["compute", "ranking_softmax", data["x"], relevance], ["compute", "giou", box, true_box]):
+        expected = invoke_json(args)
+        assert expected["n_samples"] == (N if "ranking_softmax" in args else 1)
+        assert_same_result(invoke_json([*args, "--chunk-size", chunk_rows]), expected, "float32")
+
+
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
 @pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
 @pytest.mark.parametrize("form", ["row", "0-d"])
