@@ -27,6 +27,7 @@ from losscli.errors import DataError, UsageError
 from losscli.inputs import SharedInput
 from losscli.registry import LossSpec
 from losscli.results import ComputeResult, Gradient
+from losscli.spill import Spill
 from losscli.validate import Input, ShapeError, validate
 
 DEFAULT_CHUNK_ROWS = 1_000_000
@@ -40,10 +41,18 @@ class GradientSum:
     The rows are counted as they come, so a stream of unknown length works too.
     """
 
-    def __init__(self, keep_rows: int | None, shape: tuple[int, ...] | None = None, dtype: type = np.float32) -> None:
-        """``shape``, when known, is the whole gradient's: the kept rows are then filled in place."""
+    def __init__(
+        self,
+        keep_rows: int | None,
+        shape: tuple[int, ...] | None = None,
+        dtype: type = np.float32,
+        spill: bool = False,
+    ) -> None:
+        """``shape``, when known, is the whole gradient's: the kept rows are then filled in place.
+        With ``spill``, every row kept goes to a temporary file rather than memory."""
         self.keep_rows = keep_rows
         self.kept: list[np.ndarray] = []
+        self.spill = Spill(dtype) if spill and keep_rows is None else None
         if shape:  # one array filled in place, rather than chunks joined at the end
             rows = shape[0] if keep_rows is None else min(keep_rows, shape[0])
             self.kept = [np.empty((rows, *shape[1:]), dtype=dtype)]
@@ -68,7 +77,9 @@ class GradientSum:
             return
         self.tail = tuple(values.shape[1:])
         room = len(values) if self.keep_rows is None else min(max(self.keep_rows - self.rows, 0), len(values))
-        if room and self.filled:
+        if self.spill is not None:
+            self.spill.append(values)
+        elif room and self.filled:
             self.kept[0][self.rows : self.rows + room] = values[:room]
         elif room:
             self.kept.append(values[:room].copy())
@@ -78,6 +89,8 @@ class GradientSum:
         """The gradient of ``scale`` times the sum."""
         if self.tail is None:  # a scalar argument
             kept, shape = self.kept[0] * scale, ()
+        elif self.spill is not None:
+            kept, shape = self.spill.array(scale), (self.rows, *self.tail)
         else:
             kept = self.kept[0] if len(self.kept) == 1 else np.concatenate(self.kept or [np.empty((0, *self.tail))])
             kept *= scale
@@ -290,7 +303,7 @@ def stream(
         shared = frozenset(name for name, inp in first.items() if isinstance(inp, SharedInput))
         stats = MistakeStats(spec, params)
         pred, target = spec.pred_role.name, spec.target_role.name if spec.target_role is not None else None
-        run = _Run(spec, params, reduction, grad, dtype, keep_rows, None, None, shared)
+        run = _Run(spec, params, reduction, grad, dtype, keep_rows, None, None, shared, spill=True)
         for chunk in itertools.chain([first], chunks):
             if chunk is not first:
                 _validate(spec, chunk, params, run.rows + _rows(chunk), chunks)
@@ -403,7 +416,10 @@ class _Run:
         shapes: dict[str, tuple[int, ...]] | None,
         n_rows: int | None,
         shared: frozenset[str] = frozenset(),
+        spill: bool = False,
     ) -> None:
+        """With ``spill`` (a stream of unknown length), the per-element values and every gradient row
+        kept (``keep_rows`` None) go to temporary files, so that memory does not grow with the rows."""
         torch_dtype, self.np_dtype = engine.DTYPES[dtype]
         self.spec, self.params, self.reduction, self.grad, self.dtype = spec, params, reduction, grad, dtype
         self.loss_fn = engine.build_loss(spec, params, "none", torch_dtype)
@@ -411,11 +427,13 @@ class _Run:
         self.n_rows = n_rows
         self.rows = 0
         self.total = self.count = 0.0
-        self.values: np.ndarray | list[np.ndarray] | None = None if n_rows is not None else []
+        self.values: np.ndarray | list[np.ndarray] | Spill | None = (
+            Spill(self.np_dtype) if spill and reduction == "none" else None if n_rows is not None else []
+        )
         self.sums: dict[str, GradientSum | SharedGradient] = {
             role.name: SharedGradient(self.np_dtype)
             if role.name in shared
-            else GradientSum(keep_rows, shapes[role.name] if shapes else None, self.np_dtype)
+            else GradientSum(keep_rows, shapes[role.name] if shapes else None, self.np_dtype, spill)
             for role in spec.roles
             if grad and role.differentiable
         }
@@ -429,7 +447,9 @@ class _Run:
             self.count += self.divisor(out, tensors)
         if self.reduction == "none":
             values = out.detach().numpy()
-            if isinstance(self.values, list):
+            if isinstance(self.values, Spill):
+                self.values.append(values)
+            elif isinstance(self.values, list):
                 self.values.append(values.copy())
             else:
                 self.values = _store(self.values, values, start, self.n_rows)
@@ -450,7 +470,12 @@ class _Run:
             value, scale = self.total / n_rows, 1.0 / n_rows
         else:
             value, scale = self.total, 1.0
-        values = np.concatenate(self.values) if isinstance(self.values, list) and self.values else self.values
+        if isinstance(self.values, Spill):
+            values = self.values.array()
+        elif isinstance(self.values, list) and self.values:
+            values = np.concatenate(self.values)
+        else:
+            values = self.values
         return engine.make_result(
             self.spec,
             inputs,

@@ -48,8 +48,9 @@ def reduce(losses: np.ndarray, reduction: str, batch: int | None = None) -> np.n
     raise ValueError(reduction)
 
 
-def finite_difference_gradient(f: Callable[[dict[str, np.ndarray]], float], arrays: dict[str, np.ndarray],
-                               name: str, step: float = 1e-6) -> np.ndarray:
+def finite_difference_gradient(
+    f: Callable[[dict[str, np.ndarray]], float], arrays: dict[str, np.ndarray], name: str, step: float = 1e-6
+) -> np.ndarray:
     """Central differences of the scalar ``f(arrays)`` with respect to ``arrays[name]``, in float64."""
     base = {k: np.array(v, copy=True) for k, v in arrays.items()}
     x = base[name]
@@ -214,8 +215,9 @@ def _triplet(a, margin, swap, distance, reduction):
 def triplet_margin_np(a, p, reduction):
     """max(0, margin + ||a - p + eps||_p - ||a - n + eps||_p), with the optional distance swap."""
     power, eps = p.get("p", 2.0), p.get("eps", 1e-6)
-    return _triplet(a, p.get("margin", 1.0), p.get("swap", False),
-                    lambda u, v: pairwise_distance_np(u, v, power, eps), reduction)
+    return _triplet(
+        a, p.get("margin", 1.0), p.get("swap", False), lambda u, v: pairwise_distance_np(u, v, power, eps), reduction
+    )
 
 
 def triplet_margin_with_distance_np(a, p, reduction):
@@ -236,15 +238,24 @@ def _weight(p, like):
 
 def cross_entropy_torch(t, p, reduction):
     return TORCH_REFS["CrossEntropyLoss"](
-        t["input"], t["target"], weight=_weight(p, t["input"]), ignore_index=p.get("ignore_index", -100),
-        reduction=reduction, label_smoothing=p.get("label_smoothing", 0.0),
+        t["input"],
+        t["target"],
+        weight=_weight(p, t["input"]),
+        ignore_index=p.get("ignore_index", -100),
+        reduction=reduction,
+        label_smoothing=p.get("label_smoothing", 0.0),
     )
 
 
 def nll_torch(t, p, reduction):
     key = "NLLLoss" if t["input"].dim() == 2 else "NLLLossNd"
-    return TORCH_REFS[key](t["input"], t["target"], weight=_weight(p, t["input"]),
-                           ignore_index=p.get("ignore_index", -100), reduction=reduction)
+    return TORCH_REFS[key](
+        t["input"],
+        t["target"],
+        weight=_weight(p, t["input"]),
+        ignore_index=p.get("ignore_index", -100),
+        reduction=reduction,
+    )
 
 
 def kl_div_torch(t, p, reduction):
@@ -273,24 +284,39 @@ def soft_margin_torch(t, p, reduction):
 
 
 def multi_margin_torch(t, p, reduction):
-    return TORCH_REFS["MultiMarginLoss"](t["input"], t["target"], p=p.get("p", 1), margin=p.get("margin", 1.0),
-                                         weight=_weight(p, t["input"]), reduction=reduction)
+    return TORCH_REFS["MultiMarginLoss"](
+        t["input"],
+        t["target"],
+        p=p.get("p", 1),
+        margin=p.get("margin", 1.0),
+        weight=_weight(p, t["input"]),
+        reduction=reduction,
+    )
 
 
 def cosine_embedding_torch(t, p, reduction):
-    return TORCH_REFS["CosineEmbeddingLoss"](t["input1"], t["input2"], t["target"], margin=p.get("margin", 0.0),
-                                             reduction=reduction)
+    return TORCH_REFS["CosineEmbeddingLoss"](
+        t["input1"], t["input2"], t["target"], margin=p.get("margin", 0.0), reduction=reduction
+    )
 
 
 def triplet_margin_torch(t, p, reduction):
-    return TORCH_REFS["TripletMarginLoss"](t["anchor"], t["positive"], t["negative"], margin=p.get("margin", 1.0),
-                                           p=p.get("p", 2.0), eps=p.get("eps", 1e-6), swap=p.get("swap", False),
-                                           reduction=reduction)
+    return TORCH_REFS["TripletMarginLoss"](
+        t["anchor"],
+        t["positive"],
+        t["negative"],
+        margin=p.get("margin", 1.0),
+        p=p.get("p", 2.0),
+        eps=p.get("eps", 1e-6),
+        swap=p.get("swap", False),
+        reduction=reduction,
+    )
 
 
 def margin_ranking_torch(t, p, reduction):
-    return TORCH_REFS["MarginRankingLoss"](t["input1"], t["input2"], t["target"], margin=p.get("margin", 0.0),
-                                           reduction=reduction)
+    return TORCH_REFS["MarginRankingLoss"](
+        t["input1"], t["input2"], t["target"], margin=p.get("margin", 0.0), reduction=reduction
+    )
 
 
 def ctc_torch(t, p, reduction):

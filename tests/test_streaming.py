@@ -29,6 +29,7 @@ from losscli.chunked import GradientSum, stream
 from losscli.errors import DataError
 from losscli.loading import iter_row_chunks, read_source, rechunk, select_columns
 from losscli.registry import get_loss
+from losscli.spill import SpilledArray
 from losscli.validate import Input
 
 N = 23  # rows of the generated files: prime, so no chunk size below divides it
@@ -710,6 +711,10 @@ def test_stream_api():
     np.testing.assert_allclose(result.gradients["input"].values, 2 * x / 10, rtol=1e-15)
     kept = stream(spec, chunks(3), {}, "sum", dtype="float64", keep_rows=5)
     assert kept.gradients["input"].values.shape == (5,) and kept.gradients["input"].shape == (10,)
+    every = stream(spec, chunks(3), {}, "none", dtype="float64")  # every row: kept on disk, not in memory
+    assert isinstance(every.values, SpilledArray) and isinstance(every.gradients["input"].values, SpilledArray)
+    np.testing.assert_array_equal(np.asarray(every.values), x**2)
+    np.testing.assert_array_equal(np.asarray(every.gradients["input"].values), 2 * x)
     with pytest.raises(DataError, match="no rows"):
         stream(spec, iter([]), {}, "mean")
     with pytest.raises(ValueError, match="decompose"):
