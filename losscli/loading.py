@@ -20,6 +20,7 @@ imported inside the functions that need it.
 from __future__ import annotations
 
 import csv
+import dataclasses
 import io
 import mmap
 import os
@@ -940,10 +941,30 @@ def iter_row_chunks(
         _check_file(path)
         return _parquet_chunks(path, chunk_rows, selectors, exclude, option, float_dtype)
     source = read_source(path, key=key, key_option=key_option, float_dtype=float_dtype)
+    if isinstance(source.array.base, mmap.mmap) and source.array.ndim > 0:  # a memory-mapped .npy
+        select_columns(dataclasses.replace(source, array=source.array[:0]), selectors, exclude=exclude, option=option)
+        return source, _mapped_chunks(source, chunk_rows, selectors, exclude, option)
     array = select_columns(source, selectors, exclude=exclude, option=option)
     if array.ndim == 0:
         return source, iter([array])
     return source, (array[start : start + chunk_rows] for start in range(0, max(len(array), 1), chunk_rows))
+
+
+def _mapped_chunks(
+    source: Source, chunk_rows: int, selectors: Sequence[str] | None, exclude: Sequence[str], option: str
+) -> Iterator[np.ndarray]:
+    """Rows of a memory-mapped array, copied a chunk at a time, its pages let go after each.
+
+    Pages of a mapped file that were read count in the process's resident
+    memory until it lets them go; without this, streaming an .npy grows to the
+    file's size. The pages stay in the page cache.
+    """
+    array, mapping = source.array, source.array.base
+    for start in range(0, max(len(array), 1), chunk_rows):
+        part = dataclasses.replace(source, array=array[start : start + chunk_rows])
+        chunk = np.array(select_columns(part, selectors, exclude=exclude, option=option))
+        mapping.madvise(mmap.MADV_DONTNEED)
+        yield chunk
 
 
 def _csv_blocks(layout: _Layout, indices: list[int], float_dtype: type) -> Iterator[np.ndarray]:
