@@ -158,6 +158,14 @@ CASES = [
         "reg_y_10m.csv",
         extra=("--chunk-size", "1000000"),
     ),
+    Case(
+        "mse, 10M-row CSV pair, -f json (every gradient value)",
+        "mse",
+        "reg_pred_10m.csv",
+        "reg_y_10m.csv",
+        extra=("-f", "json"),
+        script=False,
+    ),
     Case("cross_entropy, 100 x 10 logits CSV", "cross_entropy", "cls_logits_100.csv", "cls_y_100.csv"),
     Case("cross_entropy, 1M x 10 logits CSV", "cross_entropy", "cls_logits_1m.csv", "cls_y_1m.csv"),
 ]
