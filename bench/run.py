@@ -99,11 +99,18 @@ def generate() -> None:
     marker.touch()
 
 
-def run(argv: list[str]) -> tuple[float, float, str]:
-    """Wall seconds, peak RSS in MiB, and stdout of one child process."""
+def run(argv: list[str], capture: bool = False) -> tuple[float, float, str]:
+    """Wall seconds, peak RSS in MiB, and (with ``capture``) stdout of one child process.
+
+    Timed runs write to /dev/null: read into this process, a large output (the
+    JSON case's 140 MB) would swell it, and Linux counts the memory a child
+    had before ``exec`` in the child's peak.
+    """
     start = time.perf_counter()
-    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-    out = proc.stdout.read()
+    proc = subprocess.Popen(
+        argv, stdout=subprocess.PIPE if capture else subprocess.DEVNULL, stderr=subprocess.DEVNULL, text=True
+    )
+    out = proc.stdout.read() if capture else ""
     _, status, usage = os.wait4(proc.pid, 0)
     wall = time.perf_counter() - start
     proc.returncode = os.waitstatus_to_exitcode(status)
@@ -128,10 +135,10 @@ def check_in_child(case: Case) -> None:
 def check_agreement(case: Case) -> None:
     """losscli's JSON value equals the script's (1e-5 relative) and so does the gradient norm (1e-2: the
     script sums 10M squares in float32, losscli in float64)."""
-    _, _, out = run(losscli_argv(case, "-f", "json"))
+    _, _, out = run(losscli_argv(case, "-f", "json"), capture=True)
     result = json.loads(out)
     value, norm = result["value"], result["gradients"][next(iter(result["gradients"]))]["norm"]
-    _, _, printed = run(script_argv(case))
+    _, _, printed = run(script_argv(case), capture=True)
     ref_value, ref_norm = map(float, printed.split())
     if not (np.isclose(value, ref_value, rtol=1e-5) and np.isclose(norm, ref_norm, rtol=1e-2)):
         raise SystemExit(f"{case.name}: losscli {value} / {norm} != script {ref_value} / {ref_norm}")
