@@ -658,31 +658,6 @@ def test_loading_imports_neither_pandas_nor_torch(tmp_path):
 # --- streamed text: pieces of whole lines, each parsed by every core ----------------------------
 
 
-@pytest.mark.parametrize("piece_bytes", [1, 5, 13, 64])
-@pytest.mark.parametrize(
-    "content",
-    [
-        pytest.param(b"a,b\n1,2\n3,4\n5,6\n7.5,-8\n9,10\n", id="plain"),
-        pytest.param(b"a,b\r\n1,2\r\n3,4\r\n5,6\r\n", id="crlf"),
-        pytest.param(b"a,b\n1,2\n\n\n3,4\n5,6", id="blank-lines-no-final-newline"),
-        pytest.param(b"a,b\n1,2\n   \n3,4\n5,6\n", id="line-of-spaces"),
-        pytest.param(b"a\tb\n1.25\t2\n1e-3\t-4e5\n", id="tab"),
-    ],
-)
-def test_streamed_text_pieces_cut_at_line_ends(monkeypatch, write_file, content, piece_bytes):
-    """However the bytes are cut into pieces, lines stay whole: the rows are those read whole."""
-    from losscli import loading
-
-    monkeypatch.setattr(loading, "_PIECE_BYTES", piece_bytes)
-    path = write_file("p.tsv" if b"\t" in content else "p.csv", content)
-    want = select_columns(read_source(path), None)
-    for chunk_rows in (1, 2, 100):
-        _, chunks = loading.iter_row_chunks(path, chunk_rows)
-        got = np.concatenate(list(chunks))
-        assert got.shape == want.shape
-        np.testing.assert_array_equal(got, want)
-
-
 def test_streamed_bad_cell_in_a_later_piece_names_the_rows_before(monkeypatch, write_file):
     from losscli import loading
 

@@ -23,7 +23,7 @@ from rich.console import Console
 
 import losscli.chunked
 import losscli.cli
-from losscli import render
+from losscli import loading, render
 from losscli.advisor import find_mistakes
 from losscli.chunked import GradientSum, stream
 from losscli.errors import DataError
@@ -123,7 +123,10 @@ def test_unselected_text_column_is_not_parsed(write_file):
         pytest.param(b"a\n1\n \n2\n\t\n3\n", id="one-column-lines-of-spaces"),
     ],
 )
-def test_text_variants_stream_as_read_whole(write_file, content):
+@pytest.mark.parametrize("piece_bytes", [1, 5, 13, 4 << 20], ids=lambda n: f"pieces-of-{n}")
+def test_text_variants_stream_as_read_whole(monkeypatch, write_file, content, piece_bytes):
+    """However the bytes are cut into pieces for the parser, lines stay whole."""
+    monkeypatch.setattr(loading, "_PIECE_BYTES", piece_bytes)
     path = write_file("v.csv", content)
     for chunk_rows in (1, 2, 10):
         got, _ = streamed(path, chunk_rows)
