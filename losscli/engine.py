@@ -87,24 +87,16 @@ def make_tensors(spec: LossSpec, arrays: dict[str, np.ndarray], np_dtype: type, 
     return tensors
 
 
-def check_inputs(
-    spec: LossSpec, inputs: dict[str, Input], params: dict[str, Any], reduction: str, *, all_labels: bool = True
-) -> list[str]:
+def check_inputs(spec: LossSpec, inputs: dict[str, Input], params: dict[str, Any], reduction: str) -> list[str]:
     """Validate the inputs (converting them in place) and return the advisor's warnings about them.
 
-    ``all_labels`` False means the inputs are one chunk of many: the label checks
-    (class balance, numbering, one-hot rows) would judge a part as the whole,
-    so only the predictions are checked.
+    A streamed run checks its chunks itself (``chunked.stream``), gathering the
+    advisor's statistics over all of them.
     """
     validate(spec, inputs, params)
     target = spec.target_role
-    return find_mistakes(
-        spec,
-        inputs[spec.pred_role.name].array,
-        inputs[target.name].array if target is not None and all_labels else None,
-        params,
-        reduction,
-    )
+    labels = inputs[target.name].array if target is not None else None
+    return find_mistakes(spec, inputs[spec.pred_role.name].array, labels, params, reduction)
 
 
 @contextlib.contextmanager
