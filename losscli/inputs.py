@@ -29,6 +29,17 @@ def _input(role: Role, source: Source, selectors: Sequence[str] | None, exclude:
     return Input(role, array, source.name, columns)
 
 
+def as_computed(role: Role, array: np.ndarray, float_dtype: type) -> np.ndarray:
+    """``array`` in the dtype torch will get it in, for a role torch gets as floats (``engine.to_tensor``).
+
+    Validation then judges the values the loss sees: 1e-50 in a float64 .npy
+    passes a "> 0" check but is 0 in float32.
+    """
+    if array.dtype.kind == "f" and array.dtype != float_dtype and role.dtype not in ("index", "length"):
+        return array.astype(float_dtype)
+    return array
+
+
 def gather_inputs(
     spec: LossSpec,
     pred: str,
@@ -93,6 +104,8 @@ def gather_inputs(
         inputs[role.name] = _input(
             role, load(path, stdin=stdin, float_dtype=float_dtype), None, (), f"--input {role.name}"
         )
+    for inp in inputs.values():
+        inp.array = as_computed(inp.role, inp.array, float_dtype)
     return inputs
 
 
@@ -224,11 +237,11 @@ def stream_inputs(
             indices = resolve_columns(header, selectors, exclude=excluded, option=option)
             columns = [header.columns[i] for i in indices]
         readers.append((role, header.name, columns, chunks))
-    return _zip_chunks(readers, chunk_rows)
+    return _zip_chunks(readers, chunk_rows, float_dtype)
 
 
 def _zip_chunks(
-    readers: list[tuple[Role, str, list[str] | None, Iterator[np.ndarray]]], chunk_rows: int
+    readers: list[tuple[Role, str, list[str] | None, Iterator[np.ndarray]]], chunk_rows: int, float_dtype: type
 ) -> Iterator[dict[str, Input]]:
     """The readers' chunks side by side; a reader of a single row beside readers of more is shared.
 
@@ -260,9 +273,9 @@ def _zip_chunks(
         chunk: dict[str, Input] = {}
         for index, (role, name, columns, _) in enumerate(readers):
             if index in shared:
-                chunk[role.name] = SharedInput(role, shared[index], name, columns)
+                chunk[role.name] = SharedInput(role, as_computed(role, shared[index], float_dtype), name, columns)
             else:
-                chunk[role.name] = Input(role, arrays[index], name, columns, first_row)
+                chunk[role.name] = Input(role, as_computed(role, arrays[index], float_dtype), name, columns, first_row)
         yield chunk
         first_row += lengths.pop()
 

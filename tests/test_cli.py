@@ -912,3 +912,14 @@ def test_import_cli_loads_neither_torch_nor_pandas():
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == ""
+
+
+@pytest.mark.parametrize("chunk", [[], ["--chunk-size", "1"]])
+def test_float64_npy_is_validated_as_torch_gets_it(expect_error, invoke_json, write_file, chunk):
+    """1e-50 is > 0 in a float64 file but 0 in float32, where tweedie's log-mean would be -inf."""
+    pred, labels = write_file("p.npy", np.array([1e-50, 1.0])), write_file("y.npy", np.array([1.0, 2.0]))
+    expect_error(["compute", "tweedie", pred, labels, "--no-grad", *chunk], 3, "p.npy", "row 1", "> 0")
+    got = invoke_json(["compute", "tweedie", pred, labels, "--no-grad", "--dtype", "float64", *chunk])
+    y, mu, p = np.array([1.0, 2.0]), np.array([1e-50, 1.0]), 1.5  # sklearn's mean_tweedie_deviance, by hand
+    dev = 2 * (y ** (2 - p) / ((1 - p) * (2 - p)) - y * mu ** (1 - p) / (1 - p) + mu ** (2 - p) / (2 - p))
+    assert got["value"] == pytest.approx(dev.mean(), rel=1e-12)
