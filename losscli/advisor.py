@@ -852,7 +852,8 @@ def judge_mistakes(stats: MistakeStats, reduction: str, profile: LabelProfile | 
             found.append(message)
     pred_shape, label_shape = stats.pred_shape, stats.label_shape
     column = pred_shape is not None and len(pred_shape) == 2 and pred_shape[1] == 1
-    if column and label_shape is not None and len(label_shape) == 1:
+    # pinball compares each row's label with each of the row's quantile columns: that is no mistake
+    if column and label_shape is not None and len(label_shape) == 1 and spec.shape_rule != "quantiles":
         found.append(
             f"the predictions have shape ({pred_shape[0]}, 1) and the labels ({label_shape[0]},): torch would "
             f"broadcast them to ({pred_shape[0]}, {label_shape[0]}) and compare every prediction with every "

@@ -579,3 +579,12 @@ def test_recommend_imports_neither_torch_nor_pandas(write_file, args):
     report = json.loads(proc.stderr.strip().splitlines()[-1])
     assert report == {"code": 0, "torch": False, "pandas": False}, proc.stderr
     assert proc.stdout.strip()
+
+
+def test_a_prediction_column_against_flat_labels_is_a_broadcast_mistake(invoke_json, write_file):
+    """Fed as they are to a torch.nn regression loss, (N, 1) and (N,) broadcast to (N, N)."""
+    rng = np.random.default_rng(4)
+    pred = write_file("col.npy", rng.normal(size=(30, 1)))
+    labels = write_file("flat.npy", 3 * rng.normal(size=30))
+    warnings = invoke_json(["recommend", labels, "--pred", pred])["warnings"]
+    assert any("shape (30, 1) and the labels (30,)" in w and "(30, 30)" in w for w in warnings), warnings
