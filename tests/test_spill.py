@@ -57,3 +57,17 @@ def test_rows_of_another_shape_are_refused():
     spill.append(np.zeros((2, 3)))
     with pytest.raises(ValueError, match="shape"):
         spill.append(np.zeros((2, 4)))
+
+
+def test_no_room_for_the_spill_file_is_one_error_line(monkeypatch, expect_error, write_file):
+    import errno
+
+    from losscli import spill
+
+    def full(*args, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(spill.tempfile, "TemporaryFile", full)
+    pred, labels = write_file("p.csv", "x\n1\n2\n3\n"), write_file("y.csv", "y\n0\n2\n5\n")
+    args = ["compute", "mse", pred, labels, "--chunk-size", "2", "-f", "json"]
+    expect_error(args, 3, "No space left on device", "TMPDIR")
