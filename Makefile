@@ -7,7 +7,7 @@ LOSSCLI := $(VENV)/bin/losscli
 TORCH := torch==2.13.0
 S := sample_data
 
-.PHONY: install demo test bench clean
+.PHONY: install demo test test-slow bench clean
 
 install: $(VENV)/.installed
 
@@ -33,6 +33,10 @@ demo: install
 
 test: install
 	$(PY) -m pytest -q
+
+# The property-based tests of tests/test_properties.py in Hypothesis' slow profile: 10 000 examples per test.
+test-slow: install
+	LOSSCLI_SLOW=1 $(PY) -m pytest -q tests/test_properties.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache build *.egg-info

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import sys
 from collections.abc import Callable, Sequence
@@ -11,9 +12,40 @@ from typing import Any
 
 import numpy as np
 import pytest
+from hypothesis import HealthCheck, Phase, settings
+from hypothesis.database import DirectoryBasedExampleDatabase
 from typer.testing import CliRunner, Result
 
 from losscli.cli import app
+
+REPO = Path(__file__).resolve().parents[1]
+
+# Hypothesis profiles for the property-based tests (tests/test_properties.py).
+# fast: the default, part of `make test`: a few dozen examples per test, the same ones every run, reported
+# as found (shrinking a failure can take minutes: the slow profile does it).
+# slow: `make test-slow` (LOSSCLI_SLOW=1 or HYPOTHESIS_PROFILE=slow): 10 000 examples per test, random,
+# failing examples kept in .hypothesis/ and replayed first on the next run.
+_QUIET = [HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.large_base_example]
+settings.register_profile(
+    "fast",
+    max_examples=25,
+    deadline=None,
+    derandomize=True,
+    database=None,
+    phases=(Phase.explicit, Phase.generate),
+    suppress_health_check=_QUIET,
+)
+settings.register_profile(
+    "slow",
+    max_examples=10_000,
+    deadline=None,
+    database=DirectoryBasedExampleDatabase(str(REPO / ".hypothesis" / "examples")),
+    suppress_health_check=_QUIET,
+    print_blob=True,
+)
+settings.load_profile(
+    os.environ.get("HYPOTHESIS_PROFILE") or ("slow" if os.environ.get("LOSSCLI_SLOW") == "1" else "fast")
+)
 
 
 @pytest.fixture
