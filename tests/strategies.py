@@ -264,6 +264,17 @@ def split_fields(line: str, kind: str) -> list[str]:
     return next(csv.reader([line], delimiter="\t" if kind == "tsv" else ","))
 
 
+def _odd_numeral(text: str) -> bool:
+    """A text Python's ``float()`` reads but that is no plain decimal number: the rules do not say."""
+    if cell_value(text) is not None:
+        return False
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
 def _is_sequence(fields: list[str]) -> bool:
     return [f.strip(" \t") for f in fields] == [str(i) for i in range(len(fields))]
 
@@ -292,6 +303,8 @@ def read_text(data: bytes, kind: str, header: bool | None) -> list[Table | Fails
         rows = [split_fields(line, kind) for line in data_lines]
     except csv.Error:
         return [Unknown("a line the csv module cannot split")]
+    if any(_odd_numeral(f) for row in rows for f in row):
+        return [Unknown("a numeral Python's float() reads but Arrow does not (1_000, full-width digits)")]
     first = rows[0]
     below_plain = len(rows) > 1 and all(PLAIN_INT.fullmatch(f.strip(" \t")) for f in rows[1])
     ambiguous = False
@@ -743,6 +756,9 @@ def text_inputs(draw: Any, problem: Problem, kind: str, stdin: bool = False) -> 
         if writer != "raw" and draw(st.integers(0, 6)) == 0:  # a ragged last line
             tail = {"csv": "1,2,3,4,5,6,7,8,9", "tsv": "1\t2\t3\t4\t5\t6\t7\t8\t9", "txt": "1 2 3 4 5 6 7 8 9"}[kind]
             out = Written(out.data + tail.encode(), out.how + ", a ragged last line")
+        damaged, damage = draw(corrupted(out.data, intact=14))
+        if damage:
+            out = Written(damaged, f"{out.how}, {damage}")
         written.append(out)
         added_per_file.append(added)
     # the options pick columns by the user's numbering: pandas' data index column shifts the indices
@@ -757,7 +773,10 @@ def text_inputs(draw: Any, problem: Problem, kind: str, stdin: bool = False) -> 
     ext = TEXT_EXTENSIONS[kind]
     names = ["data" + ext] if layout.single_file else ["pred" + ext, "labels" + ext]
     files = dict(zip(names, (w.data for w in written), strict=True))
-    table_readings = [read_text(w.data, kind, header) for w in written]
+    table_readings = [
+        [Unknown("damaged bytes")] if ("truncated" in w.how or "flipped" in w.how) else read_text(w.data, kind, header)
+        for w in written
+    ]
     pred_path, labels_path = names[0], (None if layout.single_file else names[1])
     stdin_data = None
     if stdin:
@@ -880,9 +899,9 @@ MARKER = "UNPICKLED"
 
 
 @st.composite
-def corrupted(draw: Any, data: bytes) -> tuple[bytes, str]:
-    """Bytes truncated, with a byte flipped, or as they were."""
-    damage = draw(st.sampled_from(["none"] * 5 + ["truncate", "flip"]))
+def corrupted(draw: Any, data: bytes, intact: int = 5) -> tuple[bytes, str]:
+    """Bytes truncated, with a bit flipped, or (``intact`` times in ``intact + 2``) as they were."""
+    damage = draw(st.sampled_from(["none"] * intact + ["truncate", "flip"]))
     if damage == "truncate" and data:
         cut = draw(st.integers(0, len(data) - 1))
         return data[:cut], f"truncated to {cut} of {len(data)} bytes"
@@ -1070,14 +1089,17 @@ def parquet_inputs(draw: Any, problem: Problem) -> Inputs:
         buffer = io.BytesIO()
         if writer == "pandas" and all(k not in ("list", "timestamp") for k in kinds):
             frame = arrow_table.to_pandas()
-            index = draw(st.sampled_from(["range", "shuffled", "named"]))
-            if index != "range" and len(frame):
+            # A RangeIndex is kept in the metadata only, unless index=True stores it as a column;
+            # any other index is stored as a column (named, or __index_level_0__). Columns are left out.
+            index = draw(st.sampled_from(["range", "range stored", "shuffled", "named"]))
+            if index in ("shuffled", "named") and len(frame):
                 frame.index = np.array(draw(st.permutations(range(len(frame)))), dtype=np.int64) + 10
                 if index == "named":
                     frame.index.name = "row_id"
-                notes = ("index",)
-            frame.to_parquet(buffer, index=True)
-            described = f"DataFrame.to_parquet(index={index})"
+            stored = index == "range stored" or (index != "range" and len(frame) > 0)
+            notes = ("index",) if stored else ()
+            frame.to_parquet(buffer, index=True if index == "range stored" else None)
+            described = f"DataFrame.to_parquet(index={'True' if index == 'range stored' else 'None'}), {index} index"
         else:
             row_group = draw(st.integers(1, 5))
             pq.write_table(arrow_table, buffer, row_group_size=row_group, compression=draw(st.sampled_from(["snappy", "none", "zstd"])))

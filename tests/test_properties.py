@@ -30,6 +30,7 @@ import io
 import json
 import math
 import os
+import re
 import shutil
 import tempfile
 import warnings
@@ -173,6 +174,23 @@ def check_contract(run: Run, fmt: str) -> Any:
     return None
 
 
+@contextlib.contextmanager
+def only_matching_failures() -> Iterator[None]:
+    """With ``LOSSCLI_PROPERTY_MATCH=REGEX``, failures whose message does not match pass.
+
+    Several open bugs make a property fail on different examples; this lets
+    Hypothesis find (and shrink) the examples of one of them, or check that a
+    fix made its failures go, while the others remain.
+    """
+    pattern = os.environ.get("LOSSCLI_PROPERTY_MATCH")
+    try:
+        yield
+    except AssertionError as e:
+        if pattern and not re.search(pattern, str(e)):
+            return
+        raise
+
+
 # --- numpy references ----------------------------------------------------------------------------------------
 
 
@@ -191,7 +209,7 @@ class Expected:
 def _check_index(loss: str, x: np.ndarray, y: np.ndarray, ignore_index: int) -> gen.Fails | gen.Unknown | None:
     if x.ndim < 2:
         return gen.Unknown("cross entropy of an unbatched input")
-    if y.shape == x.shape and y.dtype.kind == "f":
+    if y.shape == x.shape:  # class probabilities, or one-hot rows: not checked against a reference here
         return gen.Unknown("soft targets")
     if y.shape != (x.shape[0], *x.shape[2:]):
         return gen.unusable("labels do not fit the logits' shape")
@@ -246,6 +264,8 @@ def expect_compute(
 
     xc = computed(x)
     yc = y.astype(np.int64) if classes else computed(y)
+    # torch gets the weights as tensors of the computation's dtype (a float32 weight of 1e-43 is subnormal)
+    params = {k: computed(np.asarray(v, dtype=np.float64)) if k in ("weight", "pos_weight") else v for k, v in params.items()}
     eps = float(np.finfo(float_type).eps)
     tiny = float(np.finfo(float_type).smallest_subnormal) * 64
     with np.errstate(all="ignore"):  # log(0) and overflow are the reference's to report, not numpy's
@@ -307,7 +327,7 @@ def _reference(loss: str, x: np.ndarray, y: np.ndarray, reduction: str, params: 
         if x.ndim != 2:
             return None
         n_classes = x.shape[1]
-        weight = np.asarray(params.get("weight") or np.ones(n_classes), dtype=np.float64)
+        weight = np.asarray(params["weight"] if params.get("weight") is not None else np.ones(n_classes), dtype=np.float64)
         smoothing = float(params.get("label_smoothing", 0.0))
         keep = y != params.get("ignore_index", -100)
         safe = np.where(keep, y, 0)
@@ -532,6 +552,12 @@ def run_compute(case: ComputeCase, base: Path, chunk: int | None) -> tuple[Run, 
 
 
 def check_compute(case: ComputeCase, base: Path) -> None:
+    """The compute case's contract, value, files left, and agreement of --chunk-size with the whole read."""
+    with only_matching_failures():
+        _check_compute(case, base)
+
+
+def _check_compute(case: ComputeCase, base: Path) -> None:
     note(f"how the files were written: {case.inputs.how}")
     run, parsed = run_compute(case, base, None)
     grad_array = None
@@ -563,36 +589,43 @@ def check_compute(case: ComputeCase, base: Path) -> None:
 
 @given(case=compute_cases("csv"))
 def test_csv_compute(case: ComputeCase, sandboxes: Path) -> None:
+    """CSV written byte by byte, by the csv module, pandas and numpy.savetxt."""
     check_compute(case, sandboxes)
 
 
 @given(case=compute_cases("tsv"))
 def test_tsv_compute(case: ComputeCase, sandboxes: Path) -> None:
+    """TSV: tab-separated, quoted or not, by the same writers."""
     check_compute(case, sandboxes)
 
 
 @given(case=compute_cases("txt"))
 def test_txt_compute(case: ComputeCase, sandboxes: Path) -> None:
+    """TXT: runs of spaces and tabs (mixed), no quoting."""
     check_compute(case, sandboxes)
 
 
 @given(case=compute_cases("stdin"))
 def test_stdin_compute(case: ComputeCase, sandboxes: Path) -> None:
+    """CSV on standard input (``-``) for PRED or LABELS; ``--chunk-size`` then is a usage error."""
     check_compute(case, sandboxes)
 
 
 @given(case=compute_cases("npy"))
 def test_npy_compute(case: ComputeCase, sandboxes: Path) -> None:
+    """numpy.save: any dtype numpy can hold the values in, C or Fortran order, big-endian, 0-d to 3-d; pickles."""
     check_compute(case, sandboxes)
 
 
 @given(case=compute_cases("npz"))
 def test_npz_compute(case: ComputeCase, sandboxes: Path) -> None:
+    """numpy.savez(_compressed): one archive holding both (keys) or one each, extra members, wrong keys."""
     check_compute(case, sandboxes)
 
 
 @given(case=compute_cases("parquet"))
 def test_parquet_compute(case: ComputeCase, sandboxes: Path) -> None:
+    """Parquet by pyarrow (row groups, column types, nulls, strings, lists) and by pandas (its index)."""
     check_compute(case, sandboxes)
 
 
@@ -603,22 +636,28 @@ PARAMS = {
     "bce": ("weight",),
     "bce_with_logits": ("weight", "pos_weight"),
 }
-NUMBER_TEXTS = st.one_of(
+ODD_NUMBERS = st.one_of(
     st.integers(-3, 5).map(str),
     st.floats(-2, 3, allow_nan=False).map(repr),
-    st.sampled_from(["1e400", "-1e400", "NaN", "Infinity", "-Infinity", "nan", "1e20", "1e300", "-0.0", "0.5", "true"]),
+    st.sampled_from(["1e400", "-1e400", "NaN", "Infinity", "-Infinity", "nan", "1e20", "1e300", "-0.0", "true", "x"]),
 )
+"""Parameter values, many of them wrong: non-finite, not numbers, out of range."""
+
+
+def _mostly(valid: st.SearchStrategy) -> st.SearchStrategy:
+    return gen._weighted((4, valid), (1, ODD_NUMBERS))
 
 
 @st.composite
-def param_texts(draw: Any, name: str, n_classes: int) -> str:
+def param_texts(draw: Any, name: str, width: int) -> str:
     if name in ("weight", "pos_weight"):
-        length = draw(st.sampled_from([n_classes, n_classes, 1, n_classes + 1]))
-        items = draw(st.lists(NUMBER_TEXTS, min_size=length, max_size=length))
+        length = draw(st.sampled_from([width] * 6 + [1, width + 1]))
+        item = _mostly(st.one_of(st.integers(0, 5).map(str), st.floats(0.01, 5).map(repr)))
+        items = draw(st.lists(item, min_size=length, max_size=length))
         return draw(st.sampled_from(["[" + ",".join(items) + "]", items[0]]))
     if name == "ignore_index":
-        return draw(st.one_of(st.integers(-100, n_classes + 1).map(str), NUMBER_TEXTS))
-    return draw(st.one_of(st.floats(-0.25, 1.25, allow_nan=False).map(repr), NUMBER_TEXTS))
+        return draw(_mostly(st.integers(-100, width + 1).map(str)))
+    return draw(_mostly(st.floats(0, 1).map(repr)))
 
 
 def _json_value(text: str) -> Any:
@@ -690,7 +729,9 @@ def param_cases(draw: Any) -> ParamCase:
     loss = draw(st.sampled_from(sorted(PARAMS)))
     problem = draw(gen.problems(loss, rows=st.integers(1, 6)))
     width = len(problem.pred) if loss == "cross_entropy" else (len(problem.pred) if len(problem.pred) > 1 else problem.n_rows)
-    names = draw(st.lists(st.sampled_from([*PARAMS[loss], "foo"]), min_size=1, max_size=3, unique=True))
+    names = draw(st.lists(st.sampled_from(PARAMS[loss]), min_size=1, max_size=3, unique=True))
+    if draw(st.integers(0, 9)) == 0:
+        names.append("foo")  # no such parameter
     params = [(name, draw(param_texts(name, width)) if name != "foo" else "1") for name in names]
     return ParamCase(loss, problem, params, draw(st.sampled_from(["float32", "float64"])), draw(st.sampled_from(["compute", "compare"])))
 
@@ -722,6 +763,11 @@ def param_outcome(case: ParamCase) -> Any:
 @given(case=param_cases())
 def test_parameters(case: ParamCase, sandboxes: Path) -> None:
     """Random -p values: the reference with those parameters, or exit 2 naming the parameter; strict JSON."""
+    with only_matching_failures():
+        _check_parameters(case, sandboxes)
+
+
+def _check_parameters(case: ParamCase, sandboxes: Path) -> None:
     with sandbox(sandboxes) as box:
         box.write(case.files())
         run = run_cli(case.args())
@@ -814,6 +860,11 @@ def _advice_summary(doc: dict[str, Any]) -> tuple[Any, ...]:
 @given(case=advice_cases())
 def test_recommend_and_compare(case: AdviceCase, sandboxes: Path) -> None:
     """recommend reads every file form as the same arrays in .npy would be read; compare gives compute's values."""
+    with only_matching_failures():
+        _check_advice(case, sandboxes)
+
+
+def _check_advice(case: AdviceCase, sandboxes: Path) -> None:
     note(f"how the files were written: {case.inputs.how}")
     inputs = case.inputs
     with sandbox(sandboxes) as box:
@@ -912,6 +963,11 @@ def grad_out_cases(draw: Any) -> tuple[str, list[str], str]:
 @given(case=grad_out_cases())
 def test_grad_out_paths(case: tuple[str, list[str], str], sandboxes: Path) -> None:
     """--grad-out: written whole on success; refused (exit 2) when it names an input, a directory or a missing one."""
+    with only_matching_failures():
+        _check_grad_out(case, sandboxes)
+
+
+def _check_grad_out(case: tuple[str, list[str], str], sandboxes: Path) -> None:
     target, extra, fmt = case
     path, failure = GRAD_TARGETS[target]
     pred, labels = b"p\n1.5\n-2\n0.25\n", b"y\n1\n0\n3\n"
