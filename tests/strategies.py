@@ -165,6 +165,15 @@ def reals(wide: bool = True) -> st.SearchStrategy:
     return _weighted(*choices)
 
 
+def whole_numbers() -> st.SearchStrategy:
+    """Integers, some past float32's exact range (2**24) and float64's (2**53)."""
+    return _weighted(
+        (4, st.integers(-1000, 1000)),
+        (2, st.integers(-(2**53), 2**53)),
+        (1, st.sampled_from([2**24 + 1, 16777219, -(2**24) - 3, 2**53 + 1, 2**62])),
+    )
+
+
 def logits() -> st.SearchStrategy:
     return _weighted(
         (3, st.integers(-20, 20)),
@@ -229,8 +238,12 @@ def problems(draw: Any, loss: str | None = None, rows: st.SearchStrategy = ROWS)
     if loss == "bce_with_logits":
         pred, labels = _columns(draw, n_rows, width, logits()), _columns(draw, n_rows, width, probabilities())
         return Problem(loss, pred, labels, n_rows, "probabilities")
-    values = reals()
-    return Problem(loss, _columns(draw, n_rows, width, values), _columns(draw, n_rows, width, values), n_rows, "regression")
+    def column() -> list[int | float]:  # real values, or whole numbers (counts, prices in cents, ids)
+        values = draw(st.sampled_from([reals(), reals(), whole_numbers()]))
+        return draw(st.lists(values, min_size=n_rows, max_size=n_rows))
+
+    pred, labels = [column() for _ in range(width)], [column() for _ in range(width)]
+    return Problem(loss, pred, labels, n_rows, "regression")
 
 
 # --- column names --------------------------------------------------------------------------------------------
@@ -454,7 +467,8 @@ def layouts(draw: Any, problem: Problem, kind: str, header: bool | None = None) 
     single = draw(st.booleans())
     pred_cols = [(f"p{i}", col) for i, col in enumerate(problem.pred)]
     label_cols = [(f"y{i}", col) for i, col in enumerate(problem.labels)]
-    decoys = [(f"d{i}", _decoy(draw, k, problem.n_rows)) for i, k in enumerate(draw(st.lists(st.sampled_from(DECOYS), max_size=2)))]
+    kinds = draw(st.lists(st.sampled_from(DECOYS), max_size=2))
+    decoys = [(f"d{i}", _decoy(draw, kind, problem.n_rows)) for i, kind in enumerate(kinds)]
     if kind == "txt":  # no empty cells in runs of spaces
         decoys = [(n, c) for n, c in decoys if c[:1] != [""]]
     files = [pred_cols + label_cols + decoys] if single else [pred_cols + decoys[:1], label_cols + decoys[1:]]
@@ -474,14 +488,17 @@ def layouts(draw: Any, problem: Problem, kind: str, header: bool | None = None) 
         names = [name for name, _, _ in table]
         return _selectors(draw, names if header else None, positions(table, prefix), len(table), by_name_ok)
 
+    def has_decoys(table: list) -> bool:
+        return any(tag.startswith("d") for _, _, tag in table)
+
     if single:
         table = tables[0]
         label_sel = picks(table, "y")
-        has_decoys = any(tag.startswith("d") for _, _, tag in table)
-        pred_sel = picks(table, "p") if has_decoys or draw(st.booleans()) else None
+        pred_sel = picks(table, "p") if has_decoys(table) or draw(st.booleans()) else None
     else:
-        label_sel = picks(tables[1], "y") if any(t.startswith("d") for _, _, t in tables[1]) or draw(st.booleans()) else None
-        pred_sel = picks(tables[0], "p") if any(t.startswith("d") for _, _, t in tables[0]) or draw(st.booleans()) else None
+        # decoy columns need the columns named; otherwise the options are given or not
+        label_sel = picks(tables[1], "y") if has_decoys(tables[1]) or draw(st.booleans()) else None
+        pred_sel = picks(tables[0], "p") if has_decoys(tables[0]) or draw(st.booleans()) else None
     return Layout(
         tables=[[(name, cells) for name, cells, _ in table] for table in tables],
         header=header,
@@ -518,6 +535,9 @@ def cell_texts(draw: Any, columns: list[tuple[str, list[Any]]]) -> list[list[str
         texts.append([format_number(c, style) if isinstance(c, (int, float)) else c for c in cells])
     return texts
 
+
+EXTRA_LINES = ["# a comment", "#", "  # indented, with, commas", '# "quoted"', "", " ", "\t", "  \t "]
+"""Comment and blank lines put anywhere in a text table."""
 
 POISONS = {
     "text": ["abc", "1.2.3", "--1", "0x1A", "1,5", "n/a", "True"],
@@ -567,7 +587,7 @@ def raw_text(
         quoting = draw(st.sampled_from(["none", "minimal", "all", "names"]))
         pad = quoting in ("none", "names") and draw(st.integers(0, 4)) == 0
         trailing = draw(st.integers(0, 9)) == 0
-        how.append(f"quoting {quoting}" + (", padded cells" if pad else "") + (", trailing delimiter" if trailing else ""))
+        how.append(f"quoting {quoting}" + ", padded cells" * pad + ", trailing delimiter" * trailing)
         text_lines = []
         for index, fields in enumerate(lines):
             is_names = names is not None and index == 0
@@ -585,7 +605,7 @@ def raw_text(
         st.lists(
             st.tuples(
                 st.integers(0, len(text_lines)),
-                st.sampled_from(["# a comment", "#", "  # indented, with, commas", '# "quoted"', "", " ", "\t", "  \t "]),
+                st.sampled_from(EXTRA_LINES),
             ),
             max_size=3,
         )
@@ -709,10 +729,11 @@ class Inputs:
     readings: list[tuple[Any, Any, tuple[str, ...]]] = field(repr=False)
     stdin: bytes | None = None
     how: list[str] = field(default_factory=list)
-    header_option: str | None = None
-    text_inputs: bool = True
     rules: frozenset[str] = frozenset()
     """The issue 11 rules the files touch (``pandas index``, ``numeric header``, ...), for triage."""
+
+    def _repr_pretty_(self, printer: Any, cycle: bool) -> None:  # Hypothesis prints failing examples with this
+        printer.text(repr(self))
 
     def __repr__(self) -> str:
         shown = {name: (data if len(data) <= 2000 else data[:2000] + b"...") for name, data in self.files.items()}
@@ -762,7 +783,6 @@ def text_inputs(draw: Any, problem: Problem, kind: str, stdin: bool = False) -> 
         written.append(out)
         added_per_file.append(added)
     # the options pick columns by the user's numbering: pandas' data index column shifts the indices
-    options = [*layout.pred_options, *layout.label_options]
     shift = added_per_file
     pred_sel = _shifted(layout.pred_selectors, shift[0])
     label_sel = _shifted(layout.label_selectors, shift[0] if layout.single_file else shift[1])
@@ -798,7 +818,7 @@ def text_inputs(draw: Any, problem: Problem, kind: str, stdin: bool = False) -> 
             readings.append((select(pred_table, pred_sel), select(label_table, label_sel), notes))
     how = [f"{name}: {w.how}" for name, w in zip(names, written, strict=True)]
     rules = set().union(*(text_rules(w.data, kind) for w in written)) | ({header_option} if header_option else set())
-    return Inputs(files, pred_path, labels_path, options, readings, stdin_data, how, header_option, True, frozenset(rules))
+    return Inputs(files, pred_path, labels_path, options, readings, stdin_data, how, frozenset(rules))
 
 
 def _shifted(selectors: list[str] | None, shift: int) -> list[str] | None:
@@ -821,10 +841,11 @@ def _cast(values: np.ndarray, dtype: str) -> np.ndarray | None:
     if target.kind in "iu":
         info = np.iinfo(target)
         as_float = values.astype(np.float64)
-        if not np.all(np.floor(as_float) == as_float) or (values.size and (values.min() < info.min or values.max() > info.max)):
+        outside = values.size and (values.min() < info.min or values.max() > info.max)
+        if not np.all(np.floor(as_float) == as_float) or outside:
             return None
         return values.astype(target)
-    with np.errstate(over="ignore"):  # float16 turns large values into inf: the file then holds inf
+    with np.errstate(all="ignore"):  # float16 turns large values into inf: the file then holds inf
         return values.astype(target)
 
 
@@ -834,7 +855,8 @@ def nd_arrays(draw: Any, problem: Problem, role: str) -> tuple[np.ndarray, str]:
     columns = problem.pred if role == "pred" else problem.labels
     values = exact_array([v for col in columns for v in col]) if columns and columns[0] else np.empty(0)
     values = values.reshape(len(columns), problem.n_rows).T if columns else values
-    if values.ndim == 2 and values.shape[1] == 1 and (role == "labels" and problem.kind == "classes" or draw(st.booleans())):
+    class_labels = role == "labels" and problem.kind == "classes"
+    if values.ndim == 2 and values.shape[1] == 1 and (class_labels or draw(st.booleans())):
         values = values[:, 0]
     candidates = [d for d in NUMPY_DTYPES if _cast(values, d) is not None]
     dtype = draw(st.sampled_from(candidates)) if candidates else "float64"
@@ -857,24 +879,18 @@ def npy_bytes(draw: Any, array: np.ndarray) -> tuple[bytes, str]:
     return buffer.getvalue(), " ".join(how)
 
 
-@st.composite
-def reshaped(draw: Any, array: np.ndarray, kind: str) -> np.ndarray:
-    """Regression arrays may take any shape of the same size: 0-d, 1-d, 2-d or 3-d."""
-    if kind != "regression":
-        return array
-    size = array.size
+def shapes_of_size(size: int) -> st.SearchStrategy:
+    """Every 0-d (size 1), 1-d, 2-d or 3-d shape of ``size`` elements; shapes with a 0 for size 0."""
     shapes = [(size,)]
     if size == 1:
         shapes.append(())
     for a in range(1, size + 1):
         if size % a == 0:
             shapes.append((a, size // a))
-            for b in range(1, size // a + 1):
-                if (size // a) % b == 0:
-                    shapes.append((a, b, size // a // b))
+            shapes.extend((a, b, size // a // b) for b in range(1, size // a + 1) if (size // a) % b == 0)
     if size == 0:
         shapes += [(0, 3), (2, 0), (0, 2, 2)]
-    return array.reshape(draw(st.sampled_from(shapes)))
+    return st.sampled_from(shapes)
 
 
 class _Unpickled:
@@ -912,55 +928,49 @@ def corrupted(draw: Any, data: bytes, intact: int = 5) -> tuple[bytes, str]:
     return data, ""
 
 
-def _array_reading(array: np.ndarray, damage: str, truncated: bool) -> Any:
+def _array_reading(array: np.ndarray, damage: str) -> Any:
+    """What an array file holds: the array; nothing usable once truncated; anything after a flipped bit."""
     if not damage:
         return array
-    if truncated:
-        return unusable("a truncated array file") if array.size or True else array
-    return Unknown(damage)
+    return unusable("a truncated array file") if damage.startswith("truncated") else Unknown(damage)
 
 
 @st.composite
 def npy_inputs(draw: Any, problem: Problem) -> Inputs:
-    pred, pred_dtype = draw(nd_arrays(problem, "pred"))
+    pred, _ = draw(nd_arrays(problem, "pred"))
     labels, _ = draw(nd_arrays(problem, "labels"))
-    if problem.kind == "regression" and draw(st.booleans()):
-        shape_of = draw(reshaped(pred, problem.kind))
-        pred = pred.reshape(shape_of.shape)
-        labels = labels.reshape(shape_of.shape)
-    files, readings_p, readings_y, how = {}, None, None, []
+    if problem.kind == "regression" and draw(st.booleans()):  # elementwise losses take any shape
+        shape = draw(shapes_of_size(pred.size))
+        pred, labels = pred.reshape(shape), labels.reshape(shape)
+    files, readings, how = {}, {}, []
     for name, array in (("pred.npy", pred), ("labels.npy", labels)):
         data, described = draw(npy_bytes(array))
         data, damage = draw(corrupted(data))
         files[name] = data
         how.append(f"{name}: numpy.save {described} shape {array.shape}" + (f", {damage}" if damage else ""))
-        reading = _array_reading(array, damage, damage.startswith("truncated"))
-        if name == "pred.npy":
-            readings_p = reading
-        else:
-            readings_y = reading
+        readings[name] = _array_reading(array, damage)
     special = draw(st.sampled_from(["none"] * 12 + ["pickled", "npz renamed", "text renamed"]))
     if special == "pickled":
         files["labels.npy"] = pickled_npy(MARKER)
-        readings_y = unusable("pickled objects")
+        readings["labels.npy"] = unusable("pickled objects")
         how.append("labels.npy: dtype object (a pickle that creates a file when loaded)")
     elif special == "npz renamed":
         buffer = io.BytesIO()
         np.savez(buffer, labels=labels)
         files["labels.npy"] = buffer.getvalue()
-        readings_y = unusable("an .npz archive named .npy")
+        readings["labels.npy"] = unusable("an .npz archive named .npy")
         how.append("labels.npy: an .npz archive")
     elif special == "text renamed":
         files["labels.npy"] = b"1,2\n3,4\n"
-        readings_y = unusable("text named .npy")
+        readings["labels.npy"] = unusable("text named .npy")
         how.append("labels.npy: CSV text")
     options = []
     header_option = draw(st.sampled_from([None] * 6 + ["--header", "--no-header"]))
     if header_option:
         options.append(header_option)
     rules = {r for r in (header_option, "empty" if pred.size == 0 or labels.size == 0 else None) if r}
-    readings = [(readings_p, readings_y, ())]
-    return Inputs(files, "pred.npy", "labels.npy", options, readings, None, how, header_option, False, frozenset(rules))
+    pair = [(readings["pred.npy"], readings["labels.npy"], ())]
+    return Inputs(files, "pred.npy", "labels.npy", options, pair, None, how, frozenset(rules))
 
 
 KEYS = st.sampled_from(["arr_0", "logits", "labels", "y", "pred", "x_1", "scores"])
@@ -974,7 +984,7 @@ def npz_inputs(draw: Any, problem: Problem) -> Inputs:
     compressed = draw(st.booleans())
     save = np.savez_compressed if compressed else np.savez
     together = draw(st.booleans())
-    how = [f"{'savez_compressed' if compressed else 'savez'} pred {pred.dtype}{pred.shape}, labels {labels.dtype}{labels.shape}"]
+    how = [f"{save.__name__} pred {pred.dtype}{pred.shape}, labels {labels.dtype}{labels.shape}"]
     options: list[str] = []
     files: dict[str, bytes] = {}
 
@@ -1027,7 +1037,7 @@ def npz_inputs(draw: Any, problem: Problem) -> Inputs:
         readings[1] = unusable("pickled objects")
         how.append("labels.npz: an object array (a pickle that creates a file when loaded)")
     rules = frozenset({"empty"} if pred.size == 0 or labels.size == 0 else ())
-    return Inputs(files, pred_path, labels_path, options, [(readings[0], readings[1], ())], None, how, None, False, rules)
+    return Inputs(files, pred_path, labels_path, options, [(readings[0], readings[1], ())], None, how, rules)
 
 
 # --- Parquet ----------------------------------------------------------------------------------------------------
@@ -1102,17 +1112,14 @@ def parquet_inputs(draw: Any, problem: Problem) -> Inputs:
             described = f"DataFrame.to_parquet(index={'True' if index == 'range stored' else 'None'}), {index} index"
         else:
             row_group = draw(st.integers(1, 5))
-            pq.write_table(arrow_table, buffer, row_group_size=row_group, compression=draw(st.sampled_from(["snappy", "none", "zstd"])))
+            compression = draw(st.sampled_from(["snappy", "none", "zstd"]))
+            pq.write_table(arrow_table, buffer, row_group_size=row_group, compression=compression)
             described = f"pq.write_table(row_group_size={row_group})"
         data, damage = draw(corrupted(buffer.getvalue()))
         files[name] = data
-        how.append(f"{name}: {described}, columns {dict(zip(names, kinds, strict=True))}" + (f", {damage}" if damage else ""))
-        if damage:
-            table_readings.append(Unknown(damage))
-        elif problem.n_rows == 0 and writer == "pandas" and notes:
-            table_readings.append(Table(names, columns, problem.n_rows, notes))
-        else:
-            table_readings.append(Table(names, columns, problem.n_rows, notes))
+        columns_written = dict(zip(names, kinds, strict=True))
+        how.append(f"{name}: {described}, columns {columns_written}" + (f", {damage}" if damage else ""))
+        table_readings.append(Unknown(damage) if damage else Table(names, columns, problem.n_rows, notes))
     options = [*layout.pred_options, *layout.label_options]
     header_option = draw(st.sampled_from([None] * 6 + ["--header", "--no-header"]))
     if header_option:
@@ -1125,8 +1132,9 @@ def parquet_inputs(draw: Any, problem: Problem) -> Inputs:
         pred_path, labels_path = names_out[0], None
     else:
         notes = tuple(n for t in table_readings if isinstance(t, Table) for n in t.notes)
-        readings = [(select(table_readings[0], layout.pred_selectors), select(table_readings[1], layout.label_selectors), notes)]
+        pred = select(table_readings[0], layout.pred_selectors)
+        readings = [(pred, select(table_readings[1], layout.label_selectors), notes)]
         pred_path, labels_path = names_out
     rules = {r for r in (header_option, "empty" if problem.n_rows == 0 else None) if r}
     rules |= {"pandas index"} if any(isinstance(t, Table) and "index" in t.notes for t in table_readings) else set()
-    return Inputs(files, pred_path, labels_path, options, readings, None, how, header_option, False, frozenset(rules))
+    return Inputs(files, pred_path, labels_path, options, readings, None, how, frozenset(rules))
