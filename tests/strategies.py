@@ -219,7 +219,7 @@ def _columns(draw: Any, n_rows: int, width: int, values: st.SearchStrategy) -> l
     return [draw(st.lists(values, min_size=n_rows, max_size=n_rows)) for _ in range(width)]
 
 
-ROWS = _weighted((2, st.just(0)), (3, st.just(1)), (10, st.integers(2, 8)), (3, st.integers(9, 40)))
+ROWS = _weighted((1, st.just(0)), (3, st.just(1)), (11, st.integers(2, 8)), (3, st.integers(9, 40)))
 
 
 @st.composite
@@ -557,7 +557,7 @@ def raw_text(
     n_rows = len(columns[0]) if columns else 0
     rows = [[columns[c][r] for c in range(len(columns))] for r in range(n_rows)]
     how = [f"raw {kind}"]
-    damage = draw(st.sampled_from(["none"] * 6 + ["poison", "extra field", "missing field"])) if corrupt else "none"
+    damage = draw(st.sampled_from(["none"] * 13 + ["poison", "extra field", "missing field"])) if corrupt else "none"
     if damage == "poison" and rows and columns:
         family = draw(st.sampled_from(sorted(POISONS)))
         poison = draw(st.sampled_from(POISONS[family]))
@@ -618,7 +618,7 @@ def raw_text(
         filler = draw(st.sampled_from(["#" + "x" * (300 << 10), " " * (300 << 10)]))
         text_lines.insert(draw(st.integers(0, len(text_lines))), filler)
         how.append("a 300 KiB comment or blank line")
-    ending = draw(st.sampled_from(["\n", "\n", "\r\n", "\r"]))
+    ending = draw(st.sampled_from(["\n"] * 4 + ["\r\n"] * 3 + ["\r"]))
     final = draw(st.booleans())
     text = ending.join(text_lines) + (ending if final and text_lines else "")
     bom = draw(st.integers(0, 5)) == 0
@@ -774,7 +774,7 @@ def text_inputs(draw: Any, problem: Problem, kind: str, stdin: bool = False) -> 
             out, added = draw(pandas_text(names, numbers, kind))
         else:
             out = draw(savetxt_text(names, numbers, kind))
-        if writer != "raw" and draw(st.integers(0, 6)) == 0:  # a ragged last line
+        if writer != "raw" and draw(st.integers(0, 14)) == 0:  # a ragged last line
             tail = {"csv": "1,2,3,4,5,6,7,8,9", "tsv": "1\t2\t3\t4\t5\t6\t7\t8\t9", "txt": "1 2 3 4 5 6 7 8 9"}[kind]
             out = Written(out.data + tail.encode(), out.how + ", a ragged last line")
         damaged, damage = draw(corrupted(out.data, intact=14))
@@ -845,18 +845,23 @@ def _cast(values: np.ndarray, dtype: str) -> np.ndarray | None:
         if not np.all(np.floor(as_float) == as_float) or outside:
             return None
         return values.astype(target)
-    with np.errstate(all="ignore"):  # float16 turns large values into inf: the file then holds inf
-        return values.astype(target)
+    with np.errstate(all="ignore"):
+        cast = values.astype(target)
+    # float16 (or float32) cannot hold a value past its range: it would become inf
+    return cast if np.isfinite(cast).all() or not np.isfinite(values.astype(np.float64)).all() else None
 
 
 @st.composite
-def nd_arrays(draw: Any, problem: Problem, role: str) -> tuple[np.ndarray, str]:
-    """The problem's pred or labels as an array, in a dtype that holds them (often a lossy float one)."""
+def nd_arrays(draw: Any, problem: Problem, role: str, squeeze: bool = True) -> tuple[np.ndarray, str]:
+    """The problem's pred or labels as an array, in a dtype that holds them (often a lossy float one).
+
+    One column is shape (N,) when ``squeeze``, else (N, 1) (labels of classes are always (N,)).
+    """
     columns = problem.pred if role == "pred" else problem.labels
     values = exact_array([v for col in columns for v in col]) if columns and columns[0] else np.empty(0)
     values = values.reshape(len(columns), problem.n_rows).T if columns else values
     class_labels = role == "labels" and problem.kind == "classes"
-    if values.ndim == 2 and values.shape[1] == 1 and (class_labels or draw(st.booleans())):
+    if values.ndim == 2 and values.shape[1] == 1 and (class_labels or squeeze):
         values = values[:, 0]
     candidates = [d for d in NUMPY_DTYPES if _cast(values, d) is not None]
     dtype = draw(st.sampled_from(candidates)) if candidates else "float64"
@@ -937,20 +942,27 @@ def _array_reading(array: np.ndarray, damage: str) -> Any:
 
 @st.composite
 def npy_inputs(draw: Any, problem: Problem) -> Inputs:
-    pred, _ = draw(nd_arrays(problem, "pred"))
-    labels, _ = draw(nd_arrays(problem, "labels"))
+    squeeze = draw(st.sampled_from([True, True, False]))
+    pred, _ = draw(nd_arrays(problem, "pred", squeeze))
+    labels, _ = draw(nd_arrays(problem, "labels", squeeze if draw(st.integers(0, 9)) else not squeeze))
     if problem.kind == "regression" and draw(st.booleans()):  # elementwise losses take any shape
         shape = draw(shapes_of_size(pred.size))
         pred, labels = pred.reshape(shape), labels.reshape(shape)
     files, readings, how = {}, {}, []
     for name, array in (("pred.npy", pred), ("labels.npy", labels)):
         data, described = draw(npy_bytes(array))
-        data, damage = draw(corrupted(data))
+        data, damage = draw(corrupted(data, intact=16))
         files[name] = data
         how.append(f"{name}: numpy.save {described} shape {array.shape}" + (f", {damage}" if damage else ""))
         readings[name] = _array_reading(array, damage)
-    special = draw(st.sampled_from(["none"] * 12 + ["pickled", "npz renamed", "text renamed"]))
-    if special == "pickled":
+    special = draw(st.sampled_from(["none"] * 26 + ["pickled", "npz renamed", "text renamed", "nan"]))
+    if special == "nan" and labels.dtype.kind == "f" and labels.size:
+        poisoned = labels.copy()
+        poisoned.reshape(-1)[draw(st.integers(0, labels.size - 1))] = draw(st.sampled_from([np.nan, np.inf, -np.inf]))
+        files["labels.npy"] = draw(npy_bytes(poisoned))[0]
+        readings["labels.npy"] = unusable("NaN or inf")
+        how.append("labels.npy: a NaN or inf in it")
+    elif special == "pickled":
         files["labels.npy"] = pickled_npy(MARKER)
         readings["labels.npy"] = unusable("pickled objects")
         how.append("labels.npy: dtype object (a pickle that creates a file when loaded)")
@@ -979,8 +991,9 @@ KEYS = st.sampled_from(["arr_0", "logits", "labels", "y", "pred", "x_1", "scores
 @st.composite
 def npz_inputs(draw: Any, problem: Problem) -> Inputs:
     """One archive holding both (keys needed) or an archive each; extra arrays; compressed or not."""
-    pred, _ = draw(nd_arrays(problem, "pred"))
-    labels, _ = draw(nd_arrays(problem, "labels"))
+    squeeze = draw(st.sampled_from([True, True, False]))
+    pred, _ = draw(nd_arrays(problem, "pred", squeeze))
+    labels, _ = draw(nd_arrays(problem, "labels", squeeze if draw(st.integers(0, 9)) else not squeeze))
     compressed = draw(st.booleans())
     save = np.savez_compressed if compressed else np.savez
     together = draw(st.booleans())
@@ -1000,7 +1013,7 @@ def npz_inputs(draw: Any, problem: Problem) -> Inputs:
             members["extra"] = np.arange(3)
         files["data.npz"] = archive(members)
         pred_path = labels_path = "data.npz"
-        key_choice = draw(st.sampled_from(["both", "both", "both", "missing", "wrong"]))
+        key_choice = draw(st.sampled_from(["both"] * 8 + ["missing", "wrong"]))
         readings = [pred, labels]
         if key_choice == "both":
             options += ["--pred-key", pred_key, "--label-key", label_key]
@@ -1018,19 +1031,19 @@ def npz_inputs(draw: Any, problem: Problem) -> Inputs:
         readings = [pred, labels]
         if draw(st.booleans()):
             options += ["--pred-key", pred_key]
-        if draw(st.integers(0, 5)) == 0:
+        if draw(st.integers(0, 11)) == 0:
             options += ["--label-key", "nope"]
             readings[1] = refused("no array 'nope'")
         how.append(f"two archives: pred[{pred_key}], labels[{label_key}]")
     for name in list(files):
-        data, damage = draw(corrupted(files[name]))
+        data, damage = draw(corrupted(files[name], intact=16))
         if damage:
             files[name] = data
             how.append(f"{name}: {damage}")
             which = [0, 1] if together else [0 if name == "pred.npz" else 1]
             for i in which:
                 readings[i] = Unknown(damage)
-    if not together and draw(st.integers(0, 10)) == 0:
+    if not together and draw(st.integers(0, 20)) == 0:
         buffer = io.BytesIO()
         np.savez(buffer, labels=np.array([_Unpickled(MARKER)], dtype=object))
         files["labels.npz"] = buffer.getvalue()
@@ -1058,7 +1071,7 @@ def parquet_column(draw: Any, cells: list[Any]) -> tuple[Any, Column, str]:
     candidates = [t for t in ARROW_TYPES if _cast(values, t) is not None]
     arrow_type = draw(st.sampled_from(candidates)) if candidates else "float64"
     array = _cast(values, arrow_type) if candidates else values.astype(np.float64)
-    variant = draw(st.sampled_from(["plain"] * 10 + ["null", "string", "timestamp", "list"]))
+    variant = draw(st.sampled_from(["plain"] * 36 + ["null", "string", "timestamp", "list"]))
     if variant == "null" and len(cells):
         at = draw(st.integers(0, len(cells) - 1))
         mask = np.zeros(len(cells), dtype=bool)
@@ -1115,7 +1128,7 @@ def parquet_inputs(draw: Any, problem: Problem) -> Inputs:
             compression = draw(st.sampled_from(["snappy", "none", "zstd"]))
             pq.write_table(arrow_table, buffer, row_group_size=row_group, compression=compression)
             described = f"pq.write_table(row_group_size={row_group})"
-        data, damage = draw(corrupted(buffer.getvalue()))
+        data, damage = draw(corrupted(buffer.getvalue(), intact=16))
         files[name] = data
         columns_written = dict(zip(names, kinds, strict=True))
         how.append(f"{name}: {described}, columns {columns_written}" + (f", {damage}" if damage else ""))
