@@ -98,6 +98,14 @@ LabelColOption = Annotated[
     list[str] | None, typer.Option(metavar="COL", help="Label column(s) by name or 0-based index.")
 ]
 LabelKeyOption = Annotated[str | None, typer.Option(metavar="NAME", help="Array name inside a labels .npz file.")]
+HeaderOption = Annotated[
+    bool | None,
+    typer.Option(
+        "--header/--no-header",
+        help="Text inputs: the first line is a header / is data (default: decided by what it holds).",
+        show_default=False,
+    ),
+]
 ParamsOption = Annotated[
     list[str] | None,
     typer.Option("--param", "-p", metavar="KEY=VALUE", help="Parameter for the losses that take it (JSON value)."),
@@ -154,7 +162,7 @@ def read_while_importing(gather: Any, spec: Any, pred: str, labels: str | None, 
     """``gather(...)``'s inputs, read while torch imports: large text files in a forked parser, else a thread."""
     from losscli import forkread
 
-    collect = forkread.start(paths, files["dtype"])
+    collect = forkread.start(paths, files["dtype"], files["header"])
     if collect is not None:
         import_engine()
         return gather(spec, pred, labels, preloaded=collect(), **files)
@@ -218,6 +226,7 @@ def compute(
             help="Compute N rows at a time (losses that decompose over samples; the table does 1000000 anyway).",
         ),
     ] = None,
+    header: HeaderOption = None,
     format_: FormatOption = Format.table,
 ) -> None:
     """Compute a loss's value and its gradient for predictions and labels in files."""
@@ -235,6 +244,7 @@ def compute(
         pred_key=pred_key,
         label_key=label_key,
         dtype=dtype.value,
+        header=header,
     )
     keep_rows = rows if format_ is Format.table and grad_out is None else None
     paths = [pred, labels, *extra.values()]
@@ -243,7 +253,7 @@ def compute(
         from losscli import render
         from losscli.chunked import DEFAULT_CHUNK_ROWS, stream
 
-        chunks = stream_inputs(spec, pred, labels, chunk_rows=chunk_size or DEFAULT_CHUNK_ROWS, **files)
+        chunks, notes = stream_inputs(spec, pred, labels, chunk_rows=chunk_size or DEFAULT_CHUNK_ROWS, **files)
         with render.row_progress(f"{spec.name}: rows read") as progress:
             result = stream(
                 spec,
@@ -256,7 +266,7 @@ def compute(
                 progress=progress,
             )
     else:
-        data = read_while_importing(gather_inputs, spec, pred, labels, paths, **files)
+        data, notes = read_while_importing(gather_inputs, spec, pred, labels, paths, **files)
         from losscli import render
         from losscli.chunked import evaluate
 
@@ -270,6 +280,7 @@ def compute(
             chunk_rows=chunk_size,
             keep_rows=keep_rows,
         )
+    result.warnings[:0] = notes
     if grad_out is not None:
         render.write_gradients(grad_out, result.gradients)
     render.print_compute(result, format_.value, rows)
@@ -297,6 +308,7 @@ def compare(
     label_col: LabelColOption = None,
     pred_key: Annotated[str | None, typer.Option(metavar="NAME", help="Array name inside PRED .npz files.")] = None,
     label_key: LabelKeyOption = None,
+    header: HeaderOption = None,
     format_: FormatOption = Format.table,
 ) -> None:
     """Compare models' predictions against one label file under several losses."""
@@ -317,9 +329,10 @@ def compare(
             label_key=label_key,
             pred_key=pred_key,
             baseline=baseline,
+            header=header,
         )
         import_engine()
-        label_input, models = pending.result()
+        label_input, models, notes = pending.result()
     from losscli import comparison, render
 
     if specs:
@@ -332,6 +345,7 @@ def compare(
     if sort_loss is not None and sort_loss not in [spec.name for spec, _ in losses]:
         raise UsageError(f"--sort {sort}: not among the compared losses ({', '.join(s.name for s, _ in losses)})")
     result = comparison.compare(label_input, models, losses, baseline=baseline, dtype=dtype.value)
+    result.warnings[:0] = notes
     render.print_comparison(result, format_.value, sort_loss)
 
 
@@ -478,6 +492,7 @@ def recommend(
     label_col: LabelColOption = None,
     pred_key: Annotated[str | None, typer.Option(metavar="NAME", help="Array name inside a --pred .npz file.")] = None,
     label_key: LabelKeyOption = None,
+    header: HeaderOption = None,
     format_: FormatOption = Format.table,
 ) -> None:
     """Infer the label type and recommend losses, warning about classic mistakes."""
@@ -490,8 +505,14 @@ def recommend(
     from losscli.loading import split_column_options
 
     label_cols, pred_cols = split_column_options(label_col), split_column_options(pred_col)
-    label_input, pred_input = gather_advice_inputs(
-        labels, pred, label_cols=label_cols, pred_cols=pred_cols, label_key=label_key, pred_key=pred_key
+    label_input, pred_input, notes = gather_advice_inputs(
+        labels,
+        pred,
+        label_cols=label_cols,
+        pred_cols=pred_cols,
+        label_key=label_key,
+        pred_key=pred_key,
+        header=header,
     )
     y = label_input.array if label_input is not None else None
     profile = advisor.profile_for_type(label_type.value) if label_type else advisor.infer_label_type(y)
@@ -503,6 +524,7 @@ def recommend(
         check_loss=loss,
         quantiles=_quantiles(quantiles) if quantiles else None,
     )
+    advice.warnings[:0] = notes
     render.print_advice(advice, format_.value)
 
 

@@ -38,11 +38,12 @@ def _eligible(path: str | None) -> bool:
     )
 
 
-def start(paths: list[str | None], dtype: str) -> Callable[[], dict[str, Source]] | None:
+def start(paths: list[str | None], dtype: str, header: bool | None = None) -> Callable[[], dict[str, Source]] | None:
     """Fork a child that reads the large text files among ``paths``; None when it would not pay.
 
     Call the returned function (after importing torch) for ``{path: Source}``;
-    it raises the child's ``DataError`` if a file was bad.
+    it raises the child's ``DataError`` if a file was bad. ``header`` is
+    ``read_source``'s.
     """
     files = list(dict.fromkeys(p for p in paths if _eligible(p)))
     if not hasattr(os, "memfd_create") or sum(os.path.getsize(p) for p in files) < FORK_MIN_BYTES:
@@ -55,7 +56,7 @@ def start(paths: list[str | None], dtype: str) -> Callable[[], dict[str, Source]
         os.close(read_end)
         os.close(imported_write)
         _one_thread_until_closed(imported_read)
-        report = _child(files, memfds, np.dtype(dtype).type)
+        report = _child(files, memfds, np.dtype(dtype).type, header)
         with os.fdopen(write_end, "w") as pipe:
             pipe.write(json.dumps(report))
         os._exit(0)
@@ -92,11 +93,11 @@ def _one_thread_until_closed(fd: int) -> None:
     threading.Thread(target=widen, daemon=True).start()
 
 
-def _child(files: list[str], memfds: list[int], float_dtype: type) -> dict[str, Any]:
+def _child(files: list[str], memfds: list[int], float_dtype: type, header: bool | None) -> dict[str, Any]:
     tables = []
     try:
         for path, fd in zip(files, memfds, strict=True):
-            source = read_source(path, float_dtype=float_dtype)
+            source = read_source(path, float_dtype=float_dtype, header=header)
             array = np.ascontiguousarray(source.array)
             with os.fdopen(os.dup(fd), "wb") as memfile:
                 array.tofile(memfile)
@@ -107,6 +108,7 @@ def _child(files: list[str], memfds: list[int], float_dtype: type) -> dict[str, 
                     "columns": source.columns,
                     "integer_columns": sorted(source.integer_columns),
                     "unreadable": {str(k): list(v) for k, v in source.unreadable.items()},
+                    "notes": source.notes,
                 }
             )
     except DataError as e:
@@ -128,5 +130,6 @@ def _sources(files: list[str], memfds: list[int], report: dict[str, Any]) -> dic
         buffer = mmap.mmap(fd, size, access=mmap.ACCESS_COPY) if size else b""
         array = np.frombuffer(buffer, dtype=dtype).reshape(table["shape"])
         unreadable = {int(k): ColumnProblem(*v) for k, v in table["unreadable"].items()}
-        sources[path] = Source(path, array, table["columns"], frozenset(table["integer_columns"]), unreadable)
+        integer_columns = frozenset(table["integer_columns"])
+        sources[path] = Source(path, array, table["columns"], integer_columns, unreadable, table["notes"])
     return sources

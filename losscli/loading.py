@@ -19,12 +19,15 @@ imported inside the functions that need it.
 
 from __future__ import annotations
 
+import collections
 import csv
 import dataclasses
-import io
+import errno
+import itertools
 import mmap
 import os
 import re
+import stat
 import sys
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
@@ -49,9 +52,9 @@ STDIN = "-"
 STDIN_NAME = "<stdin>"
 SUPPORTED_FORMS = ".csv, .tsv, .txt, .npy, .npz, .parquet (or .pq), or - for CSV on standard input"
 
-_TEXT_DELIMITERS = {".csv": ",", ".tsv": "\t", ".txt": None}
-_PARQUET_EXTENSIONS = (".parquet", ".pq")
 _WHITESPACE = " "  # delimiter meaning "runs of spaces and tabs"
+_TEXT_DELIMITERS = {".csv": ",", ".tsv": "\t", ".txt": _WHITESPACE}
+_PARQUET_EXTENSIONS = (".parquet", ".pq")
 _UTF8_BOM = b"\xef\xbb\xbf"
 _MAX_LISTED_COLUMNS = 20
 _MAX_CELL_CHARS = 40
@@ -59,12 +62,17 @@ _MAX_CELL_CHARS = 40
 # A newline and the comment line or line of spaces after it, which pyarrow
 # would read as a row: removing the match removes that line (empty lines
 # pyarrow skips itself). Bodies handed to it start at a newline or a data line.
-_SKIPPED_LINE = re.compile(rb"\n(?:[ \t\r\f\v]*#[^\n]*|[ \t\r\f\v]*[ \t\f\v][ \t\r\f\v]*)(?=\n|\Z)")
+# A match ends at a carriage return too: pyarrow ends a line there, so a
+# comment never swallows the row after a lone CR.
+_SKIPPED_LINE = re.compile(rb"\n(?:[ \t\r\f\v]*#[^\r\n]*|[ \t\r\f\v]*[ \t\f\v][ \t\r\f\v]*)(?=[\r\n]|\Z)")
 # A line of spaces only: blank to us, a row of empty cells to pyarrow.
 _SPACE_ONLY_LINE = re.compile(rb"\n[ \t\r\f\v]*[ \t\f\v][ \t\r\f\v]*(?=\n|\Z)")
 # Any skipped line (empty too) followed by another line: it shifts row numbers.
 _SKIPPED_LINE_INSIDE = re.compile(rb"\n[ \t\r\f\v]*(?:#[^\n]*)?\n")
 _SPACES_TO_TAB = bytes.maketrans(b" \f\v", b"\t\t\t")
+# A carriage return that does not start a CRLF: the line end of old Mac files.
+_LONE_CR = re.compile(rb"\r(?!\n)")
+_PLAIN_INTEGER = re.compile(r"\s*[+-]?\d+\s*")
 
 
 class ColumnProblem(NamedTuple):
@@ -93,6 +101,8 @@ class Source:
     int64."""
     unreadable: dict[int, ColumnProblem] = field(default_factory=dict)
     """Table columns that are not numbers (a text cell, an empty cell)."""
+    notes: list[str] = field(default_factory=list)
+    """Things the reader did that the user should hear of once (e.g. a pandas index column left out)."""
 
 
 def split_column_options(values: Sequence[str] | None) -> list[str] | None:
@@ -113,6 +123,7 @@ def read_source(
     key_option: str = "--pred-key",
     stdin: BinaryIO | None = None,
     float_dtype: type = np.float64,
+    header: bool | None = None,
 ) -> Source:
     """Load one input file (SPEC §2); every problem with it is a ``DataError``.
 
@@ -121,28 +132,34 @@ def read_source(
     ``sys.stdin.buffer`` when ``path`` is ``"-"``. Tables with non-integer
     columns come back as ``float_dtype`` (float32 saves a copy when the
     computation runs in float32); integer columns stay exact either way.
+    ``header`` says whether a text table's first line is its header (None:
+    decide by its content, see ``_is_header``). A pipe or other file that is
+    not a regular one (``/dev/stdin``, ``<(...)``) is read once, as a stream.
     """
     if path == STDIN:
         _refuse_key(STDIN_NAME, key, key_option)
-        stream = stdin if stdin is not None else sys.stdin.buffer
-        data = stream.read()
-        if isinstance(data, str):
-            data = data.encode()
-        return _read_text(STDIN_NAME, data, None, float_dtype=float_dtype)
+        data = _read_stream(STDIN_NAME, stdin if stdin is not None else _stdin())
+        return _read_text(STDIN_NAME, data, None, header=header, float_dtype=float_dtype)
 
-    _check_file(path)
     extension = os.path.splitext(path)[1].lower()
+    if not _is_regular_file(path, extension):
+        _refuse_key(path, key, key_option)
+        with _open_stream(path) as handle:
+            data = _read_stream(path, handle)
+        return _read_text(path, data, _TEXT_DELIMITERS.get(extension), header=header, float_dtype=float_dtype)
+    _check_file(path)
     if extension == ".npz":
         return _read_npz(path, key, key_option)
     _refuse_key(path, key, key_option)
     if extension in _TEXT_DELIMITERS:
-        return _read_text(path, _map_file(path), _TEXT_DELIMITERS[extension], path=path, float_dtype=float_dtype)
+        return _read_text(
+            path, _map_file(path), _TEXT_DELIMITERS[extension], path=path, header=header, float_dtype=float_dtype
+        )
     if extension == ".npy":
         return _read_npy(path)
     if extension in _PARQUET_EXTENSIONS:
         return _read_parquet(path, float_dtype)
-    kind = f"file type {extension!r}" if extension else "file without an extension"
-    raise DataError(f"{path}: unsupported {kind}; use {SUPPORTED_FORMS}")
+    raise _unsupported(path, extension)
 
 
 def select_columns(
@@ -203,8 +220,51 @@ def resolve_columns(
 # --- files ---------------------------------------------------------------------------
 
 
+def is_stream(path: str) -> bool:
+    """Whether ``path`` is ``-``, a pipe or a device (neither a regular file nor a directory): read once only."""
+    if path == STDIN:
+        return True
+    try:
+        mode = os.stat(path).st_mode
+    except OSError:
+        return False
+    return not (stat.S_ISREG(mode) or stat.S_ISDIR(mode))
+
+
+def _is_regular_file(path: str, extension: str) -> bool:
+    """Whether ``path`` is a regular file; False for a pipe or device that can be read as a text stream.
+
+    Only looks (``stat``), never opens: opening a pipe takes its data's place,
+    and opening it twice waits for a writer that is gone. A missing path, a
+    directory, or a stream in a form that needs a regular file is a DataError.
+    """
+    try:
+        mode = os.stat(path).st_mode
+    except (FileNotFoundError, NotADirectoryError):
+        raise DataError(f"{path}: no such file") from None
+    except OSError as exc:
+        raise DataError(f"{path}: cannot read ({exc.strerror or exc})") from None
+    if stat.S_ISDIR(mode):
+        raise DataError(f"{path}: is a directory, not a file; give the path of a file inside it")
+    if stat.S_ISREG(mode):
+        return True
+    if extension in (".npy", ".npz", *_PARQUET_EXTENSIONS):
+        raise DataError(
+            f"{path}: is a pipe or a device, not a regular file, and {extension} files are read from regular "
+            "files only; save it to a file first, or send CSV through the pipe"
+        )
+    if extension and extension not in _TEXT_DELIMITERS:
+        raise _unsupported(path, extension)
+    return False
+
+
+def _unsupported(path: str, extension: str) -> DataError:
+    kind = f"file type {extension!r}" if extension else "file without an extension"
+    return DataError(f"{path}: unsupported {kind}; use {SUPPORTED_FORMS}")
+
+
 def _check_file(path: str) -> None:
-    """Fail early, with the reason, when ``path`` cannot be opened for reading."""
+    """Fail early, with the reason, when the regular file ``path`` cannot be opened for reading."""
     try:
         with open(path, "rb"):
             pass
@@ -222,10 +282,42 @@ def _map_file(path: str) -> bytes | mmap.mmap:
         with open(path, "rb") as handle:
             try:
                 return mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ)
-            except (ValueError, OSError):  # empty file, pipe, or a file system without mmap
+            except (ValueError, OSError):  # an empty file, or a file system without mmap
                 return handle.read()
     except OSError as exc:
         raise DataError(f"{path}: cannot read ({exc.strerror or exc})") from None
+
+
+def _open_stream(path: str) -> BinaryIO:
+    """``path`` opened once for reading as a stream (a pipe's writer may be waiting for it)."""
+    try:
+        return open(path, "rb")
+    except OSError as exc:
+        raise DataError(f"{path}: cannot read ({exc.strerror or exc})") from None
+
+
+_STDIN_CLOSED = (
+    "standard input is closed; send the data through it (e.g. cat p.csv | losscli ... -) or give a file path "
+    "instead of -"
+)
+
+
+def _stdin() -> BinaryIO:
+    """Standard input as bytes; a DataError when the process was started with it closed (``<&-``)."""
+    if sys.stdin is None:
+        raise DataError(f"{STDIN_NAME}: {_STDIN_CLOSED}")
+    return getattr(sys.stdin, "buffer", sys.stdin)
+
+
+def _read_stream(name: str, handle: BinaryIO, size: int = -1) -> bytes:
+    """Up to ``size`` bytes of ``handle`` (all of them for -1), as bytes; read errors are DataErrors."""
+    try:
+        data = handle.read(size)
+    except OSError as exc:
+        if exc.errno == errno.EBADF and name == STDIN_NAME:  # file descriptor 0 closed, or open for writing only
+            raise DataError(f"{name}: {_STDIN_CLOSED}") from None
+        raise DataError(f"{name}: cannot read ({exc.strerror or exc})") from None
+    return data.encode() if isinstance(data, str) else data
 
 
 def _refuse_key(name: str, key: str | None, key_option: str) -> None:
@@ -367,11 +459,18 @@ class _Layout:
     name: str
     data: bytes | mmap.mmap
     delimiter: str
-    names: list[str]
+    names: list[str]  # the columns read: pandas' index column is not one of them
     header_line: int | None  # 1-based line of the header, None without one
     first_line: int  # 1-based line at which the search for data rows starts
     body_start: int  # byte offset of that line, or of the newline ending the header
     path: str | None = None  # the file, when pyarrow may read it directly
+    index_column: bool = False  # every line starts with a field of pandas' index, left out
+    notes: list[str] = field(default_factory=list)  # become ``Source.notes``
+
+    @property
+    def n_fields(self) -> int:
+        """Fields per line, pandas' index included."""
+        return len(self.names) + self.index_column
 
 
 def _read_text(
@@ -380,16 +479,21 @@ def _read_text(
     delimiter: str | None,
     *,
     path: str | None = None,
+    header: bool | None = None,
     float_dtype: type = np.float64,
 ) -> Source:
-    layout = _find_layout(name, data, delimiter)
+    if _has_lone_cr(data):  # old Mac line ends: the scans below split lines at "\n"
+        data, path = _lf_line_ends(data), None
+    layout = _find_layout(name, data, delimiter, header)
     layout.path = path
     names = layout.names
     small = _parse_small(layout)
     if small is not None:
         values = [_as_integers([column]) for column in small.T]
         array, integer_columns = _stack_columns(values, len(small), float_dtype)
-        return Source(name, array, names, integer_columns)
+        return Source(name, array, names, integer_columns, notes=layout.notes)
+    if layout.n_fields > WIDE_FIELDS:
+        return _read_wide(layout, float_dtype)
     table = _parse_file(layout, float_dtype) or _parse_body(layout)
     values: list[list[np.ndarray] | None] = []
     unreadable: dict[int, ColumnProblem] = {}
@@ -399,7 +503,7 @@ def _read_text(
         if problem is not None:
             unreadable[index] = problem
     array, integer_columns = _stack_columns(values, table.num_rows, float_dtype)
-    return Source(name, array, names, integer_columns, unreadable)
+    return Source(name, array, names, integer_columns, unreadable, layout.notes)
 
 
 SMALL_TEXT = 256 << 10
@@ -424,7 +528,10 @@ def _parse_small(layout: _Layout) -> np.ndarray | None:
             fields = stripped.split()
         else:
             fields = next(csv.reader([stripped], delimiter=layout.delimiter))
-        if len(fields) != len(layout.names) or not all(field.strip() for field in fields):
+        if len(fields) != layout.n_fields:
+            return None
+        fields = fields[layout.index_column :]
+        if not all(field.strip() for field in fields):
             return None
         try:
             rows.append([float(field) for field in fields])
@@ -448,7 +555,35 @@ def _as_integers(chunks: list[np.ndarray] | None) -> list[np.ndarray] | None:
     return [chunk.astype(np.int64) for chunk in chunks]
 
 
-def _find_layout(name: str, data: bytes | mmap.mmap, delimiter: str | None) -> _Layout:
+_LINE_END_BYTES = 1 << 16
+"""A text table's line ends are judged by this many of its first bytes."""
+
+
+def _has_lone_cr(data: bytes | mmap.mmap) -> bool:
+    """Whether the table's first bytes end a line with a lone carriage return (old Mac files, or CR mixed with CRLF).
+
+    Only the first bytes are looked at, so large files pay nothing: pyarrow
+    ends lines at a lone CR itself, so one further down parses right anyway.
+    """
+    head = data[: _LINE_END_BYTES + 1]
+    found = _LONE_CR.search(head)
+    return found is not None and found.start() < _LINE_END_BYTES  # a CR in the last byte may start a CRLF
+
+
+def _lf_line_ends(data: bytes | mmap.mmap) -> bytes:
+    """The bytes with every CRLF and lone CR made a newline."""
+    return bytes(data).replace(b"\r\n", b"\n").replace(b"\r", b"\n")
+
+
+def _find_layout(name: str, data: bytes | mmap.mmap, delimiter: str | None, header: bool | None = None) -> _Layout:
+    """A text table's delimiter, header and columns, from its first two data lines.
+
+    ``delimiter`` is the extension's (``_WHITESPACE`` for .txt), or None to
+    sniff it (standard input and other streams). ``header`` makes the first
+    line the header (True) or data (False); None decides by ``_is_header``.
+    A header whose first field is empty is what pandas writes above its
+    index (``df.to_csv(path)``): that column is left out, with a note.
+    """
     start = len(_UTF8_BOM) if data[: len(_UTF8_BOM)] == _UTF8_BOM else 0
     first = _next_data_line(data, start, 1)
     if first is None:
@@ -457,17 +592,70 @@ def _find_layout(name: str, data: bytes | mmap.mmap, delimiter: str | None) -> _
         empty = "standard input is empty" if name == STDIN_NAME else "the file is empty"
         raise DataError(f"{name}: {empty}; give rows of numbers, optionally under a header line")
     line_no, line_start, line_end = first
-    text = bytes(data[line_start:line_end]).decode("utf-8", errors="replace").rstrip("\r")
-    delimiter = delimiter or _sniff_delimiter(text)
+    text = _line_text(data, line_start, line_end)
+    delimiter = _sniff_delimiter(text, delimiter)
     fields = _split_fields(text, delimiter)
-    if all(_is_float(value) for value in fields):
-        names = [str(index) for index in range(len(fields))]
-        return _Layout(name, data, delimiter, names, None, line_no, line_start)
+    notes: list[str] = []
+    if header is None:
+        header = _is_header(name, data, fields, line_no, line_end, delimiter, notes)
+    if not header:
+        n_fields = len(fields)
+        del fields  # a line of millions of fields: hold its cells or their names, not both
+        names = list(map(str, range(n_fields)))
+        return _Layout(name, data, delimiter, names, None, line_no, line_start, notes=notes)
     names = [value.strip() for value in fields]
-    layout = _Layout(name, data, delimiter, names, line_no, line_no + 1, line_end)
+    index_column = len(names) > 1 and not names[0]
+    if index_column:
+        names = names[1:]
+        notes.append(
+            f"{name}: the first column has no name: read as pandas' index (as df.to_csv writes it) and left out"
+        )
+    layout = _Layout(
+        name, data, delimiter, names, line_no, line_no + 1, line_end, index_column=index_column, notes=notes
+    )
     if _next_data_line(data, min(line_end + 1, len(data)), line_no + 1) is None:
         raise DataError(f"{name}: a header on line {line_no} but no data rows below it; add rows of numbers")
     return layout
+
+
+def _is_header(
+    name: str,
+    data: bytes | mmap.mmap,
+    fields: list[str],
+    line_no: int,
+    line_end: int,
+    delimiter: str,
+    notes: list[str],
+) -> bool:
+    """Whether the first data line (``fields``, ending at ``line_end``) is the header (README, "Input forms").
+
+    It is when one of its fields is not a number. It is also when it numbers
+    the columns, 0, 1, ..., C-1, above a line holding a number that is not a
+    plain integer: pandas writes that header above floats
+    (``pd.DataFrame(array).to_csv(index=False)``). Above plain integers it
+    stays data, as a file of class indices starts; with two columns or more
+    that is ambiguous, and a note says so and names --header.
+    """
+    try:
+        collections.deque(map(float, fields), maxlen=0)  # a loop in C: lines may hold millions of fields
+    except ValueError:
+        return True
+    if not all(value.strip() == str(index) for index, value in enumerate(fields)):
+        return False
+    found = _next_data_line(data, min(line_end + 1, len(data)), line_no + 1)
+    if found is None:
+        return False
+    following = _split_fields(_line_text(data, found[1], found[2]), delimiter)
+    if not all(_PLAIN_INTEGER.fullmatch(value) for value in following):
+        return True
+    if len(fields) > 1:
+        numbers = ",".join(fields) if len(fields) <= 4 else f"0,1,...,{len(fields) - 1}"
+        notes.append(
+            f"{name}: line {line_no} ({numbers}) may be a header of column numbers, but the rows below hold whole "
+            "numbers only: read as data; pass --header to read it as the header (--no-header: as data, "
+            "without this warning)"
+        )
+    return False
 
 
 def _next_data_line(data: bytes | mmap.mmap, pos: int, line_no: int) -> tuple[int, int, int] | None:
@@ -482,12 +670,37 @@ def _next_data_line(data: bytes | mmap.mmap, pos: int, line_no: int) -> tuple[in
     return None
 
 
+def _data_lines(layout: _Layout) -> Iterator[tuple[int, bytes]]:
+    """(line number, bytes) of each data line below the header; a Python loop, for errors and wide tables."""
+    data = layout.data
+    pos = layout.body_start + 1 if layout.header_line else layout.body_start
+    line_no = layout.first_line
+    while (found := _next_data_line(data, pos, line_no)) is not None:
+        line_no, start, end = found
+        yield line_no, bytes(data[start:end])
+        pos, line_no = end + 1, line_no + 1
+
+
 def _is_data_line(line: bytes) -> bool:
     stripped = line.strip()
     return bool(stripped) and not stripped.startswith(b"#")
 
 
-def _sniff_delimiter(line: str) -> str:
+def _line_text(data: bytes | mmap.mmap, start: int, end: int) -> str:
+    return bytes(data[start:end]).decode("utf-8", errors="replace").rstrip("\r")
+
+
+def _sniff_delimiter(line: str, delimiter: str | None) -> str:
+    """The delimiter of a table whose first data line is ``line``.
+
+    A .txt file (``_WHITESPACE``) is split at runs of spaces and tabs, or at
+    commas when its first line holds one. A stream (None) at tabs, commas or
+    runs of spaces, whichever its first line shows first in that order.
+    """
+    if delimiter == _WHITESPACE:
+        return "," if "," in line else _WHITESPACE
+    if delimiter is not None:
+        return delimiter
     if "\t" in line:
         return "\t"
     if "," in line or len(line.split()) < 2:
@@ -502,14 +715,6 @@ def _split_fields(line: str, delimiter: str) -> list[str]:
         return next(csv.reader([line], delimiter=delimiter))
     except csv.Error:  # e.g. a stray carriage return: split plainly, pyarrow will say what is wrong
         return line.split(delimiter)
-
-
-def _is_float(text: str) -> bool:
-    try:
-        float(text)
-    except ValueError:
-        return False
-    return True
 
 
 def _parse_file(layout: _Layout, float_dtype: type) -> pa.Table | None:
@@ -532,7 +737,7 @@ def _parse_file(layout: _Layout, float_dtype: type) -> pa.Table | None:
     try:
         with pa.OSFile(layout.path) as source:
             source.seek(layout.body_start)
-            table = _arrow_csv(source, layout.delimiter, len(layout.names), as_type=pa.from_numpy_dtype(float_dtype))
+            table = _arrow_csv(source, layout, as_type=pa.from_numpy_dtype(float_dtype))
     except pa.ArrowInvalid:
         return None
     clean = all(_numeric_kind(column.type) is not None and not column.null_count for column in table.columns)
@@ -561,7 +766,7 @@ def _parse_body(layout: _Layout) -> pa.Table:
     if layout.delimiter == _WHITESPACE:
         body = _tab_separated(body)
     try:
-        table = _arrow_csv(_buffer(body), layout.delimiter, len(layout.names))
+        table = _arrow_csv(_buffer(body), layout)
         needs_retry = not filtered and any(
             _numeric_kind(column.type) is None or column.null_count for column in table.columns
         )
@@ -572,7 +777,7 @@ def _parse_body(layout: _Layout) -> pa.Table:
     if needs_retry and _SPACE_ONLY_LINE.search(body):
         body = _SKIPPED_LINE.sub(b"", body)
         try:
-            table = _arrow_csv(_buffer(body), layout.delimiter, len(layout.names))
+            table = _arrow_csv(_buffer(body), layout)
         except pa.ArrowInvalid as exc:
             table, error = None, exc
     if table is None:
@@ -602,34 +807,35 @@ def _buffer(body: bytes | memoryview) -> pa.NativeFile:
 
 
 def _arrow_csv(
-    source: pa.NativeFile, delimiter: str, n_columns: int, only: int | None = None, as_type: pa.DataType | None = None
+    source: pa.NativeFile, layout: _Layout, only: int | None = None, as_type: pa.DataType | None = None
 ) -> pa.Table:
-    """Run ``pyarrow.csv.read_csv`` over ``source``; ``only`` reads that one column as raw bytes,
-    ``as_type`` parses every column as that type instead of inferring."""
+    """Run ``pyarrow.csv.read_csv`` over ``source``, the table's body, without pandas' index column.
+
+    ``only`` reads that one column as raw bytes, ``as_type`` parses every
+    column as that type instead of inferring.
+    """
     import pyarrow as pa
     import pyarrow.csv as pcsv
 
-    names = [f"c{index}" for index in range(n_columns)]
-    whitespace = delimiter == _WHITESPACE
-    convert = pcsv.ConvertOptions(
-        null_values=[""],
-        strings_can_be_null=False,
-        column_types={names[only]: pa.binary()}
-        if only is not None
-        else dict.fromkeys(names, as_type)
-        if as_type
-        else None,
-        include_columns=[names[only]] if only is not None else None,
-    )
+    names = [f"c{index}" for index in range(layout.n_fields)]
+    kept = names[layout.index_column :]
+    whitespace = layout.delimiter == _WHITESPACE
+    if only is not None:
+        included, column_types = [kept[only]], {kept[only]: pa.binary()}
+    else:
+        included = kept if layout.index_column else None
+        column_types = dict.fromkeys(kept, as_type) if as_type else None
     return pcsv.read_csv(
         source,
         read_options=pcsv.ReadOptions(column_names=names, use_threads=True),
         parse_options=pcsv.ParseOptions(
-            delimiter="\t" if whitespace else delimiter,
+            delimiter="\t" if whitespace else layout.delimiter,
             quote_char=False if whitespace else '"',
             ignore_empty_lines=True,
         ),
-        convert_options=convert,
+        convert_options=pcsv.ConvertOptions(
+            null_values=[""], strings_can_be_null=False, column_types=column_types, include_columns=included
+        ),
     )
 
 
@@ -647,7 +853,7 @@ def _convert_text_column(
             body = _SKIPPED_LINE.sub(b"", memoryview(layout.data)[layout.body_start :])
             if layout.delimiter == _WHITESPACE:
                 body = _tab_separated(body)
-            column = _arrow_csv(_buffer(body), layout.delimiter, len(layout.names), only=index).column(0)
+            column = _arrow_csv(_buffer(body), layout, only=index).column(0)
         row, text = _first_non_number(column)
         if row is None:  # every cell reads as a number once trimmed
             floats = pa.chunked_array([_cast_text(chunk, pa.float64()) for chunk in column.chunks], pa.float64())
@@ -739,24 +945,91 @@ def _line_of_row(layout: _Layout, row: int) -> int:
 
 def _raise_ragged_line(layout: _Layout) -> None:
     """Raise a DataError for the first row whose number of fields differs from the header's."""
-    data = layout.data
-    pos = layout.body_start + 1 if layout.header_line else layout.body_start
-    line_no = layout.first_line
-    expected = len(layout.names)
-    while (found := _next_data_line(data, pos, line_no)) is not None:
-        line_no, line_start, line_end = found
-        text = bytes(data[line_start:line_end]).decode("utf-8", errors="replace").rstrip("\r")
-        n_fields = len(_split_fields(text, layout.delimiter))
-        if n_fields != expected:
-            if layout.header_line:
-                reference = f"the header (line {layout.header_line})"
-            else:
-                reference = f"the first row (line {layout.first_line})"
-            raise DataError(
-                f"{layout.name}: line {line_no} has {n_fields} field{'s' * (n_fields != 1)} but {reference} "
-                f"has {expected}; give every row the same number of fields"
-            )
-        pos, line_no = line_end + 1, line_no + 1
+    for line_no, line in _data_lines(layout):
+        n_fields = len(_split_fields(line.decode("utf-8", errors="replace").rstrip("\r"), layout.delimiter))
+        if n_fields != layout.n_fields:
+            raise _ragged_line(layout, line_no, n_fields)
+
+
+def _ragged_line(layout: _Layout, line_no: int, n_fields: int) -> DataError:
+    if layout.header_line:
+        reference = f"the header (line {layout.header_line})"
+    else:
+        reference = f"the first row (line {layout.first_line})"
+    return DataError(
+        f"{layout.name}: line {line_no} has {n_fields} field{'s' * (n_fields != 1)} but {reference} "
+        f"has {layout.n_fields}; give every row the same number of fields"
+    )
+
+
+WIDE_FIELDS = 10_000
+"""Text tables of more fields a line than this are read a line at a time (see ``_read_wide``)."""
+
+
+def _read_wide(layout: _Layout, float_dtype: type) -> Source:
+    """A table of very long lines, each line's cells parsed as one column of its own.
+
+    pyarrow's table reader keeps kilobytes per column: a line of five million
+    numbers would take tens of gigabytes, and a line longer than its block
+    does not parse at all. Cut at its delimiters, a line is one column of
+    cells, which pyarrow parses in memory proportional to the line. Such
+    tables have few lines, so the loop over them costs little. Every cell
+    must be a number: the first that is not is the error.
+    """
+    rows = [_wide_row(layout, row, line_no, line) for row, (line_no, line) in enumerate(_data_lines(layout))]
+    array = np.stack(rows)
+    limit = 2 ** (np.finfo(np.float64).nmant + 1)
+    whole = np.all((np.floor(array) == array) & (np.abs(array) <= limit), axis=0)
+    if whole.all():
+        integers = frozenset(range(array.shape[1]))
+        return Source(layout.name, array.astype(np.int64), layout.names, integers, notes=layout.notes)
+    exact = 2 ** (np.finfo(float_dtype).nmant + 1)  # integers the float type holds exactly
+    integers = frozenset(np.flatnonzero(whole & np.all(np.abs(array) <= exact, axis=0)).tolist())
+    return Source(layout.name, array.astype(float_dtype, copy=False), layout.names, integers, notes=layout.notes)
+
+
+def _wide_row(layout: _Layout, row: int, line_no: int, line: bytes) -> np.ndarray:
+    """The numbers of one data line (``row``, 0-based) of a wide table, pandas' index left out, as float64."""
+    import pyarrow as pa
+    import pyarrow.csv as pcsv
+
+    line = line.rstrip(b"\r")
+    if layout.delimiter == _WHITESPACE:
+        cells, quote = _tab_separated(line.strip()).replace(b"\t", b"\n"), False
+    else:
+        cells, quote = line.replace(layout.delimiter.encode(), b"\n"), '"'
+    cells += b"\n"  # the last cell ends a line of its own, even when empty
+
+    def parse(cell_type: pa.DataType) -> pa.ChunkedArray:
+        return pcsv.read_csv(
+            pa.py_buffer(cells),
+            read_options=pcsv.ReadOptions(column_names=["cell"], use_threads=True),
+            parse_options=pcsv.ParseOptions(quote_char=quote, ignore_empty_lines=False),
+            convert_options=pcsv.ConvertOptions(
+                column_types={"cell": cell_type}, null_values=[""], strings_can_be_null=False
+            ),
+        ).column(0)
+
+    try:
+        column = parse(pa.float64())
+    except pa.ArrowInvalid:  # a cell that is not a number: find it below
+        column = parse(pa.binary())
+    if len(column) != layout.n_fields:
+        raise _ragged_line(layout, line_no, len(column))
+    column = column.slice(layout.index_column)
+    if pa.types.is_floating(column.type) and not column.null_count:
+        return np.concatenate(_numpy_chunks(column, "float"))
+    index, text = (_first_null(column), "") if column.null_count else _first_non_number(column)
+    if index is None:  # every cell reads as a number once trimmed
+        floats = pa.chunked_array([_cast_text(chunk, pa.float64()) for chunk in column.chunks], pa.float64())
+        return np.concatenate(_numpy_chunks(floats, "float"))
+    where = f"{layout.name}: row {row + 1} (line {line_no}), column {layout.names[index]!r}"
+    if not text.strip():
+        raise DataError(f"{where}: empty cell; fill it in")
+    raise DataError(
+        f"{where}: cannot read {_shorten(text)!r} as a number; fix the cell (a table of more than "
+        f"{WIDE_FIELDS} columns is read a line at a time, and every cell must be a number)"
+    )
 
 
 # --- Arrow -> numpy --------------------------------------------------------------------------------
@@ -918,36 +1191,39 @@ def iter_row_chunks(
     key: str | None = None,
     key_option: str = "--pred-key",
     float_dtype: type = np.float64,
+    header: bool | None = None,
+    stdin: BinaryIO | None = None,
 ) -> tuple[Source, Iterator[np.ndarray]]:
     """A file's selected columns ``chunk_rows`` rows at a time, without holding the whole file.
 
-    Returns the source's header (name and columns, with an empty array of the
-    right width, for messages and column checks) and an iterator of arrays
-    shaped as ``select_columns`` shapes them. Plain comma/tab files stream
-    through pyarrow's streaming reader, ``.npy`` through its memory map and
-    Parquet by row groups; other forms (stdin, whitespace or commented text,
-    ``.npz``) are read whole and then sliced.
+    Returns the source's header (name, columns and notes, with an empty array
+    of the right width, for messages and column checks) and an iterator of
+    arrays shaped as ``select_columns`` shapes them. Text tables (files, pipes,
+    ``-``) are read once from start to end, in pieces of whole lines that
+    pyarrow parses; ``.npy`` streams through its memory map and Parquet by row
+    groups; ``.npz`` and text tables of very long lines are read whole and
+    then sliced. ``header`` and ``stdin`` are as for ``read_source``.
     """
     extension = os.path.splitext(path)[1].lower()
-    if path != STDIN and extension in (".csv", ".tsv", ".txt"):
-        _check_file(path)
-        layout = _find_layout(path, _map_file(path), _TEXT_DELIMITERS[extension])
-        layout.path = path
-        if layout.delimiter != _WHITESPACE and not _file_contains(path, b"#"):
-            header = Source(path, np.empty((0, len(layout.names)), float_dtype), layout.names)
-            indices = resolve_columns(header, selectors, exclude=exclude, option=option)
-            return header, rechunk(_csv_blocks(layout, indices, float_dtype), chunk_rows)
-    if path != STDIN and extension in _PARQUET_EXTENSIONS:
+    if path == STDIN or not _is_regular_file(path, extension) or extension in _TEXT_DELIMITERS:
+        _refuse_key(STDIN_NAME if path == STDIN else path, key, key_option)
+        delimiter = _TEXT_DELIMITERS.get(extension) if path != STDIN else None
+        return _text_chunks(path, delimiter, chunk_rows, selectors, exclude, option, float_dtype, header, stdin)
+    if extension in _PARQUET_EXTENSIONS:
         _check_file(path)
         return _parquet_chunks(path, chunk_rows, selectors, exclude, option, float_dtype)
     source = read_source(path, key=key, key_option=key_option, float_dtype=float_dtype)
     if isinstance(source.array.base, mmap.mmap) and source.array.ndim > 0:  # a memory-mapped .npy
         select_columns(dataclasses.replace(source, array=source.array[:0]), selectors, exclude=exclude, option=option)
         return source, _mapped_chunks(source, chunk_rows, selectors, exclude, option)
-    array = select_columns(source, selectors, exclude=exclude, option=option)
+    return source, row_slices(select_columns(source, selectors, exclude=exclude, option=option), chunk_rows)
+
+
+def row_slices(array: np.ndarray, chunk_rows: int) -> Iterator[np.ndarray]:
+    """An array held whole, ``chunk_rows`` rows at a time (a 0-d array at once), as ``iter_row_chunks`` gives them."""
     if array.ndim == 0:
-        return source, iter([array])
-    return source, (array[start : start + chunk_rows] for start in range(0, max(len(array), 1), chunk_rows))
+        return iter([array])
+    return (array[start : start + chunk_rows] for start in range(0, max(len(array), 1), chunk_rows))
 
 
 def _mapped_chunks(
@@ -967,65 +1243,104 @@ def _mapped_chunks(
         yield chunk
 
 
-def _csv_blocks(layout: _Layout, indices: list[int], float_dtype: type) -> Iterator[np.ndarray]:
-    """The selected columns of a plain comma/tab file, a record batch at a time, as pyarrow reads it.
+def _text_chunks(
+    path: str,
+    delimiter: str | None,
+    chunk_rows: int,
+    selectors: Sequence[str] | None,
+    exclude: Sequence[str],
+    option: str,
+    float_dtype: type,
+    header: bool | None,
+    stdin: BinaryIO | None,
+) -> tuple[Source, Iterator[np.ndarray]]:
+    """``iter_row_chunks`` of a text table: its bytes are read once, so a pipe streams as a file does.
 
-    A line of spaces is blank to ``read_source`` but a row of empty cells to
-    pyarrow, which fails on it. Such lines are rare, so the file is read as it
-    is, and only after a parse error read again without them, past the rows
-    already given; an error that remains is the file's.
+    The first blocks, through the second data line, give the layout; the
+    body follows from there.
     """
-    import pyarrow as pa
-
-    names = [f"c{index}" for index in range(len(layout.names))]
-    wanted = [names[index] for index in indices]
-    source = pa.OSFile(layout.path)
-    source.seek(layout.body_start)
-    batches = _record_batches(source, layout.delimiter, names, wanted, float_dtype)
-    rows = 0
-    retried = False
-    while True:
-        try:
-            batch = next(batches, None)
-        except pa.ArrowInvalid as exc:
-            if retried:
-                raise DataError(
-                    f"{layout.name}: after data row {rows}: {exc}; fix the file, or read it whole (drop "
-                    "--chunk-size) to have the bad cell named by row and column"
-                ) from None
-            retried = True
-            source = _SpaceLinesDropped(layout.path, layout.body_start)
-            batches = _rows_after(_record_batches(source, layout.delimiter, names, wanted, float_dtype), rows)
-            continue
-        if batch is None:
-            return
-        columns = [batch.column(name) for name in wanted]
-        if any(column.null_count for column in columns):
-            raise DataError(f"{layout.name}: an empty cell after data row {rows}; fill it in")
-        yield _batch_array(columns, float_dtype)
-        rows += batch.num_rows
+    if path == STDIN:
+        name, handle = STDIN_NAME, stdin if stdin is not None else _stdin()
+    else:
+        name, handle = path, _open_stream(path)
+    blocks = _text_blocks(name, handle, close=path != STDIN)
+    head = _text_head(blocks)
+    layout = _find_layout(name, head, delimiter, header)
+    if layout.n_fields > WIDE_FIELDS:
+        layout.data = head + b"".join(blocks)  # the head's offsets hold in the whole
+        source = _read_wide(layout, float_dtype)
+        return source, row_slices(select_columns(source, selectors, exclude=exclude, option=option), chunk_rows)
+    source = Source(name, np.empty((0, len(layout.names)), float_dtype), layout.names, notes=layout.notes)
+    indices = resolve_columns(source, selectors, exclude=exclude, option=option)
+    body = itertools.chain([head[layout.body_start :]], blocks)
+    return source, rechunk(_csv_blocks(layout, body, indices, float_dtype), chunk_rows)
 
 
 _PIECE_BYTES = 4 << 20
 """Streamed text is parsed this many bytes (whole lines) at a time, each piece by every core."""
 
 
-def _record_batches(
-    source: pa.NativeFile | io.RawIOBase, delimiter: str, names: list[str], wanted: list[str], float_dtype: type
-) -> Iterator[pa.RecordBatch]:
-    """The ``wanted`` columns of ``source`` (closed at the end) as ``float_dtype``, a record batch at a time.
+def _text_blocks(name: str, handle: BinaryIO, *, close: bool) -> Iterator[bytes]:
+    """``handle``'s bytes in blocks of ``_PIECE_BYTES``, lone-CR line ends made newlines if it has them.
 
-    pyarrow's streaming reader parses on one thread; its multithreaded reader
-    needs the whole input. So the bytes are cut into pieces of whole lines
-    (values never hold a newline: pyarrow's default), and each is parsed by the
-    multithreaded reader: memory stays a piece's, parsing uses every core.
+    Whether it has them is judged on its first ``_LINE_END_BYTES``, as
+    ``read_source`` judges; a CRLF cut between two blocks then reads as an
+    extra blank line, which is skipped. Those first bytes come in smaller
+    blocks: the layout is found in them, and they are held while the rest is
+    read. ``close`` closes ``handle`` at the end.
+    """
+    try:
+        first: list[bytes] = []
+        size = min(_LINE_END_BYTES, _PIECE_BYTES)
+        while sum(map(len, first)) <= _LINE_END_BYTES and (block := _read_stream(name, handle, size)):
+            first.append(block)
+        lone_cr = _has_lone_cr(b"".join(first))
+        blocks = itertools.chain(first, iter(lambda: _read_stream(name, handle, _PIECE_BYTES), b""))
+        for block in blocks:
+            yield _lf_line_ends(block) if lone_cr else block
+    finally:
+        if close:
+            handle.close()
+
+
+def _text_head(blocks: Iterator[bytes]) -> bytes:
+    """The first of ``blocks`` joined, through the end of the second data line (or all of them)."""
+    head = bytearray()
+    pos = found = 0
+    for block in blocks:
+        head += block
+        while found < 2 and (end := head.find(b"\n", pos)) >= 0:
+            found += _is_data_line(head[pos:end])
+            pos = end + 1
+        if found == 2:
+            break
+    return bytes(head)
+
+
+def _csv_blocks(layout: _Layout, body: Iterator[bytes], indices: list[int], float_dtype: type) -> Iterator[np.ndarray]:
+    """The selected columns of a text table's ``body``, a record batch at a time, as pyarrow parses them.
+
+    ``body`` holds the table's bytes from ``layout.body_start`` on, in blocks.
+    pyarrow's streaming reader parses on one thread, and its multithreaded
+    reader needs the whole input; so the bytes are cut into pieces of whole
+    lines (values never hold a newline: pyarrow's default) and each piece is
+    parsed by the multithreaded reader: memory stays a piece's, parsing uses
+    every core. A piece holding a ``#`` loses its comment lines first, and a
+    table of runs of spaces becomes tab-separated.
     """
     import pyarrow as pa
     import pyarrow.csv as pcsv
 
+    names = [f"c{index}" for index in range(layout.n_fields)]
+    wanted = [names[index + layout.index_column] for index in indices]
+    whitespace = layout.delimiter == _WHITESPACE
     options = dict(
         read_options=pcsv.ReadOptions(column_names=names, block_size=1 << 20, use_threads=True),
-        parse_options=pcsv.ParseOptions(delimiter=delimiter, ignore_empty_lines=True),
+        parse_options=pcsv.ParseOptions(
+            delimiter="\t" if whitespace else layout.delimiter,
+            quote_char=False if whitespace else '"',
+            ignore_empty_lines=True,
+        ),
         convert_options=pcsv.ConvertOptions(
             column_types=dict.fromkeys(wanted, pa.from_numpy_dtype(float_dtype)),
             include_columns=wanted,
@@ -1033,15 +1348,50 @@ def _record_batches(
             strings_can_be_null=False,
         ),
     )
-    with source:
-        for piece in _whole_lines(source):
-            yield from pcsv.read_csv(pa.py_buffer(piece), **options).to_batches()
+    rows = 0
+    for piece in _whole_lines(body):
+        if b"#" in piece:
+            piece = _SKIPPED_LINE.sub(b"", b"\n" + piece)
+        if whitespace:
+            piece = _tab_separated(piece)
+        try:
+            table = _parse_piece(piece, options)
+        except pa.ArrowInvalid as exc:
+            raise DataError(
+                f"{layout.name}: after data row {rows}: {exc}; fix the file, or read it whole (drop "
+                "--chunk-size) to have the bad cell named by row and column"
+            ) from None
+        for batch in table.to_batches():
+            columns = [batch.column(name) for name in wanted]
+            if any(column.null_count for column in columns):
+                raise DataError(f"{layout.name}: an empty cell after data row {rows}; fill it in")
+            yield _batch_array(columns, float_dtype)
+            rows += batch.num_rows
 
 
-def _whole_lines(source: pa.NativeFile | io.RawIOBase) -> Iterator[bytes]:
-    """``source``'s bytes in pieces of about ``_PIECE_BYTES`` that end at a newline (the last one at the end)."""
+def _parse_piece(piece: bytes, options: dict) -> pa.Table:
+    """Whole lines parsed by pyarrow; ArrowInvalid when they do not parse.
+
+    A line of spaces is blank to ``read_source`` but a row of empty cells to
+    pyarrow, which fails on it. Such lines are rare, so the piece is parsed as
+    it is, and only after an error again without them.
+    """
+    import pyarrow as pa
+    import pyarrow.csv as pcsv
+
+    try:
+        return pcsv.read_csv(pa.py_buffer(piece or b"\n"), **options)  # pyarrow refuses no bytes at all
+    except pa.ArrowInvalid:
+        spaceless = _SKIPPED_LINE.sub(b"", b"\n" + piece)
+        if len(spaceless) > len(piece):  # no line of spaces: the error is the file's
+            raise
+    return pcsv.read_csv(pa.py_buffer(spaceless or b"\n"), **options)
+
+
+def _whole_lines(blocks: Iterator[bytes]) -> Iterator[bytes]:
+    """The bytes of ``blocks`` in pieces of about a block that end at a newline (the last one at the end)."""
     tail = b""
-    while block := source.read(_PIECE_BYTES):
+    for block in blocks:
         cut = block.rfind(b"\n") + 1
         if not cut:
             tail += block
@@ -1050,68 +1400,6 @@ def _whole_lines(source: pa.NativeFile | io.RawIOBase) -> Iterator[bytes]:
         tail = block[cut:]
     if tail:
         yield tail
-
-
-def _rows_after(batches: Iterator[pa.RecordBatch], skip: int) -> Iterator[pa.RecordBatch]:
-    """The batches without their first ``skip`` rows."""
-    for batch in batches:
-        if skip < batch.num_rows:
-            yield batch.slice(skip)
-            skip = 0
-        else:
-            skip -= batch.num_rows
-
-
-class _SpaceLinesDropped(io.RawIOBase):
-    """A text table's bytes from ``start`` on, without its lines of spaces, read a block at a time."""
-
-    def __init__(self, path: str, start: int) -> None:
-        super().__init__()
-        self._pieces = _space_lines_dropped(path, start)
-        self._piece = memoryview(b"")
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, buffer: memoryview) -> int:  # type: ignore[override]
-        """Fill ``buffer`` whole (short only at the end): pyarrow takes each read for a block of the file."""
-        filled = 0
-        while filled < len(buffer):
-            if not self._piece:
-                piece = next(self._pieces, None)
-                if piece is None:
-                    break
-                self._piece = memoryview(piece)
-            size = min(len(buffer) - filled, len(self._piece))
-            buffer[filled : filled + size] = self._piece[:size]
-            self._piece = self._piece[size:]
-            filled += size
-        return filled
-
-    def close(self) -> None:
-        self._pieces.close()
-        super().close()
-
-
-def _space_lines_dropped(path: str, start: int) -> Iterator[bytes]:
-    """The bytes of the file from ``start`` on, a block of whole lines at a time, lines of spaces removed.
-
-    Each piece starts at a newline (or at ``start``, a data line or the newline
-    ending the header) and ends before one (or at the end of the file), the
-    shape ``_SPACE_ONLY_LINE`` needs to see every line whole.
-    """
-    with open(path, "rb") as handle:
-        handle.seek(start)
-        tail = b""
-        while block := handle.read(1 << 20):
-            data = tail + block
-            cut = data.rfind(b"\n")
-            if cut <= 0:
-                tail = data
-                continue
-            tail = data[cut:]
-            yield _SPACE_ONLY_LINE.sub(b"", data[:cut])
-        yield _SPACE_ONLY_LINE.sub(b"", tail)
 
 
 def _batch_array(columns: list[pa.Array], float_dtype: type) -> np.ndarray:

@@ -463,15 +463,19 @@ def test_integral_float_labels_are_class_indices(invoke_json, write_file, class_
     assert out["value"] == pytest.approx(invoke_json(["compute", "cross_entropy", logits, classes])["value"])
 
 
+# Not "0" first: above "1.5", a first line "0" numbers the columns, pandas' header of an unnamed column (README).
+HALF_LABELS = ["1", "1.5", "0", "2"]
+
+
 def test_fractional_class_label_refused(expect_error, write_file, class_files):
     logits, _ = class_files
-    labels = write_file("half.csv", ["0", "1.5", "1", "2"])
+    labels = write_file("half.csv", HALF_LABELS)
     expect_error(["compute", "cross_entropy", logits, labels], 3, "half.csv", "row 2", "column", "whole number")
 
 
 def test_fractional_class_label_message_shows_the_plain_number(expect_error, write_file, class_files):
     logits, _ = class_files
-    line = expect_error(["compute", "cross_entropy", logits, write_file("half.csv", ["0", "1.5", "1", "2"])], 3)
+    line = expect_error(["compute", "cross_entropy", logits, write_file("half.csv", HALF_LABELS)], 3)
     assert "np.float64" not in line
     assert "1.5 is not a whole number" in line
 

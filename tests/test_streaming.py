@@ -651,9 +651,15 @@ def test_streamed_shape_error_reports_a_bad_cell_met_counting_the_rows(expect_er
     assert "has input of shape" not in expect_error([*args, "--chunk-size", "50000"], 3, "bad.csv")
 
 
-def test_stdin_with_chunk_size_is_a_usage_error(expect_error, write_file):
-    labels = write_file("y.csv", "y\n1\n2\n")
-    expect_error(["compute", "mse", "-", labels, "--chunk-size", "2"], 2, "standard input", input="x\n1\n2\n")
+def test_stdin_streams_as_a_file_does(invoke_json, expect_error, write_file):
+    """Standard input is read once, from start to end, a piece at a time, as a file is."""
+    text = "# pandas' index, a comment and a lone line of spaces\n,x\n0,1\n1,2.5\n   \n2,-4\n"
+    labels = write_file("y.csv", "y\n1\n2\n3\n")
+    args = ["compute", "mse", "-", labels]
+    whole = invoke_json(args, input=text)
+    assert whole["value"] == pytest.approx(np.mean((np.array([1, 2.5, -4]) - [1, 2, 3]) ** 2))
+    assert invoke_json([*args, "--chunk-size", "2"], input=text) == whole
+    expect_error(["compute", "mse", "-", "-", "--chunk-size", "2"], 2, "standard input", input=text)
 
 
 def test_non_decomposing_loss_is_computed_whole_with_a_warning(invoke, invoke_json, write_file, monkeypatch):
