@@ -278,7 +278,7 @@ def stream_inputs(
         if uses[path] > 1 and path not in whole and is_stream(path):
             whole[path] = read_source(path, key=key, stdin=stdin, float_dtype=float_dtype, header=header)
     readers = []
-    sources = []
+    sources: dict[str, Source] = {}
     for role, path, selectors, excluded, option, key in plan:
         if path in whole:
             source = whole[path]
@@ -300,8 +300,9 @@ def stream_inputs(
             indices = resolve_columns(source, selectors, exclude=excluded, option=option)
             columns = [source.columns[i] for i in indices]
         readers.append((role, source.name, columns, chunks))
-        sources.append(source)
-    return _zip_chunks(readers, chunk_rows, float_dtype), _notes(sources)
+        sources[path] = source
+    in_order = [sources[path] for path in dict.fromkeys([pred, labels, *extra.values()]) if path in sources]
+    return _zip_chunks(readers, chunk_rows, float_dtype), _notes(in_order)
 
 
 def _zip_chunks(
