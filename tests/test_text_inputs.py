@@ -9,6 +9,7 @@ References are pandas' and numpy's own readers.
 
 from __future__ import annotations
 
+import collections
 import io
 import json
 import os
@@ -285,6 +286,23 @@ class _FifoWriter(threading.Thread):
         assert not self.released, f"{self.path} was opened twice"
 
 
+@pytest.fixture
+def opened(monkeypatch) -> collections.Counter:
+    """How many times ``losscli.loading`` opened each path: a pipe must be opened once.
+
+    (Opening it twice hangs only when its writer is done before the second
+    open, a race: counting catches the mistake every time.)
+    """
+    counts: collections.Counter = collections.Counter()
+
+    def counting_open(path, *args, **kwargs):
+        counts[str(path)] += 1
+        return open(path, *args, **kwargs)
+
+    monkeypatch.setattr(loading, "open", counting_open, raising=False)
+    return counts
+
+
 def _run(exe: str, args: list[str], **options) -> subprocess.CompletedProcess:
     return subprocess.run([exe, *args], capture_output=True, text=True, timeout=TIMEOUT, **options)
 
@@ -296,13 +314,14 @@ MSE = np.mean((np.array([1, 2.5, -1, 4]) - [1, 2, 0, 3]) ** 2)
 
 
 @pytest.mark.parametrize("extra", [[], ["--chunk-size", "3"]], ids=["whole", "streamed"])
-def test_fifo_with_one_writer_is_read_once(tmp_path, invoke_json, write_file, extra):
+def test_fifo_with_one_writer_is_read_once(tmp_path, invoke_json, write_file, opened, extra):
     fifo = str(tmp_path / "p.csv")
     os.mkfifo(fifo)
     labels = write_file("y.csv", LABEL_TEXT)
     with _FifoWriter(fifo, PRED_TEXT.encode()):
         out = invoke_json(["compute", "mse", fifo, labels, "--dtype", "float64", *extra])
     assert out["value"] == pytest.approx(MSE)
+    assert opened[fifo] == 1
 
 
 @pytest.mark.parametrize(
@@ -316,12 +335,13 @@ def test_fifo_with_one_writer_is_read_once(tmp_path, invoke_json, write_file, ex
     ],
     ids=["compare", "recommend", "recommend-pred", "compute-streamed", "compute-twice"],
 )
-def test_fifo_holding_labels_and_predictions(tmp_path, invoke_json, args):
+def test_fifo_holding_labels_and_predictions(tmp_path, invoke_json, opened, args):
     """Two roles from one pipe: it is read once all the same."""
     fifo = str(tmp_path / "t.csv")
     os.mkfifo(fifo)
     with _FifoWriter(fifo, TABLE_TEXT.encode()):
         out = invoke_json([a.format(fifo=fifo) for a in args])
+    assert opened[fifo] == 1
     if args[0] == "compare":
         assert out["rows"][0]["values"]["mse"] == pytest.approx(MSE)
     elif args[0] == "compute":
@@ -330,18 +350,20 @@ def test_fifo_holding_labels_and_predictions(tmp_path, invoke_json, args):
         assert out["evidence"]["shape"] == [4]
 
 
-def test_process_substitution_is_a_pipe_read_as_csv(invoke_json, write_file):
+def test_process_substitution_is_a_pipe_read_as_csv(invoke_json, write_file, opened):
     """``<(cat p.csv)`` is /dev/fd/N: a pipe without an extension, read as CSV as ``-`` is."""
     labels = write_file("y.csv", LABEL_TEXT)
     for extra in ([], ["--chunk-size", "2"]):
         read_end, write_end = os.pipe()
         os.write(write_end, PRED_TEXT.encode())
         os.close(write_end)
+        path = f"/dev/fd/{read_end}"
         try:
-            out = invoke_json(["compute", "mse", f"/dev/fd/{read_end}", labels, "--dtype", "float64", *extra])
+            out = invoke_json(["compute", "mse", path, labels, "--dtype", "float64", *extra])
         finally:
             os.close(read_end)
         assert out["value"] == pytest.approx(MSE)
+        assert opened.pop(path) == 1
 
 
 def test_fifo_and_dev_stdin_in_a_real_process(tmp_path, write_file, losscli_exe):
@@ -357,7 +379,7 @@ def test_fifo_and_dev_stdin_in_a_real_process(tmp_path, write_file, losscli_exe)
     assert json.loads(done.stdout)["value"] == pytest.approx(MSE)
 
 
-def test_fifo_of_a_binary_form_is_refused_without_opening_it(tmp_path, expect_error, write_file):
+def test_fifo_of_a_binary_form_is_refused_without_opening_it(tmp_path, expect_error, write_file, opened):
     """No writer ever comes: opening would wait forever. ``stat`` says it is a pipe; that is enough."""
     labels = write_file("y.csv", LABEL_TEXT)
     for name in ("p.npy", "p.npz", "p.parquet"):
@@ -367,6 +389,7 @@ def test_fifo_of_a_binary_form_is_refused_without_opening_it(tmp_path, expect_er
             suffix = Path(name).suffix
             expect_error(["compute", "mse", fifo, labels], 3, fifo, "not a regular file", suffix, "save it to a file")
             expect_error(["compute", "mse", fifo, labels, "--chunk-size", "2"], 3, fifo, "not a regular file")
+            assert opened[fifo] == 0
             open(fifo, "rb").close()  # the writer's one open, taken here
     odd = str(tmp_path / "p.json")
     os.mkfifo(odd)
