@@ -180,7 +180,7 @@ def select_columns(
     if selectors is None and not exclude and source.columns is None:
         return source.array
     indices = resolve_columns(source, selectors, exclude=exclude, option=option)
-    for index in indices:
+    for index in indices if source.unreadable else ():
         if index in source.unreadable:
             problem, remedy = source.unreadable[index]
             raise DataError(f"{source.name}: {problem}; {remedy} {option}")
@@ -205,7 +205,8 @@ def resolve_columns(
     _check_selectable(source, option)
     if selectors is None:
         excluded = {_resolve_column(source, selector, option) for selector in exclude}
-        indices = [index for index in range(source.array.shape[1]) if index not in excluded]
+        every = range(source.array.shape[1])  # millions, for one long line: loop in Python only to exclude
+        indices = [index for index in every if index not in excluded] if excluded else list(every)
         if not indices:
             raise DataError(
                 f"{source.name}: no column is left for {option} once {_quoted(exclude)} "
@@ -1154,7 +1155,7 @@ def _resolve_column(source: Source, selector: str, option: str) -> int:
 
 def _take_columns(source: Source, indices: list[int]) -> np.ndarray:
     array = source.array
-    to_int = array.dtype != np.int64 and all(index in source.integer_columns for index in indices)
+    to_int = array.dtype != np.int64 and source.integer_columns.issuperset(indices)
     if len(indices) == 1:
         picked = array[:, indices[0]]
     elif indices == list(range(indices[0], indices[-1] + 1)):
