@@ -15,12 +15,15 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
 import threading
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from losscli import forkread, loading
 from losscli.errors import DataError
@@ -547,3 +550,75 @@ def test_lone_carriage_return_far_down_never_hides_a_row(tmp_path, read_path):
     path.write_bytes(data)
     got, _ = read_path(str(path))
     np.testing.assert_array_equal(got, np.vstack([rows, [[7, 8], [9, 10]]]))
+
+
+# --- every read path gives the table written ---------------------------------------------------------
+
+
+def _read_every_way(path: str, header: bool | None) -> dict[str, np.ndarray]:
+    """The whole table through each read path: Python, pyarrow, forked parser, streamed."""
+    got = {}
+    with pytest.MonkeyPatch.context() as patch:
+        got["python"] = select_columns(read_source(path, header=header), None)
+        patch.setattr(loading, "SMALL_TEXT", 0)
+        got["pyarrow"] = select_columns(read_source(path, header=header), None)
+        patch.setattr(forkread, "FORK_MIN_BYTES", 0)
+        got["forked"] = select_columns(forkread.start([path], "float64", header)()[path], None)
+        got["streamed"] = np.concatenate(list(iter_row_chunks(path, 2, header=header)[1]))
+    return got
+
+
+@st.composite
+def text_tables(draw):
+    """A table of numbers written as text in one of the ways people write them, and the array it holds."""
+    n_rows, n_columns = draw(st.integers(1, 5)), draw(st.integers(1, 4))
+    floats = st.floats(allow_nan=False, allow_infinity=False, width=64)
+    kinds = draw(st.lists(st.booleans(), min_size=n_columns, max_size=n_columns))  # True: float column
+    values = [[draw(floats) if kind else draw(st.integers(-1000, 1000)) for kind in kinds] for _ in range(n_rows)]
+    cells = [[repr(v) for v in row] for row in values]
+    extension = draw(st.sampled_from([".csv", ".tsv", ".txt"]))
+    header = draw(st.sampled_from(["none", "names", "numbers", "index"]))
+    if header == "index" and extension == ".txt":
+        header = "names"  # an empty first field cannot be written between runs of spaces
+    lines = [[str(i), *row] for i, row in enumerate(cells)] if header == "index" else [list(row) for row in cells]
+    expected, option = np.array(values, dtype=np.float64), None
+    if header == "names":
+        lines.insert(0, [f"c{j}" for j in range(n_columns)])
+    elif header == "index":
+        lines.insert(0, ["", *(f"c{j}" for j in range(n_columns))])
+    elif header == "numbers":
+        lines.insert(0, [str(j) for j in range(n_columns)])
+        if not any(kinds):  # above plain integers the numbers are data, unless --header says otherwise
+            option = draw(st.sampled_from([None, True]))
+            if option is None:
+                expected = np.vstack([np.arange(n_columns), expected])
+    else:
+        first_numbers = cells[0] == [str(j) for j in range(n_columns)]
+        option = draw(st.sampled_from([None, False])) if not first_numbers else False
+    if extension == ".txt":
+        separators = st.text(alphabet=" \t", min_size=1, max_size=3)
+        text_lines = [
+            draw(st.text(alphabet=" \t", max_size=2))
+            + "".join(cell + (draw(separators) if j < len(line) - 1 else "") for j, cell in enumerate(line))
+            + draw(st.text(alphabet=" \t", max_size=2))
+            for line in lines
+        ]
+    else:
+        text_lines = [("," if extension == ".csv" else "\t").join(line) for line in lines]
+    if draw(st.booleans()):  # comment lines and blank lines, above and among the rows
+        at = draw(st.integers(0, len(text_lines)))
+        text_lines[at:at] = ["# a comment", ""]
+    line_end = draw(st.sampled_from(["\n", "\r\n", "\r"]))
+    text = line_end.join(text_lines) + draw(st.sampled_from(["", line_end]))
+    return text, extension, option, expected if n_columns > 1 else expected[:, 0]
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(table=text_tables())
+def test_every_read_path_gives_the_table_written(table):
+    text, extension, header, expected = table
+    with tempfile.TemporaryDirectory() as directory:
+        path = os.path.join(directory, "t" + extension)
+        Path(path).write_bytes(text.encode())
+        for kind, got in _read_every_way(path, header).items():
+            np.testing.assert_array_equal(got, expected, err_msg=f"{kind}: {text!r}")
