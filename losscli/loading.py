@@ -652,9 +652,9 @@ def _is_header(
     if len(fields) > 1:
         numbers = ",".join(fields) if len(fields) <= 4 else f"0,1,...,{len(fields) - 1}"
         notes.append(
-            f"{name}: line {line_no} ({numbers}) may be a header of column numbers, but the rows below hold whole "
-            "numbers only: read as data; pass --header to read it as the header (--no-header: as data, "
-            "without this warning)"
+            f"{name}: line {line_no} ({numbers}) may be pandas' header of column numbers or a row of data; read as "
+            "data, as the next line holds whole numbers only: pass --header if it is a header (--no-header keeps "
+            "it as data without this warning)"
         )
     return False
 
@@ -1310,6 +1310,8 @@ def _text_head(blocks: Iterator[bytes]) -> bytes:
     pos = found = 0
     for block in blocks:
         head += block
+        if not found and head.startswith(_UTF8_BOM):  # a comment after it is a comment
+            pos = max(pos, len(_UTF8_BOM))
         while found < 2 and (end := head.find(b"\n", pos)) >= 0:
             found += _is_data_line(head[pos:end])
             pos = end + 1

@@ -249,7 +249,7 @@ def test_header_options_on_compare_and_recommend(write_file, invoke_json):
     assert invoke_json(["recommend", labels])["evidence"]["shape"] == [4]
     assert invoke_json(["recommend", labels, "--header"])["evidence"]["shape"] == [3]
     compared = invoke_json(["compare", model, "--labels", labels, "-l", "cross_entropy"])
-    assert "may be a header" in compared["warnings"][0]
+    assert "may be pandas' header of column numbers or a row of data" in compared["warnings"][0]
     headed = invoke_json(["compare", model, "--labels", labels, "-l", "cross_entropy", "--no-header"])
     assert headed["warnings"] == [] and headed["rows"] == compared["rows"]
 
