@@ -238,6 +238,11 @@ def test_header_options_on_the_command_line(write_file, invoke_json, expect_erro
     assert streamed["value"] == header["value"] and streamed["n_samples"] == 2
     stdin = invoke_json(["compute", "mse", "-", labels, "--header", "--dtype", "float64"], input="0,1\n1,2\n3,5\n")
     assert stdin["value"] == header["value"]
+    x1, x2 = write_file("x1.csv", "0\n1.5\n-2\n"), write_file("x2.csv", "0\n0.5\n1\n")  # pandas' headers
+    ranked = write_file("r.csv", "1\n-1\n1\n")  # --no-header applies to --input files too
+    margin = ["compute", "margin_ranking", x1, ranked, "--input", f"input2={x2}", "--dtype", "float64"]
+    expect_error(margin, 3, "shape")  # r.csv holds 3 labels for 2 pairs
+    assert invoke_json([*margin, "--no-header"])["value"] == pytest.approx(np.mean(np.maximum(0, [0, 1, 3])))
     named = write_file("named.csv", "a,b\n1,2\n")
     expect_error(["compute", "mse", named, named, "--no-header"], 3, "named.csv", "row 1 (line 1)", "'a'")
     expect_error(["compute", "mse", write_file("h.csv", "a,b\n"), labels, "--header"], 3, "h.csv", "no data rows")
