@@ -165,18 +165,13 @@ class CountFit:
         }
 
 
-def goodness_of_fit(observed: np.ndarray, probs: np.ndarray, n_params: int) -> tuple[float | None, float | None, int]:
-    """Chi-square test of labels per value (``observed``) against a model's probabilities of the same values.
+def pooled_cells(expected: np.ndarray) -> list[int]:
+    """Where each cell of the chi-square test starts, given the labels each value expects.
 
-    The model's mass beyond the last value is one more cell, observed empty. Cells are pooled from
-    the left until each expects ``MIN_EXPECTED`` labels (at most ``MAX_CELLS`` cells); a short
-    remainder joins the last cell. Returns the p-value, the misfit (total variation distance over
-    the cells) and the degrees of freedom; p-value and misfit are None below one degree of freedom.
+    Adjacent values are pooled from the left until the cell expects ``MIN_EXPECTED`` labels and at
+    least 1 / ``MAX_CELLS`` of them; a short remainder joins the last cell.
     """
-    n = float(observed.sum())
-    expected = n * np.append(probs, max(0.0, 1.0 - float(probs.sum())))
-    observed = np.append(observed, 0).astype(np.float64)
-    target = max(MIN_EXPECTED, n / MAX_CELLS)
+    target = max(MIN_EXPECTED, float(expected.sum()) / MAX_CELLS)
     total = np.cumsum(expected)
     starts, reached = [0], 0.0
     while True:
@@ -187,6 +182,20 @@ def goodness_of_fit(observed: np.ndarray, probs: np.ndarray, n_params: int) -> t
         reached = float(total[end])
     if total[-1] - reached < target and len(starts) > 1:
         starts.pop()
+    return starts
+
+
+def goodness_of_fit(observed: np.ndarray, probs: np.ndarray, n_params: int) -> tuple[float | None, float | None, int]:
+    """Chi-square test of labels per value (``observed``) against a model's probabilities of the same values.
+
+    The model's mass beyond the last value is one more cell, observed empty; cells are pooled by
+    ``pooled_cells``. Returns the p-value, the misfit (total variation distance over the cells) and
+    the degrees of freedom; p-value and misfit are None below one degree of freedom.
+    """
+    n = float(observed.sum())
+    expected = n * np.append(probs, max(0.0, 1.0 - float(probs.sum())))
+    observed = np.append(observed, 0).astype(np.float64)
+    starts = pooled_cells(expected)
     obs, exp = np.add.reduceat(observed, starts), np.add.reduceat(expected, starts)
     df = len(starts) - 1 - n_params
     if df < 1:
