@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from losscli.integer_labels import MAX_CLASSES, Reading, read_column, read_matrix
+from losscli.integer_labels import MAX_CLASSES, PMF_LIMIT, Reading, read_column, read_matrix
 from losscli.integer_labels import significant as _number
 from losscli.registry import LossSpec, get_loss
 from losscli.validate import role_domain
@@ -203,7 +203,12 @@ def _from_reading(reading: Reading, flat: np.ndarray, evidence: dict[str, Any], 
     evidence.update(reading.evidence)
     types = [reading.label_type] + [label_type for label_type, _ in reading.alternatives]
     if "continuous" in types:  # the recommendations for measurements weigh their outliers
-        evidence.update(_outliers(flat))
+        if int(flat.max()) <= PMF_LIMIT:
+            freq = np.bincount(flat.astype(np.int64, copy=False))
+            present = np.flatnonzero(freq)
+            evidence.update(_outliers(present, freq[present]))
+        else:
+            evidence.update(_outliers(flat))
 
     def profile(label_type: str, why: str, own: dict[str, Any]) -> LabelProfile:
         if label_type != "multiclass":
@@ -216,24 +221,41 @@ def _from_reading(reading: Reading, flat: np.ndarray, evidence: dict[str, Any], 
     return main
 
 
-def _outliers(flat: np.ndarray) -> dict[str, Any]:
-    """Share of values far from the median, in robust (MAD) units."""
-    x = flat.astype(np.float64, copy=False)
-    median = float(np.median(x))
+def _median(x: np.ndarray, weights: np.ndarray | None) -> float:
+    """The median of ``x``, each value counted ``weights`` times (a frequency table) when given."""
+    if weights is None:
+        return float(np.median(x))
+    order = np.argsort(x, kind="stable")
+    ranked, total = x[order], np.cumsum(weights[order])
+    n = int(total[-1])
+    return (float(ranked[np.searchsorted(total, (n + 1) // 2)]) + float(ranked[np.searchsorted(total, n // 2 + 1)])) / 2
+
+
+def _outliers(x: np.ndarray, weights: np.ndarray | None = None) -> dict[str, Any]:
+    """Share of values far from the median, in robust (MAD) units.
+
+    ``weights`` makes ``x`` a frequency table (each value counted so often): whole numbers are
+    judged from their counts, in time proportional to their range rather than their number.
+    """
+    x = x.astype(np.float64, copy=False)
+    median = _median(x, weights)
     deviation = np.abs(x - median)
-    scale = 1.4826 * float(np.median(deviation))
+    scale = 1.4826 * _median(deviation, weights)
     rule = f"|y - median| > {OUTLIER_Z} · 1.4826 · MAD"
     if scale == 0:
-        scale = float(x.std())
+        mean = np.average(x, weights=weights)
+        scale = float(np.sqrt(np.average((x - mean) ** 2, weights=weights)))
         rule = f"|y - median| > {OUTLIER_Z} · std (the MAD is 0)"
-    n_out = int(np.count_nonzero(deviation > OUTLIER_Z * scale)) if scale > 0 else 0
+    far = deviation > OUTLIER_Z * scale
+    n = len(x) if weights is None else int(weights.sum())
+    n_out = 0 if scale == 0 else int(np.count_nonzero(far) if weights is None else weights[far].sum())
     return {
         "median": _number(median),
         "robust_scale": _number(scale),
         "n_outliers": n_out,
-        "outlier_share": _number(n_out / max(len(x), 1)),
+        "outlier_share": _number(n_out / max(n, 1)),
         "outlier_rule": rule,
-        "outliers": n_out > 0 and n_out / max(len(x), 1) >= OUTLIER_SHARE,
+        "outliers": n_out > 0 and n_out / max(n, 1) >= OUTLIER_SHARE,
     }
 
 

@@ -303,7 +303,7 @@ def test_signed_distribution_and_count_evidence():
     c = infer_label_type(y)
     assert c.label_type == "count" and c.confidence == "strong"
     assert c.evidence["dispersion"] == pytest.approx(y.var(ddof=1) / y.mean(), rel=1e-3)
-    assert c.evidence["spread"] == "as a Poisson's" and c.evidence["count_fit"]["verdict"] == "fits"
+    assert c.evidence["spread"] == "consistent with a Poisson's" and c.evidence["count_fit"]["verdict"] == "fits"
     assert c.evidence["integral"] is True and c.evidence["min"] >= 0
 
 

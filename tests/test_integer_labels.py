@@ -12,6 +12,7 @@ import pytest
 from scipy import stats
 from sklearn import datasets
 
+from losscli import advisor
 from losscli.advisor import advise, infer_label_type
 from losscli.integer_labels import (
     ALPHA,
@@ -221,7 +222,7 @@ def test_poisson_counts_far_from_zero_are_counts_with_the_evidence_that_says_so(
     assert ev["mean"] == pytest.approx(y.mean(), rel=1e-3)
     assert ev["variance"] == pytest.approx(y.var(ddof=1), rel=1e-3)
     assert ev["dispersion"] == pytest.approx(y.var(ddof=1) / y.mean(), rel=1e-3)
-    assert ev["zero_share"] == 0 and ev["spread"] == "as a Poisson's"
+    assert ev["zero_share"] == 0 and ev["spread"] == "consistent with a Poisson's"
     assert ev["gaps"] == (y.max() - y.min() + 1) - len(np.unique(y))
     assert ev["count_fit"]["model"].startswith("Poisson") and ev["count_fit"]["verdict"] == "fits"
     assert "Poisson" in profile.reading
@@ -280,3 +281,27 @@ def test_a_constant_column_of_a_matrix(column):
     y = np.column_stack([rng(18).poisson(4, 50), column])
     expected = "count" if column[0] == 0 else "continuous"
     assert infer_label_type(y).label_type == expected
+
+
+@pytest.mark.parametrize("n", [5000, 5001])
+def test_outliers_of_whole_numbers_are_judged_from_their_counts_as_from_the_values(n):
+    """Integer measurements with 1 % gross errors: median, MAD and outliers as numpy finds them."""
+    g = rng(20)
+    y = np.round(g.normal(100, 5, n)).astype(np.int64)
+    y[g.choice(n, n // 100, replace=False)] += 200
+    profile = infer_label_type(y)
+    assert profile.label_type == "continuous"
+    median = np.median(y)
+    scale = 1.4826 * np.median(np.abs(y - median))
+    ev = profile.evidence
+    assert ev["median"] == pytest.approx(median) and ev["robust_scale"] == pytest.approx(scale, rel=1e-3)
+    assert ev["n_outliers"] == np.count_nonzero(np.abs(y - median) > 3.5 * scale) >= n // 100
+    assert advise(profile, labels=y).recommendations[1].loss == "smooth_l1"
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_the_median_of_a_frequency_table_is_numpys_median_of_the_values(seed):
+    g = rng(100 + seed)
+    values = np.sort(g.choice(50, size=int(g.integers(1, 12)), replace=False)).astype(np.float64)
+    weights = g.integers(1, 4, len(values))
+    assert advisor._median(values, weights) == np.median(np.repeat(values, weights))
