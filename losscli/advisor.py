@@ -3,8 +3,8 @@
 It turns the source article's closing rule of thumb (section 2.7: unbounded
 real-valued labels → squared error; class labels → cross entropy) into
 recommendations backed by the data, and checks a loss against predictions
-and labels the way a careful reviewer would. Numpy only: ``recommend`` never
-imports torch or pandas.
+and labels the way a careful reviewer would. ``recommend`` never imports torch
+or pandas, and scipy only to read whole-number labels (``integer_labels``).
 """
 
 from __future__ import annotations

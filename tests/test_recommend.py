@@ -553,7 +553,7 @@ def test_nan_in_labels_names_the_row(expect_error, write_file):
     expect_error(["recommend", path, "--label-col", "y", "--pred-col", "p"], 3, "data.csv", "row 2")
 
 
-# --- speed: recommend imports neither torch nor pandas ------------------------------------------
+# --- speed: recommend imports neither torch nor pandas, and scipy only for whole numbers ----------
 
 IMPORT_PROBE = """
 import json, sys
@@ -565,19 +565,27 @@ except SystemExit as e:
     code = e.code
 else:
     code = 0
-print(json.dumps({"code": code, "torch": "torch" in sys.modules, "pandas": "pandas" in sys.modules}), file=sys.stderr)
+print(json.dumps({"code": code, **{m: m in sys.modules for m in ("torch", "pandas", "scipy")}}), file=sys.stderr)
 """
 
 
-@pytest.mark.parametrize("args", [["--label-type", "binary", "-f", "json"], ["LABELS"]], ids=["label_type", "csv"])
-def test_recommend_imports_neither_torch_nor_pandas(write_file, args):
-    path = write_file("labels.csv", ["y", *rng(4).integers(0, 10, 300)])
-    args = [path if a == "LABELS" else a for a in args]
+@pytest.mark.parametrize(
+    "args, labels, scipy",
+    [
+        (["--label-type", "binary", "-f", "json"], None, False),
+        (["LABELS"], rng(4).normal(3.0, 2.0, 300), False),
+        (["LABELS"], rng(4).integers(0, 10, 300), True),  # the count tests need scipy.special
+    ],
+    ids=["label_type", "real_csv", "whole_number_csv"],
+)
+def test_recommend_imports_no_torch_or_pandas_and_scipy_only_for_whole_numbers(write_file, args, labels, scipy):
+    if labels is not None:
+        args = [write_file("labels.csv", ["y", *labels]) if a == "LABELS" else a for a in args]
     proc = subprocess.run(
         [sys.executable, "-c", IMPORT_PROBE, json.dumps(args)], capture_output=True, text=True, timeout=60
     )
     report = json.loads(proc.stderr.strip().splitlines()[-1])
-    assert report == {"code": 0, "torch": False, "pandas": False}, proc.stderr
+    assert report == {"code": 0, "torch": False, "pandas": False, "scipy": scipy}, proc.stderr
     assert proc.stdout.strip()
 
 
