@@ -903,10 +903,10 @@ def test_python_dash_m_help():
     assert done.stderr == ""
 
 
-def test_import_cli_loads_neither_torch_nor_pandas():
+def test_import_cli_loads_no_torch_pandas_or_scipy():
     code = (
         "import sys, losscli.cli\n"
-        "heavy = sorted(m for m in ('torch', 'pandas') if m in sys.modules)\n"
+        "heavy = sorted(m for m in ('torch', 'pandas', 'scipy') if m in sys.modules)\n"
         "print(','.join(heavy))\n"
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
