@@ -923,3 +923,52 @@ def test_float64_npy_is_validated_as_torch_gets_it(expect_error, invoke_json, wr
     y, mu, p = np.array([1.0, 2.0]), np.array([1e-50, 1.0]), 1.5  # sklearn's mean_tweedie_deviance, by hand
     dev = 2 * (y ** (2 - p) / ((1 - p) * (2 - p)) - y * mu ** (1 - p) / (1 - p) + mu ** (2 - p) / (2 - p))
     assert got["value"] == pytest.approx(dev.mean(), rel=1e-12)
+
+
+# --- strict JSON in every command ---------------------------------------------------------------
+
+
+def _strict_json(text: str) -> object:
+    """``text`` parsed as strict JSON: NaN, Infinity and -Infinity are refused, as jq refuses them."""
+
+    def refuse(constant: str) -> None:
+        raise ValueError(f"{constant} is not JSON")
+
+    return json.loads(text, parse_constant=refuse)
+
+
+def _nulls(document: object) -> int:
+    if isinstance(document, dict):
+        return sum(_nulls(value) for value in document.values())
+    if isinstance(document, list):
+        return sum(_nulls(value) for value in document)
+    return document is None
+
+
+def test_json_is_strict_in_every_command(invoke, write_file):
+    """Each command, given inputs whose numbers overflow (a float32 loss of 6e38, float64 row sums past
+    1.8e308, a change against a baseline of 2.5e-321, log(0) on a curve), prints strict JSON: null where
+    a number is not finite, as compute's value already is."""
+    huge_pred = write_file("hp.npy", np.array([3e38, -3e38, 1.0], dtype=np.float32))
+    huge_labels = write_file("hy.npy", np.array([-3e38, 3e38, 1.0], dtype=np.float32))
+    zeros = write_file("z.npy", np.zeros(4))
+    tiny = write_file("tiny.npy", np.array([0.0, 0.0, 0.0, 1e-160]))  # mse 2.5e-321, a subnormal
+    large = write_file("large.npy", np.array([0.0, 0.0, 0.0, 1e10]))
+    wide = write_file("wide.npy", np.array([[1e308, 1e308], [1.0, 2.0], [1.5e308, 1e308]]))
+    runs = {
+        "list": ["list"],
+        "info": ["info", "ce"],
+        "compute": ["compute", "mse", huge_pred, huge_labels],
+        "compute streamed": ["compute", "mse", huge_pred, huge_labels, "--chunk-size", "2"],
+        "compute none": ["compute", "mse", huge_pred, huge_labels, "--reduction", "none"],
+        "compare": ["compare", large, tiny, "--labels", zeros, "-l", "mse", "--baseline", tiny, "--dtype", "float64"],
+        "compare float32": ["compare", huge_pred, "--labels", huge_labels, "-l", "mse,l1"],
+        "recommend": ["recommend", wide, "--pred", wide],
+        "curve": ["curve", "mse", "--target", "0", "--range=-1e200:1e200", "--points", "3"],
+    }
+    for name, args in runs.items():
+        result = invoke([*args, "-f", "json"])
+        assert result.exit_code == 0, (name, result.stderr, result.exception)
+        document = _strict_json(result.stdout)
+        if name not in ("list", "info"):  # each of the others held a number that is not finite
+            assert _nulls(document), name
