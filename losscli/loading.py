@@ -19,13 +19,16 @@ imported inside the functions that need it.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import dataclasses
 import io
+import math
 import mmap
 import os
 import re
 import sys
+import zipfile
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, BinaryIO, NamedTuple
@@ -42,6 +45,7 @@ os.environ.setdefault("MIMALLOC_PURGE_DELAY", "0")
 
 if TYPE_CHECKING:
     import pyarrow as pa
+    import pyarrow.parquet as pq
 
 __all__ = ["ColumnProblem", "Source", "read_source", "resolve_columns", "select_columns", "split_column_options"]
 
@@ -93,6 +97,8 @@ class Source:
     int64."""
     unreadable: dict[int, ColumnProblem] = field(default_factory=dict)
     """Table columns that are not numbers (a text cell, an empty cell)."""
+    notes: list[str] = field(default_factory=list)
+    """Things the reader did that the user should hear of once (e.g. a pandas index column left out)."""
 
 
 def split_column_options(values: Sequence[str] | None) -> list[str] | None:
@@ -162,12 +168,7 @@ def select_columns(
     """
     if selectors is None and not exclude and source.columns is None:
         return source.array
-    indices = resolve_columns(source, selectors, exclude=exclude, option=option)
-    for index in indices:
-        if index in source.unreadable:
-            problem, remedy = source.unreadable[index]
-            raise DataError(f"{source.name}: {problem}; {remedy} {option}")
-    return _take_columns(source, indices)
+    return _checked_columns(source, resolve_columns(source, selectors, exclude=exclude, option=option), option)
 
 
 def resolve_columns(
@@ -198,6 +199,42 @@ def resolve_columns(
     if not selectors:
         raise DataError(f"{source.name}: {option} names no column; give a column name or a 0-based index")
     return [_resolve_column(source, selector, option) for selector in selectors]
+
+
+def read_as_text(name: str) -> bool:
+    """Whether the input named ``name`` is a text table, whose numbers are parsed in the run's precision."""
+    return name == STDIN_NAME or os.path.splitext(name)[1].lower() in _TEXT_DELIMITERS
+
+
+def cell_as_written(name: str, row: int, column: str) -> str | None:
+    """The text of a cell of a text table as the file has it: data row ``row`` (0-based), column ``column``.
+
+    None for other forms, standard input (read once) or a file that no longer
+    has the cell. It scans the file line by line: it runs only to quote a
+    value in an error message ("99999999999999999999" rather than the
+    -9223372036854775808 it would wrap to, or the 1e+20 a float makes of it).
+    """
+    if name == STDIN_NAME or not read_as_text(name) or not os.path.isfile(name):
+        return None
+    try:
+        layout = _find_layout(name, _map_file(name), _TEXT_DELIMITERS[os.path.splitext(name)[1].lower()])
+    except DataError:
+        return None
+    if column not in layout.names:
+        return None
+    data = layout.data
+    pos = layout.body_start + 1 if layout.header_line else layout.body_start
+    line_no = layout.first_line
+    for _ in range(row + 1):
+        found = _next_data_line(data, pos, line_no)
+        if found is None:
+            return None
+        line_no, line_start, line_end = found
+        pos, line_no = line_end + 1, line_no + 1
+    text = bytes(data[line_start:line_end]).decode("utf-8", errors="replace").rstrip("\r")
+    fields = _split_fields(text, layout.delimiter)
+    index = layout.names.index(column)
+    return fields[index].strip() if index < len(fields) else None
 
 
 # --- files ---------------------------------------------------------------------------
@@ -241,8 +278,9 @@ def _read_npy(path: str) -> Source:
         if handle.read(4) == b"PK\x03\x04":
             raise DataError(f"{path}: holds an .npz archive, not a .npy array; rename it to .npz")
         handle.seek(0)
-        dtype = _npy_dtype(path, handle)
-    _check_array_dtype(path, dtype)
+        header = _npy_header(path, handle)
+    _check_array_dtype(path, header.dtype)
+    _check_not_empty(path, header.shape)
     try:
         array = np.load(path, mmap_mode="r", allow_pickle=False)
     except (ValueError, OSError, EOFError) as exc:
@@ -250,17 +288,32 @@ def _read_npy(path: str) -> Source:
     return Source(path, array, None)
 
 
-def _npy_dtype(name: str, handle: BinaryIO) -> np.dtype:
-    """The dtype an .npy stream declares, read from its header without loading (or unpickling) anything."""
+class _NpyHeader(NamedTuple):
+    """What an .npy stream's header declares."""
+
+    shape: tuple[int, ...]
+    fortran_order: bool
+    dtype: np.dtype
+    data_start: int  # bytes before the array's data
+
+    @property
+    def data_bytes(self) -> int:
+        return math.prod(self.shape) * self.dtype.itemsize
+
+
+def _npy_header(name: str, handle: BinaryIO) -> _NpyHeader:
+    """The header of an .npy stream, read without loading (or unpickling) anything."""
     try:
         version = np.lib.format.read_magic(handle)
         if version == (1, 0):
-            return np.lib.format.read_array_header_1_0(handle)[2]
-        # Version 3 differs from 2 only in encoding field names as UTF-8 rather
-        # than Latin-1; read as Latin-1 the header still gives the dtype's kind.
-        return np.lib.format.read_array_header_2_0(handle)[2]
+            shape, fortran_order, dtype = np.lib.format.read_array_header_1_0(handle)
+        else:
+            # Version 3 differs from 2 only in encoding field names as UTF-8 rather
+            # than Latin-1; read as Latin-1 the header still gives the dtype's kind.
+            shape, fortran_order, dtype = np.lib.format.read_array_header_2_0(handle)
     except (ValueError, EOFError, SyntaxError, TypeError) as exc:
         raise DataError(f"{name}: not a valid .npy file ({exc}); save it again with numpy.save") from None
+    return _NpyHeader(tuple(shape), fortran_order, dtype, handle.tell())
 
 
 def _check_array_dtype(name: str, dtype: np.dtype) -> None:
@@ -280,39 +333,97 @@ def _check_array_dtype(name: str, dtype: np.dtype) -> None:
         raise DataError(f"{name}: holds {what}, not numbers; save a numeric (int, float or bool) array")
 
 
-def _read_npz(path: str, key: str | None, key_option: str) -> Source:
-    import zipfile
+def _check_not_empty(name: str, shape: tuple[int, ...]) -> None:
+    """An array with no values (a zero anywhere in its shape) is an error, whatever the command."""
+    if 0 in shape:
+        what = "rows" if shape[0] == 0 else "columns" if len(shape) == 2 else "values"
+        raise DataError(f"{name}: an empty array of shape {shape} (no {what}); give at least one value")
 
-    try:
-        archive = np.load(path, allow_pickle=False)
-    except (ValueError, OSError, EOFError, zipfile.BadZipFile) as exc:
-        raise DataError(f"{path}: not a readable .npz archive ({exc}); save it again with numpy.savez") from None
-    if not isinstance(archive, np.lib.npyio.NpzFile):
-        raise DataError(f"{path}: holds a single .npy array, not an .npz archive; rename it to .npy")
-    with archive:
-        keys = list(archive.files)
-        if not keys:
-            raise DataError(f"{path}: the archive holds no arrays")
-        listed = ", ".join(keys)
-        if key is None:
-            if len(keys) > 1:
-                raise DataError(f"{path}: holds {len(keys)} arrays ({listed}); pass {key_option} NAME to choose one")
-            key = keys[0]
-        elif key not in keys:
-            raise DataError(f"{path}: no array {key!r} in the archive (arrays: {listed}); fix {key_option}")
-        member = key + ".npy" if key + ".npy" in archive.zip.namelist() else key
-        described = f"{path}: array {key!r}"
+
+NPZ_INFLATE_LIMIT = 1 << 30
+"""Bytes a compressed .npz array may inflate to when it is read whole.
+
+A few megabytes of zeros deflate from gigabytes: past this, the array is
+refused rather than inflated blindly (``--chunk-size`` streams it, an .npy is
+memory-mapped). The same size past which ``compute`` streams large files."""
+
+
+def _read_npz(path: str, key: str | None, key_option: str) -> Source:
+    with _npz_member(path, key, key_option) as (described, handle, header, info):
+        if info.compress_type != zipfile.ZIP_STORED and header.data_bytes > NPZ_INFLATE_LIMIT:
+            raise DataError(
+                f"{described} inflates to {_size_text(header.data_bytes)} (shape {header.shape}, {header.dtype}) "
+                f"from {_size_text(info.compress_size)} compressed, more than the {_size_text(NPZ_INFLATE_LIMIT)} "
+                "losscli inflates in memory; stream it with --chunk-size (losses that decompose over samples), "
+                "or save it with numpy.save as an .npy file, which is read through a memory map"
+            )
         try:
-            with archive.zip.open(member) as handle:
-                dtype = _npy_dtype(described, handle)
-        except (OSError, EOFError, zipfile.BadZipFile) as exc:
-            raise DataError(f"{described} cannot be read ({exc}); save the archive again") from None
-        _check_array_dtype(described, dtype)
-        try:
-            array = archive[key]
+            handle.seek(0)  # read_array reads the header again: rewinding inflates it again, a few bytes
+            array = np.lib.format.read_array(handle, allow_pickle=False)
         except (ValueError, OSError, EOFError, zipfile.BadZipFile) as exc:
             raise DataError(f"{described} cannot be read ({exc}); save the archive again") from None
     return Source(path, array, None)
+
+
+@contextlib.contextmanager
+def _npz_member(
+    path: str, key: str | None, key_option: str
+) -> Iterator[tuple[str, BinaryIO, _NpyHeader, zipfile.ZipInfo]]:
+    """The chosen array of an .npz archive, open just past its header, once the header is checked.
+
+    Gives the array's description for messages (``"PATH: array 'x'"``), the
+    open member, its header and its zip entry. Nothing but the header is
+    inflated: the entry's declared size must be the header's plus
+    shape x itemsize, or the archive is corrupt (a member that claims a small
+    array can then not inflate to a large one).
+    """
+    with open(path, "rb") as handle:
+        if handle.read(6) == b"\x93NUMPY":
+            raise DataError(f"{path}: holds a single .npy array, not an .npz archive; rename it to .npy")
+    try:
+        archive = zipfile.ZipFile(path)
+    except (zipfile.BadZipFile, OSError, EOFError, ValueError) as exc:
+        raise DataError(f"{path}: not a readable .npz archive ({exc}); save it again with numpy.savez") from None
+    with archive:
+        members = {name.removesuffix(".npy"): name for name in archive.namelist()}  # as numpy.load names them
+        if not members:
+            raise DataError(f"{path}: the archive holds no arrays")
+        listed = ", ".join(members)
+        if key is None:
+            if len(members) > 1:
+                raise DataError(
+                    f"{path}: holds {len(members)} arrays ({listed}); pass {key_option} NAME to choose one"
+                )
+            key = next(iter(members))
+        elif key not in members:
+            raise DataError(f"{path}: no array {key!r} in the archive (arrays: {listed}); fix {key_option}")
+        described = f"{path}: array {key!r}"
+        info = archive.getinfo(members[key])
+        try:
+            member = archive.open(info)
+        except (OSError, EOFError, zipfile.BadZipFile, NotImplementedError, RuntimeError) as exc:
+            raise DataError(f"{described} cannot be read ({exc}); save the archive again") from None
+        with member:
+            try:
+                header = _npy_header(described, member)
+            except (OSError, EOFError, zipfile.BadZipFile) as exc:
+                raise DataError(f"{described} cannot be read ({exc}); save the archive again") from None
+            _check_array_dtype(described, header.dtype)
+            _check_not_empty(described, header.shape)
+            if info.file_size != header.data_start + header.data_bytes:
+                raise DataError(
+                    f"{described} is corrupt: its header declares shape {header.shape} of {header.dtype} "
+                    f"({header.data_start + header.data_bytes} bytes with the header), but the archive's entry "
+                    f"holds {info.file_size} bytes; save the archive again"
+                )
+            yield described, member, header, info
+
+
+def _size_text(n_bytes: int) -> str:
+    for unit, size in (("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10)):
+        if n_bytes >= size:
+            return f"{n_bytes / size:.1f} {unit}"
+    return f"{n_bytes} bytes"
 
 
 # --- Parquet -----------------------------------------------------------------------------
@@ -320,17 +431,78 @@ def _read_npz(path: str, key: str | None, key_option: str) -> Source:
 
 def _read_parquet(path: str, float_dtype: type = np.float64) -> Source:
     import pyarrow as pa
+
+    parquet, names, notes = _open_parquet(path)
+    try:
+        with parquet:
+            # ParquetFile.read rather than pq.read_table: read_table goes through
+            # pyarrow.dataset, whose import pulls in pandas.
+            table = parquet.read(columns=names, use_threads=True, use_pandas_metadata=False)
+    except (pa.ArrowException, OSError) as exc:
+        raise DataError(f"{path}: not a readable Parquet file ({exc})") from None
+    source = _parquet_source(path, table, float_dtype)
+    source.notes.extend(notes)
+    return source
+
+
+def _open_parquet(path: str) -> tuple[pq.ParquetFile, list[str], list[str]]:
+    """The open file, the names of its data columns, and notes on the columns left out.
+
+    pandas' ``df.to_parquet`` stores an index other than the default range as
+    a column (``__index_level_0__``, or the index's name) that its metadata
+    lists in ``index_columns``; ``pd.read_parquet`` makes it the index again,
+    so it is no data: it is left out, with a note. A file without a row or a
+    data column is an error.
+    """
+    import pyarrow as pa
     import pyarrow.parquet as pq
 
     try:
-        # ParquetFile.read rather than pq.read_table: read_table goes through
-        # pyarrow.dataset, whose import pulls in pandas.
-        with pq.ParquetFile(path) as parquet:
-            table = parquet.read(use_threads=True, use_pandas_metadata=False)
+        parquet = pq.ParquetFile(path)
+        schema = parquet.schema_arrow
     except (pa.ArrowException, OSError) as exc:
         raise DataError(f"{path}: not a readable Parquet file ({exc})") from None
-    if table.num_columns == 0 or table.num_rows == 0:
-        raise DataError(f"{path}: the Parquet file holds no data ({table.num_rows} rows, {table.num_columns} columns)")
+    index = _pandas_index_columns(schema)
+    names = [name for name in schema.names if name not in index]
+    notes = [
+        f"{path}: column {name!r} is pandas' index (as df.to_parquet writes it), not data: left out" for name in index
+    ]
+    rows = parquet.metadata.num_rows
+    if not names or not rows:
+        parquet.close()
+        raise DataError(
+            f"{path}: the Parquet file holds no data ({rows} rows, {len(names)} columns"
+            + (f" besides pandas' index {_quoted(index)}" if index else "")
+            + "); give a file with at least one row of numbers"
+        )
+    return parquet, names, notes
+
+
+def _pandas_index_columns(schema: pa.Schema) -> list[str]:
+    """The columns that pandas' metadata names as the stored index (none for a default range index)."""
+    import json
+
+    text = (schema.metadata or {}).get(b"pandas")
+    if not text:
+        return []
+    try:
+        index = json.loads(text).get("index_columns", [])
+    except (ValueError, AttributeError):  # metadata some other writer filled in: no index to leave out
+        return []
+    # A range index is a dict of start/stop/step, not a column.
+    return [name for name in index if isinstance(name, str) and name in schema.names] if isinstance(index, list) else []
+
+
+def _parquet_source(path: str, table: pa.Table, float_dtype: type, first_row: int = 0) -> Source:
+    """A Parquet table (or a block of its rows starting at ``first_row``) as a ``Source``.
+
+    Whole files and streamed blocks go through here alike, so that both give
+    the same arrays and the same problems: a column that is not numbers (text,
+    dates, lists, structs, dictionaries, nulls only), an empty cell, an
+    unsigned integer beyond int64.
+    """
+    import pyarrow as pa
+
     names = list(table.column_names)
     values: list[list[np.ndarray] | None] = []
     unreadable: dict[int, ColumnProblem] = {}
@@ -338,10 +510,11 @@ def _read_parquet(path: str, float_dtype: type = np.float64) -> Source:
         kind = _numeric_kind(column.type)
         if kind is None:
             problem = ColumnProblem(
-                f"column {name!r} holds {column.type} values, not numbers", "choose numeric columns with"
+                f"column {name!r} holds {column.type} values, not numbers",
+                "convert it to numbers when writing the file, or choose numeric columns with",
             )
         elif column.null_count:
-            row = _first_null(column)
+            row = first_row + _first_null(column)
             problem = ColumnProblem(
                 f"row {row + 1}, column {name!r}: empty cell (null)", "fill it in or choose other columns with"
             )
@@ -349,12 +522,28 @@ def _read_parquet(path: str, float_dtype: type = np.float64) -> Source:
             try:
                 values.append(_numpy_chunks(column, kind))
                 continue
-            except pa.ArrowInvalid as exc:  # e.g. uint64 values beyond int64
-                problem = ColumnProblem(f"column {name!r}: {exc}", "choose other columns with")
+            except pa.ArrowInvalid:  # uint64 values beyond int64: the only numbers int64/float64 casts refuse
+                row, value = _first_beyond_int64(column)
+                problem = ColumnProblem(
+                    f"row {first_row + row + 1}, column {name!r}: {value} is beyond int64 (at most {2**63 - 1})",
+                    "store the column as int64 or float, or choose other columns with",
+                )
         unreadable[index] = problem
         values.append(None)
     array, integer_columns = _stack_columns(values, table.num_rows, float_dtype)
     return Source(path, array, names, integer_columns, unreadable)
+
+
+def _first_beyond_int64(column: pa.ChunkedArray) -> tuple[int, int]:
+    """Row and value of the first value of an unsigned (null-free) column that int64 cannot hold."""
+    offset = 0
+    for chunk in column.chunks:
+        beyond = chunk.to_numpy() > 2**63 - 1
+        if beyond.any():
+            row = int(np.argmax(beyond))
+            return offset + row, chunk[row].as_py()
+        offset += len(chunk)
+    raise AssertionError("no value beyond int64")
 
 
 # --- text tables ---------------------------------------------------------------------------
@@ -387,7 +576,7 @@ def _read_text(
     names = layout.names
     small = _parse_small(layout)
     if small is not None:
-        values = [_as_integers([column]) for column in small.T]
+        values = [_as_integers([column], float_dtype) for column in small.T]
         array, integer_columns = _stack_columns(values, len(small), float_dtype)
         return Source(name, array, names, integer_columns)
     table = _parse_file(layout, float_dtype) or _parse_body(layout)
@@ -395,7 +584,7 @@ def _read_text(
     unreadable: dict[int, ColumnProblem] = {}
     for index, column in enumerate(table.columns):
         chunks, problem = _convert_text_column(layout, index, column)
-        values.append(_as_integers(chunks))
+        values.append(_as_integers(chunks, float_dtype))
         if problem is not None:
             unreadable[index] = problem
     array, integer_columns = _stack_columns(values, table.num_rows, float_dtype)
@@ -433,15 +622,22 @@ def _parse_small(layout: _Layout) -> np.ndarray | None:
     return np.array(rows, dtype=np.float64).reshape(len(rows), len(layout.names)) if rows else None
 
 
-def _as_integers(chunks: list[np.ndarray] | None) -> list[np.ndarray] | None:
-    """A float column whose every value is a whole number the float type holds exactly, as int64.
+def _as_integers(chunks: list[np.ndarray] | None, float_dtype: type) -> list[np.ndarray] | None:
+    """A text column whose every value is a whole number that ``float_dtype`` holds exactly, as int64.
 
-    The fast path parses every column as floats; labels such as class indices
-    come back as integers all the same.
+    Text is read in the precision of the run: the fast path parses every
+    column as ``float_dtype``, so class indices come back as integers all the
+    same, but a whole number past 2**24 is not exact in a float32 run. A
+    column read another way (Python's float, pyarrow's inference as int64)
+    is given the same way: past that limit, as ``float_dtype``.
     """
-    if not chunks or chunks[0].dtype.kind != "f":
+    if not chunks:
         return chunks
-    limit = 2 ** (np.finfo(chunks[0].dtype).nmant + 1)
+    limit = 2 ** (np.finfo(float_dtype).nmant + 1)
+    if chunks[0].dtype.kind in "iu":
+        if all(-limit <= chunk.min() and chunk.max() <= limit for chunk in chunks):
+            return chunks
+        return [chunk.astype(float_dtype) for chunk in chunks]
     for chunk in chunks:
         if not (np.all(np.floor(chunk) == chunk) and np.all(np.abs(chunk) <= limit)):
             return chunks
@@ -800,18 +996,43 @@ def _stack_columns(
 ) -> tuple[np.ndarray, frozenset[int]]:
     """One C-contiguous (rows, columns) array; ``None`` columns (unreadable) become NaN.
 
-    int64 when every column holds integers, ``float_dtype`` otherwise (each
-    chunk converted as it is copied); the returned set names the integer
-    columns that the float type holds exactly, so ``select_columns`` can
-    restore them. A single single-chunk column of the right type is a view on
-    the Arrow buffer, not a copy.
+    int64 when every column holds integers; otherwise ``float_dtype`` (each
+    chunk converted as it is copied), or float64 when ``float_dtype`` cannot
+    hold a column as read: integers past 2**24, or floats past float32's
+    largest (3.4e38). The returned set names the integer columns, which
+    ``select_columns`` restores exactly; a float too large for the run is
+    then refused with its row by the run's own check (``inputs.as_computed``).
+    A single single-chunk column of the right type is a view on the Arrow
+    buffer, not a copy.
     """
     integer = frozenset(
         index for index, chunks in enumerate(values) if chunks is not None and all(c.dtype == np.int64 for c in chunks)
     )
-    dtype = np.dtype(np.int64 if len(integer) == len(values) else float_dtype)
+    if len(integer) == len(values):
+        return _filled(values, n_rows, np.dtype(np.int64)), integer
+    dtype = np.dtype(float_dtype)
+    exact = _exact_integers(values, integer, dtype)
+    if exact != integer:
+        dtype = np.dtype(np.float64)
+        exact = _exact_integers(values, integer, dtype)
+    try:
+        with np.errstate(over="raise"):
+            return _filled(values, n_rows, dtype), exact
+    except FloatingPointError:
+        return _filled(values, n_rows, np.dtype(np.float64)), _exact_integers(values, integer, np.dtype(np.float64))
+
+
+def _exact_integers(values: list[list[np.ndarray] | None], integer: frozenset[int], dtype: np.dtype) -> frozenset[int]:
+    """The integer columns whose every value the float ``dtype`` holds exactly (up to 2**24 in float32, 2**53)."""
+    limit = 2 ** (np.finfo(dtype).nmant + 1)
+    return frozenset(
+        index for index in integer if all(-limit <= int(c.min()) and int(c.max()) <= limit for c in values[index])
+    )
+
+
+def _filled(values: list[list[np.ndarray] | None], n_rows: int, dtype: np.dtype) -> np.ndarray:
     if len(values) == 1 and values[0] is not None and len(values[0]) == 1 and values[0][0].dtype == dtype:
-        return values[0][0].reshape(n_rows, 1), integer
+        return values[0][0].reshape(n_rows, 1)
     out = np.empty((n_rows, len(values)), dtype=dtype)
     for index, chunks in enumerate(values):
         if chunks is None:
@@ -821,12 +1042,7 @@ def _stack_columns(
         for chunk in chunks:
             out[row : row + len(chunk), index] = chunk
             row += len(chunk)
-    if dtype.kind == "f":  # integers past 2**53 (2**24 in float32) were rounded: they stay float
-        limit = 2 ** (np.finfo(dtype).nmant + 1)
-        integer = frozenset(
-            index for index in integer if all(int(c.min()) >= -limit and int(c.max()) <= limit for c in values[index])
-        )
-    return out, integer
+    return out
 
 
 # --- column selection --------------------------------------------------------------------------------
@@ -877,6 +1093,15 @@ def _resolve_column(source: Source, selector: str, option: str) -> int:
             f"give {option} an index from {-n_columns} to {n_columns - 1}"
         )
     return index % n_columns
+
+
+def _checked_columns(source: Source, indices: list[int], option: str) -> np.ndarray:
+    """The columns ``indices`` of a table, once none of them is unreadable (its problem is raised with ``option``)."""
+    for index in indices:
+        if index in source.unreadable:
+            problem, remedy = source.unreadable[index]
+            raise DataError(f"{source.name}: {problem}; {remedy} {option}")
+    return _take_columns(source, indices)
 
 
 def _take_columns(source: Source, indices: list[int]) -> np.ndarray:
@@ -1126,24 +1351,28 @@ def _batch_array(columns: list[pa.Array], float_dtype: type) -> np.ndarray:
 def _parquet_chunks(
     path: str, chunk_rows: int, selectors: Sequence[str] | None, exclude: Sequence[str], option: str, float_dtype: type
 ) -> tuple[Source, Iterator[np.ndarray]]:
+    """The selected columns of a Parquet file, a record batch at a time, converted as a whole read converts them."""
     import pyarrow as pa
-    import pyarrow.parquet as pq
 
+    parquet, names, notes = _open_parquet(path)
+    header = Source(path, np.empty((0, len(names)), float_dtype), names, notes=notes)
     try:
-        parquet = pq.ParquetFile(path)
-    except (OSError, pa.ArrowException) as exc:
-        raise DataError(f"{path}: cannot read as Parquet ({exc})") from None
-    names = parquet.schema_arrow.names
-    header = Source(path, np.empty((0, len(names)), float_dtype), names)
-    wanted = [names[i] for i in resolve_columns(header, selectors, exclude=exclude, option=option)]
+        wanted = [names[i] for i in resolve_columns(header, selectors, exclude=exclude, option=option)]
+    except DataError:
+        parquet.close()
+        raise
 
     def blocks() -> Iterator[np.ndarray]:
-        target = pa.from_numpy_dtype(float_dtype)
-        for batch in parquet.iter_batches(batch_size=chunk_rows, columns=wanted):
-            columns = [batch.column(name) for name in wanted]
-            if any(column.null_count for column in columns):
-                raise DataError(f"{path}: an empty cell (null) in {', '.join(wanted)}; fill it in")
-            yield _batch_array([column.cast(target) for column in columns], float_dtype)
+        rows = 0
+        with parquet:
+            for batch in parquet.iter_batches(
+                batch_size=chunk_rows, columns=list(dict.fromkeys(wanted)), use_pandas_metadata=False
+            ):
+                read = pa.Table.from_batches([batch])
+                table = pa.Table.from_arrays([read.column(name) for name in wanted], names=wanted)
+                block = _parquet_source(path, table, float_dtype, first_row=rows)
+                yield _checked_columns(block, list(range(len(wanted))), option)
+                rows += batch.num_rows
 
     return header, rechunk(blocks(), chunk_rows)
 

@@ -462,7 +462,8 @@ def test_parquet_non_numeric_and_null_columns(tmp_path):
     source = read_source(path)
     np.testing.assert_array_equal(select_columns(source, ["ok"]), [1.0, 2.0])
     assert selection_error(source, ["name"]) == (
-        f"{path}: column 'name' holds string values, not numbers; choose numeric columns with --pred-col"
+        f"{path}: column 'name' holds string values, not numbers; convert it to numbers when writing the file, "
+        "or choose numeric columns with --pred-col"
     )
     assert selection_error(source, ["score"]) == (
         f"{path}: row 2, column 'score': empty cell (null); fill it in or choose other columns with --pred-col"
