@@ -561,6 +561,7 @@ class _Layout:
     first_line: int  # 1-based line at which the search for data rows starts
     body_start: int  # byte offset of that line, or of the newline ending the header
     path: str | None = None  # the file, when pyarrow may read it directly
+    first_row: int = 0  # data rows before these, for a piece of a streamed file
 
 
 def _read_text(
@@ -604,6 +605,8 @@ def _parse_small(layout: _Layout) -> np.ndarray | None:
     if len(layout.data) > SMALL_TEXT:
         return None
     text = bytes(layout.data[layout.body_start :]).decode("utf-8", errors="replace")
+    if not text.isascii() or "_" in text:  # Python's float reads 1_000 and other digits than 0-9; pyarrow does not
+        return None
     rows = []
     for line in text.splitlines():
         stripped = line.strip()
@@ -851,7 +854,7 @@ def _convert_text_column(
     else:
         row, text = _first_null(column), ""
     line = _line_of_row(layout, row)
-    where = f"row {row + 1} (line {line}), column {layout.names[index]!r}"
+    where = f"row {layout.first_row + row + 1} (line {line}), column {layout.names[index]!r}"
     if not text.strip():
         return None, ColumnProblem(f"{where}: empty cell", "fill it in or choose other columns with")
     return None, ColumnProblem(
@@ -1148,10 +1151,12 @@ def iter_row_chunks(
 
     Returns the source's header (name and columns, with an empty array of the
     right width, for messages and column checks) and an iterator of arrays
-    shaped as ``select_columns`` shapes them. Plain comma/tab files stream
-    through pyarrow's streaming reader, ``.npy`` through its memory map and
-    Parquet by row groups; other forms (stdin, whitespace or commented text,
-    ``.npz``) are read whole and then sliced.
+    shaped as ``select_columns`` shapes them: the values, integer columns and
+    errors a whole read gives. Plain comma/tab files stream through pyarrow
+    a piece at a time, ``.npy`` through its memory map, ``.npz`` arrays as
+    they inflate and Parquet by row groups; other forms (stdin, whitespace
+    or commented text, Fortran-order or 0-d ``.npz`` arrays) are read whole
+    and then sliced.
     """
     extension = os.path.splitext(path)[1].lower()
     if path != STDIN and extension in (".csv", ".tsv", ".txt"):
@@ -1161,10 +1166,15 @@ def iter_row_chunks(
         if layout.delimiter != _WHITESPACE and not _file_contains(path, b"#"):
             header = Source(path, np.empty((0, len(layout.names)), float_dtype), layout.names)
             indices = resolve_columns(header, selectors, exclude=exclude, option=option)
-            return header, rechunk(_csv_blocks(layout, indices, float_dtype), chunk_rows)
+            return header, rechunk(_csv_blocks(layout, indices, float_dtype, option), chunk_rows)
     if path != STDIN and extension in _PARQUET_EXTENSIONS:
         _check_file(path)
         return _parquet_chunks(path, chunk_rows, selectors, exclude, option, float_dtype)
+    if path != STDIN and extension == ".npz":
+        _check_file(path)
+        streamed = _npz_chunks(path, chunk_rows, key, key_option, selectors, exclude, option)
+        if streamed is not None:
+            return streamed
     source = read_source(path, key=key, key_option=key_option, float_dtype=float_dtype)
     if isinstance(source.array.base, mmap.mmap) and source.array.ndim > 0:  # a memory-mapped .npy
         select_columns(dataclasses.replace(source, array=source.array[:0]), selectors, exclude=exclude, option=option)
@@ -1192,65 +1202,66 @@ def _mapped_chunks(
         yield chunk
 
 
-def _csv_blocks(layout: _Layout, indices: list[int], float_dtype: type) -> Iterator[np.ndarray]:
-    """The selected columns of a plain comma/tab file, a record batch at a time, as pyarrow reads it.
+def _npz_chunks(
+    path: str,
+    chunk_rows: int,
+    key: str | None,
+    key_option: str,
+    selectors: Sequence[str] | None,
+    exclude: Sequence[str],
+    option: str,
+) -> tuple[Source, Iterator[np.ndarray]] | None:
+    """The rows of an .npz array as they inflate, a chunk at a time; None for one read whole (0-d, Fortran order).
 
-    A line of spaces is blank to ``read_source`` but a row of empty cells to
-    pyarrow, which fails on it. Such lines are rare, so the file is read as it
-    is, and only after a parse error read again without them, past the rows
-    already given; an error that remains is the file's.
+    Memory stays a chunk's however far the array inflates (``NPZ_INFLATE_LIMIT``
+    applies to whole reads only); the header is checked as a whole read
+    checks it, and the selection before any row is read.
     """
-    import pyarrow as pa
+    with _npz_member(path, key, key_option) as (_, _, header, _):
+        if header.fortran_order or not header.shape:
+            return None
+    source = Source(path, np.empty((0, *header.shape[1:]), header.dtype), None)
+    select_columns(source, selectors, exclude=exclude, option=option)
 
-    names = [f"c{index}" for index in range(len(layout.names))]
-    wanted = [names[index] for index in indices]
-    source = pa.OSFile(layout.path)
-    source.seek(layout.body_start)
-    batches = _record_batches(source, layout.delimiter, names, wanted, float_dtype)
-    rows = 0
-    retried = False
-    while True:
-        try:
-            batch = next(batches, None)
-        except pa.ArrowInvalid as exc:
-            if retried:
-                raise DataError(
-                    f"{layout.name}: after data row {rows}: {exc}; fix the file, or read it whole (drop "
-                    "--chunk-size) to have the bad cell named by row and column"
-                ) from None
-            retried = True
-            source = _SpaceLinesDropped(layout.path, layout.body_start)
-            batches = _rows_after(_record_batches(source, layout.delimiter, names, wanted, float_dtype), rows)
-            continue
-        if batch is None:
-            return
-        columns = [batch.column(name) for name in wanted]
-        if any(column.null_count for column in columns):
-            raise DataError(f"{layout.name}: an empty cell after data row {rows}; fill it in")
-        yield _batch_array(columns, float_dtype)
-        rows += batch.num_rows
+    def rows() -> Iterator[np.ndarray]:
+        with _npz_member(path, key, key_option) as (described, handle, header, _):
+            row_bytes = math.prod(header.shape[1:]) * header.dtype.itemsize
+            for start in range(0, header.shape[0], chunk_rows):
+                count = min(chunk_rows, header.shape[0] - start)
+                try:
+                    data = handle.read(count * row_bytes)
+                except (OSError, EOFError, zipfile.BadZipFile) as exc:
+                    raise DataError(f"{described} cannot be read ({exc}); save the archive again") from None
+                if len(data) < count * row_bytes:
+                    raise DataError(f"{described} ends before its {header.shape[0]} rows; save the archive again")
+                part = np.frombuffer(data, header.dtype).reshape(count, *header.shape[1:])
+                yield select_columns(dataclasses.replace(source, array=part), selectors, exclude=exclude, option=option)
+
+    return source, rows()
 
 
-_PIECE_BYTES = 4 << 20
-"""Streamed text is parsed this many bytes (whole lines) at a time, each piece by every core."""
-
-
-def _record_batches(
-    source: pa.NativeFile | io.RawIOBase, delimiter: str, names: list[str], wanted: list[str], float_dtype: type
-) -> Iterator[pa.RecordBatch]:
-    """The ``wanted`` columns of ``source`` (closed at the end) as ``float_dtype``, a record batch at a time.
+def _csv_blocks(layout: _Layout, indices: list[int], float_dtype: type, option: str) -> Iterator[np.ndarray]:
+    """The selected columns of a plain comma/tab file, a piece of whole lines at a time, as a whole read gives them.
 
     pyarrow's streaming reader parses on one thread; its multithreaded reader
     needs the whole input. So the bytes are cut into pieces of whole lines
-    (values never hold a newline: pyarrow's default), and each is parsed by the
-    multithreaded reader: memory stays a piece's, parsing uses every core.
+    (values never hold a newline: pyarrow's default), and each is parsed by
+    the multithreaded reader with the selected columns typed as
+    ``float_dtype``: memory stays a piece's, parsing uses every core. A piece
+    that does not parse so (a bad or empty cell, true/false, a line of
+    spaces, a row of the wrong width) is read again as a whole read reads a
+    file (``_read_piece``): its values, or the error a whole read gives, with
+    the file's row and line. Whole numbers come back as int64 as they do
+    read whole, block by block.
     """
     import pyarrow as pa
     import pyarrow.csv as pcsv
 
+    names = [f"c{index}" for index in range(len(layout.names))]
+    wanted = [names[index] for index in indices]
     options = dict(
         read_options=pcsv.ReadOptions(column_names=names, block_size=1 << 20, use_threads=True),
-        parse_options=pcsv.ParseOptions(delimiter=delimiter, ignore_empty_lines=True),
+        parse_options=pcsv.ParseOptions(delimiter=layout.delimiter, ignore_empty_lines=True),
         convert_options=pcsv.ConvertOptions(
             column_types=dict.fromkeys(wanted, pa.from_numpy_dtype(float_dtype)),
             include_columns=wanted,
@@ -1258,9 +1269,124 @@ def _record_batches(
             strings_can_be_null=False,
         ),
     )
-    with source:
-        for piece in _whole_lines(source):
-            yield from pcsv.read_csv(pa.py_buffer(piece), **options).to_batches()
+    booleans = _Booleans(layout, indices, option)
+    rows, line = 0, layout.first_line
+    with pa.OSFile(layout.path) as source:
+        source.seek(layout.body_start)
+        for number, piece in enumerate(_whole_lines(source)):
+            if number == 0 and layout.header_line:
+                piece = piece[1:]  # the newline that ends the header
+            try:
+                table = pcsv.read_csv(pa.py_buffer(piece), **options)
+            except pa.ArrowInvalid:
+                table = None
+            if table is not None and not any(table.column(name).null_count for name in wanted):
+                for batch in table.to_batches():
+                    block = _batch_array([batch.column(name) for name in wanted], float_dtype)
+                    yield booleans.numbers(block, float_dtype, rows)
+                    rows += len(block)
+            elif piece.strip():
+                block = _read_piece(layout, piece, line, rows, indices, float_dtype, option, booleans)
+                yield booleans.numbers(block, float_dtype, rows)
+                rows += len(block)
+            line += piece.count(b"\n")
+
+
+def _read_piece(
+    layout: _Layout,
+    piece: bytes,
+    line: int,
+    rows: int,
+    indices: list[int],
+    float_dtype: type,
+    option: str,
+    booleans: _Booleans,
+) -> np.ndarray:
+    """The selected columns of a piece of a streamed text file that starts at ``line``, after ``rows`` data rows,
+    read as a whole read reads a file: its values, or the error a whole read gives (rows and lines the file's)."""
+    import pyarrow as pa
+
+    # The piece as a body of its own: after a newline that stands for the line before it, as after a header.
+    data, header_line = (b"\n" + piece, line - 1) if line > 1 else (piece, None)
+    part = dataclasses.replace(
+        layout, data=data, header_line=header_line, first_line=line, body_start=0, path=None, first_row=rows
+    )
+    table = _parse_body(part)
+    values: list[list[np.ndarray] | None] = []
+    for index in indices:
+        chunks, problem = _convert_text_column(part, index, table.column(index))
+        if problem is not None:
+            raise DataError(f"{layout.name}: {problem.problem}; {problem.remedy} {option}")
+        values.append(_as_integers(chunks, float_dtype))
+        if pa.types.is_boolean(table.column(index).type):
+            booleans.seen(part, index)
+    array, _ = _stack_columns(values, table.num_rows, float_dtype)
+    return array[:, 0] if len(indices) == 1 else array
+
+
+class _Booleans:
+    """Keeps true/false cells of a streamed text table to the whole read's rule, and restores integers.
+
+    Read whole, a column whose every cell is true, false, 1 or 0 (as pyarrow
+    infers it) reads as 1 and 0, but one that also holds another number is
+    text: an error at its first true or false. A piece of the stream sees its
+    own cells only, so for each selected column this remembers the first
+    true/false cell met and whether a number other than 0 and 1 was, and
+    raises the whole read's error once both are.
+    """
+
+    def __init__(self, layout: _Layout, indices: list[int], option: str) -> None:
+        self.layout, self.indices, self.option = layout, indices, option
+        self.first: dict[int, tuple[int, int, str]] = {}  # column -> (row, line, text) of its first true/false
+        self.other: set[int] = set()  # columns holding a number other than 0 and 1
+
+    def seen(self, part: _Layout, index: int) -> None:
+        """Note the first true/false cell of column ``index`` of a piece (``part``) read as booleans."""
+        if index in self.first:
+            return
+        body = _SKIPPED_LINE.sub(b"", memoryview(part.data)[part.body_start :])
+        cells = _arrow_csv(_buffer(body), part.delimiter, len(part.names), only=index).column(0)
+        row, text = _first_non_number(cells)
+        self.first[index] = (part.first_row + row, _line_of_row(part, row), text)
+        self._check(index)
+
+    def numbers(self, block: np.ndarray, float_dtype: type, first_row: int) -> np.ndarray:
+        """``block`` (rows of the selected columns) as int64 when every value is a whole number ``float_dtype``
+        holds exactly, as a whole read gives it; noting the columns with numbers other than 0 and 1."""
+        integer = True
+        limit = 2 ** (np.finfo(float_dtype).nmant + 1)
+        for position, column in enumerate(block.T if block.ndim == 2 else [block]):
+            if column.dtype.kind == "f" and not (_whole(column[:64]) and _whole(column)):
+                integer = False
+                self._other(self.indices[position])
+                continue
+            low, high = column.min(), column.max()
+            integer = integer and -limit <= low and high <= limit
+            if low < 0 or high > 1:
+                self._other(self.indices[position])
+        return block.astype(np.int64) if integer and block.dtype.kind == "f" else block
+
+    def _other(self, index: int) -> None:
+        if index not in self.other:
+            self.other.add(index)
+            self._check(index)
+
+    def _check(self, index: int) -> None:
+        if index in self.first and index in self.other:
+            row, line, text = self.first[index]
+            raise DataError(
+                f"{self.layout.name}: row {row + 1} (line {line}), column {self.layout.names[index]!r}: cannot read "
+                f"{_shorten(text)!r} as a number; fix the cell or choose numeric columns with {self.option}"
+            )
+
+
+def _whole(values: np.ndarray) -> bool:
+    """Whether every value is a whole number (NaN is not)."""
+    return bool(np.array_equal(np.floor(values), values))
+
+
+_PIECE_BYTES = 4 << 20
+"""Streamed text is parsed this many bytes (whole lines) at a time, each piece by every core."""
 
 
 def _whole_lines(source: pa.NativeFile | io.RawIOBase) -> Iterator[bytes]:
@@ -1275,68 +1401,6 @@ def _whole_lines(source: pa.NativeFile | io.RawIOBase) -> Iterator[bytes]:
         tail = block[cut:]
     if tail:
         yield tail
-
-
-def _rows_after(batches: Iterator[pa.RecordBatch], skip: int) -> Iterator[pa.RecordBatch]:
-    """The batches without their first ``skip`` rows."""
-    for batch in batches:
-        if skip < batch.num_rows:
-            yield batch.slice(skip)
-            skip = 0
-        else:
-            skip -= batch.num_rows
-
-
-class _SpaceLinesDropped(io.RawIOBase):
-    """A text table's bytes from ``start`` on, without its lines of spaces, read a block at a time."""
-
-    def __init__(self, path: str, start: int) -> None:
-        super().__init__()
-        self._pieces = _space_lines_dropped(path, start)
-        self._piece = memoryview(b"")
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, buffer: memoryview) -> int:  # type: ignore[override]
-        """Fill ``buffer`` whole (short only at the end): pyarrow takes each read for a block of the file."""
-        filled = 0
-        while filled < len(buffer):
-            if not self._piece:
-                piece = next(self._pieces, None)
-                if piece is None:
-                    break
-                self._piece = memoryview(piece)
-            size = min(len(buffer) - filled, len(self._piece))
-            buffer[filled : filled + size] = self._piece[:size]
-            self._piece = self._piece[size:]
-            filled += size
-        return filled
-
-    def close(self) -> None:
-        self._pieces.close()
-        super().close()
-
-
-def _space_lines_dropped(path: str, start: int) -> Iterator[bytes]:
-    """The bytes of the file from ``start`` on, a block of whole lines at a time, lines of spaces removed.
-
-    Each piece starts at a newline (or at ``start``, a data line or the newline
-    ending the header) and ends before one (or at the end of the file), the
-    shape ``_SPACE_ONLY_LINE`` needs to see every line whole.
-    """
-    with open(path, "rb") as handle:
-        handle.seek(start)
-        tail = b""
-        while block := handle.read(1 << 20):
-            data = tail + block
-            cut = data.rfind(b"\n")
-            if cut <= 0:
-                tail = data
-                continue
-            tail = data[cut:]
-            yield _SPACE_ONLY_LINE.sub(b"", data[:cut])
-        yield _SPACE_ONLY_LINE.sub(b"", tail)
 
 
 def _batch_array(columns: list[pa.Array], float_dtype: type) -> np.ndarray:

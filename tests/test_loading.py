@@ -659,11 +659,16 @@ def test_loading_imports_neither_pandas_nor_torch(tmp_path):
 # --- streamed text: pieces of whole lines, each parsed by every core ----------------------------
 
 
-def test_streamed_bad_cell_in_a_later_piece_names_the_rows_before(monkeypatch, write_file):
+def test_streamed_bad_cell_in_a_later_piece_names_its_row_and_line(monkeypatch, write_file):
+    """The piece holding the bad cell is read again as a whole read reads a file: the same message."""
     from losscli import loading
 
     monkeypatch.setattr(loading, "_PIECE_BYTES", 8)
-    path = write_file("p.csv", b"a\n1\n2\n3\n4\n5\nx\n7\n")
+    path = write_file("p.csv", b"a\n1\n2\n\n3\n4\n5\nx\n7\n")
     _, chunks = loading.iter_row_chunks(path, 2)
-    with pytest.raises(DataError, match=r"p\.csv: after data row [34]: .*'x'"):  # the rows given before it
+    with pytest.raises(DataError) as streamed:
         list(chunks)
+    with pytest.raises(DataError) as whole:
+        select_columns(read_source(path), None)
+    assert str(streamed.value) == str(whole.value)
+    assert "row 6 (line 8), column 'a': cannot read 'x' as a number" in str(streamed.value)
