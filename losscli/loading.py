@@ -626,7 +626,7 @@ def _parse_small(layout: _Layout) -> np.ndarray | None:
 
 
 def _as_integers(chunks: list[np.ndarray] | None, float_dtype: type) -> list[np.ndarray] | None:
-    """A text column whose every value is a whole number that ``float_dtype`` holds exactly, as int64.
+    """A text column whose every value is a whole number that ``float_dtype`` reads exactly, as int64.
 
     Text is read in the precision of the run: the fast path parses every
     column as ``float_dtype``, so class indices come back as integers all the
@@ -636,13 +636,13 @@ def _as_integers(chunks: list[np.ndarray] | None, float_dtype: type) -> list[np.
     """
     if not chunks:
         return chunks
-    limit = 2 ** (np.finfo(float_dtype).nmant + 1)
+    limit = 2 ** (np.finfo(float_dtype).nmant + 1)  # 2**24 + 1 parses as 2**24: from there on, not exact
     if chunks[0].dtype.kind in "iu":
-        if all(-limit <= chunk.min() and chunk.max() <= limit for chunk in chunks):
+        if all(-limit < chunk.min() and chunk.max() < limit for chunk in chunks):
             return chunks
         return [chunk.astype(float_dtype) for chunk in chunks]
     for chunk in chunks:
-        if not (np.all(np.floor(chunk) == chunk) and np.all(np.abs(chunk) <= limit)):
+        if not (np.all(np.floor(chunk) == chunk) and np.all(np.abs(chunk) < limit)):
             return chunks
     return [chunk.astype(np.int64) for chunk in chunks]
 
@@ -1361,7 +1361,7 @@ class _Booleans:
                 self._other(self.indices[position])
                 continue
             low, high = column.min(), column.max()
-            integer = integer and -limit <= low and high <= limit
+            integer = integer and -limit < low and high < limit  # as _as_integers
             if low < 0 or high > 1:
                 self._other(self.indices[position])
         return block.astype(np.int64) if integer and block.dtype.kind == "f" else block

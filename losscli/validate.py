@@ -138,8 +138,8 @@ def to_index(inp: Input) -> np.ndarray:
             f"{inp.source}: {inp.where(at)}: {a[at]!s} is not a whole number, but {inp.role.name} "
             f"holds {inp.role.doc or 'integers'}; round or fix the labels"
         )
-    limit = 2 ** (np.finfo(a.dtype).nmant + 1)  # below 2**63: every value beyond int64 is also past it
-    large = np.abs(a) > limit
+    limit = 2 ** (np.finfo(a.dtype).nmant + 1)  # text 2**24 + 1 parses as 2**24; every value past int64 is past it
+    large = np.abs(a) >= limit
     if large.any() and read_as_text(inp.source):
         at = _first(large)
         written = _cell(inp, at) or f"{a[at]!s}"
@@ -151,8 +151,8 @@ def to_index(inp: Input) -> np.ndarray:
             else "save such labels as int64 (.npy or Parquet), which are read exactly"
         )
         raise DataError(
-            f"{inp.source}: {inp.where(at)}: {written} in {inp.role.name} is past 2**{np.finfo(a.dtype).nmant + 1}, "
-            f"beyond which {a.dtype.name} does not hold every whole number, so the index read from text may be "
+            f"{inp.source}: {inp.where(at)}: {written} in {inp.role.name} is 2**{np.finfo(a.dtype).nmant + 1} or "
+            f"more, where {a.dtype.name} does not hold every whole number, so the index read from text may be "
             f"rounded; {fix}"
         )
     beyond = large & ((a >= 2.0**63) | (a < -(2.0**63)))

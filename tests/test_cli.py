@@ -972,3 +972,56 @@ def test_json_is_strict_in_every_command(invoke, write_file):
         document = _strict_json(result.stdout)
         if name not in ("list", "info"):  # each of the others held a number that is not finite
             assert _nulls(document), name
+
+
+# --- empty inputs, in every form and command ----------------------------------------------------------
+
+
+def _empty_files(tmp_path: Path) -> dict[str, tuple[str, str]]:
+    """Files holding no values, each with a fragment of the error it gets."""
+    import pandas as pd
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    files: dict[str, tuple[str, str]] = {}
+    for shape in [(0,), (0, 3), (5, 0), (2, 0, 3)]:
+        path = tmp_path / f"e{len(files)}.npy"
+        np.save(path, np.zeros(shape))
+        files[f"npy {shape}"] = (str(path), f"an empty array of shape {shape}")
+        path = tmp_path / f"e{len(files)}.npz"
+        np.savez_compressed(path, y=np.zeros(shape))
+        files[f"npz {shape}"] = (str(path), f"array 'y': an empty array of shape {shape}")
+    for name, table in {"rows": pa.table({"y": pa.array([], pa.float64())}), "columns": pa.table({})}.items():
+        path = tmp_path / f"no-{name}.parquet"
+        pq.write_table(table, path)
+        files[f"parquet without {name}"] = (str(path), "the Parquet file holds no data")
+    path = tmp_path / "index-only.parquet"
+    pd.DataFrame({"id": [4, 1, 2]}).set_index("id").to_parquet(path)  # not a range: stored as a column
+    files["parquet of a pandas index"] = (str(path), "0 columns besides pandas' index 'id'")
+    for name, text, fragment in [
+        ("header.csv", "y\n", "no data rows"),
+        ("blank.csv", "\n\n", "the file is empty"),
+        ("comments.tsv", "# only\n", "no data rows"),
+    ]:
+        path = tmp_path / name
+        path.write_text(text)
+        files[name] = (str(path), fragment)
+    return files
+
+
+def test_empty_inputs_are_one_error_line_with_exit_3(expect_error, write_file, tmp_path):
+    """Zero rows or zero columns, in any form, as labels or predictions of any command: exit 3, never a
+    value of null with exit 0, never an unexpected error (exit 1)."""
+    good = write_file("good.npy", np.array([0.0, 1.0, 1.0]))
+    for empty, fragment in _empty_files(tmp_path).values():
+        for args in (
+            ["compute", "mse", good, empty],
+            ["compute", "mse", empty, good, "--chunk-size", "2"],
+            ["compute", "mse", good, empty, "--chunk-size", "2"],
+            ["compare", good, "--labels", empty],
+            ["compare", good, "--labels", empty, "-l", "mse"],
+            ["compare", empty, "--labels", good, "-l", "mse"],
+            ["recommend", empty],
+            ["recommend", good, "--pred", empty],
+        ):
+            expect_error(args, 3, empty, fragment)
