@@ -1270,12 +1270,13 @@ def _csv_blocks(layout: _Layout, indices: list[int], float_dtype: type, option: 
         ),
     )
     booleans = _Booleans(layout, indices, option)
-    rows, line = 0, layout.first_line
+    lines = _LineCounter(layout)
+    rows, offset = 0, layout.body_start
     with pa.OSFile(layout.path) as source:
-        source.seek(layout.body_start)
+        source.seek(offset)
         for number, piece in enumerate(_whole_lines(source)):
             if number == 0 and layout.header_line:
-                piece = piece[1:]  # the newline that ends the header
+                piece, offset = piece[1:], offset + 1  # the newline that ends the header
             try:
                 table = pcsv.read_csv(pa.py_buffer(piece), **options)
             except pa.ArrowInvalid:
@@ -1283,13 +1284,38 @@ def _csv_blocks(layout: _Layout, indices: list[int], float_dtype: type, option: 
             if table is not None and not any(table.column(name).null_count for name in wanted):
                 for batch in table.to_batches():
                     block = _batch_array([batch.column(name) for name in wanted], float_dtype)
-                    yield booleans.numbers(block, float_dtype, rows)
+                    yield booleans.numbers(block, float_dtype)
                     rows += len(block)
             elif piece.strip():
+                line = lines.at(offset)
                 block = _read_piece(layout, piece, line, rows, indices, float_dtype, option, booleans)
-                yield booleans.numbers(block, float_dtype, rows)
+                yield booleans.numbers(block, float_dtype)
                 rows += len(block)
-            line += piece.count(b"\n")
+            offset += len(piece)
+
+
+class _LineCounter:
+    """The line number at a byte offset of a text table's body, counted only when asked.
+
+    Counting newlines as the pieces go by would cost a pass over every byte;
+    only pieces read again (``_read_piece``) need their first line, so the
+    count goes on from the last offset asked for, over the file's bytes.
+    """
+
+    def __init__(self, layout: _Layout) -> None:
+        self.path = layout.path
+        self.offset = layout.body_start + 1 if layout.header_line else layout.body_start
+        self.line = layout.first_line
+
+    def at(self, offset: int) -> int:
+        """The line starting at ``offset`` (a line start at or after the last offset asked for)."""
+        with open(self.path, "rb") as handle:
+            handle.seek(self.offset)
+            while self.offset < offset:
+                block = handle.read(min(1 << 20, offset - self.offset))
+                self.line += block.count(b"\n")
+                self.offset += len(block)
+        return self.line
 
 
 def _read_piece(
@@ -1350,7 +1376,7 @@ class _Booleans:
         self.first[index] = (part.first_row + row, _line_of_row(part, row), text)
         self._check(index)
 
-    def numbers(self, block: np.ndarray, float_dtype: type, first_row: int) -> np.ndarray:
+    def numbers(self, block: np.ndarray, float_dtype: type) -> np.ndarray:
         """``block`` (rows of the selected columns) as int64 when every value is a whole number ``float_dtype``
         holds exactly, as a whole read gives it; noting the columns with numbers other than 0 and 1."""
         integer = True
