@@ -1025,3 +1025,15 @@ def test_empty_inputs_are_one_error_line_with_exit_3(expect_error, write_file, t
             ["recommend", good, "--pred", empty],
         ):
             expect_error(args, 3, empty, fragment)
+
+
+@pytest.mark.parametrize("where", ["pred", "labels"])
+def test_compare_names_a_value_past_float32(expect_error, invoke_json, write_file, where):
+    """As compute does: the row and value, and --dtype float64, rather than a RuntimeWarning and 'inf'."""
+    big, small = np.array([1.0, 3.5e38, 2.0]), np.array([1.0, 2.0, 2.0])
+    pred = write_file("p.npy", big if where == "pred" else small)
+    labels = write_file("y.npy", big if where == "labels" else small)
+    bad = pred if where == "pred" else labels
+    expect_error(["compare", pred, "--labels", labels, "-l", "mse"], 3, f"{bad}: row 2: 3.5e+38", "--dtype float64")
+    got = invoke_json(["compare", pred, "--labels", labels, "-l", "mse", "--dtype", "float64"])
+    assert got["rows"][0]["values"]["mse"] == pytest.approx(np.mean((big - small) ** 2), rel=1e-12)
