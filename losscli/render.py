@@ -253,7 +253,7 @@ def spec_row(spec: LossSpec) -> dict[str, Any]:
 def print_list(specs: list[LossSpec], format_: str) -> None:
     rows = [spec_row(spec) for spec in specs]
     if format_ == "json":
-        print(json.dumps({"losses": rows}))
+        print(textout.dumps({"losses": rows}))
         return
     if format_ == "csv":
         out = io.StringIO()
@@ -338,7 +338,7 @@ def _evidence_rows(evidence: dict[str, Any]) -> Iterator[tuple[str, str]]:
 
 def print_advice(advice: Advice, format_: str) -> None:
     if format_ == "json":
-        print(json.dumps(advice_dict(advice)))
+        print(textout.dumps(advice_dict(advice)))
         return
     if format_ == "csv":
         out = io.StringIO()
@@ -416,7 +416,7 @@ def print_comparison(result: Comparison, format_: str, sort: str | None = None) 
     if format_ == "json":
         data = comparison_dict(result)
         data["rows"] = sorted(data["rows"], key=lambda row: models.index(row["pred"]))
-        print(json.dumps(data))
+        print(textout.dumps(data))
         return
     if format_ == "csv":
         out = io.StringIO()
@@ -541,7 +541,7 @@ def _given_as(spec: LossSpec, role: Any) -> str:
 def print_info(spec: LossSpec, format_: str) -> None:
     data = info_dict(spec)
     if format_ == "json":
-        print(json.dumps(data))
+        print(textout.dumps(data))
         return
     if format_ == "csv":
         out = io.StringIO()
@@ -598,7 +598,7 @@ def print_curves(drawn: list[Curve], format_: str, *, grad: bool = False) -> Non
     if format_ == "json":
         data = curve_dict(drawn[0])
         data["curves"] = [curve_dict(c) for c in drawn]
-        print(json.dumps(data))
+        print(textout.dumps(data))
         return
     if format_ == "csv":
         out = io.StringIO()
