@@ -20,15 +20,19 @@ imported inside the functions that need it.
 from __future__ import annotations
 
 import collections
+import contextlib
 import csv
 import dataclasses
 import errno
+import io
 import itertools
+import math
 import mmap
 import os
 import re
 import stat
 import sys
+import zipfile
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, BinaryIO, NamedTuple
@@ -45,6 +49,7 @@ os.environ.setdefault("MIMALLOC_PURGE_DELAY", "0")
 
 if TYPE_CHECKING:
     import pyarrow as pa
+    import pyarrow.parquet as pq
 
 __all__ = ["ColumnProblem", "Source", "read_source", "resolve_columns", "select_columns", "split_column_options"]
 
@@ -179,12 +184,7 @@ def select_columns(
     """
     if selectors is None and not exclude and source.columns is None:
         return source.array
-    indices = resolve_columns(source, selectors, exclude=exclude, option=option)
-    for index in indices if source.unreadable else ():
-        if index in source.unreadable:
-            problem, remedy = source.unreadable[index]
-            raise DataError(f"{source.name}: {problem}; {remedy} {option}")
-    return _take_columns(source, indices)
+    return _checked_columns(source, resolve_columns(source, selectors, exclude=exclude, option=option), option)
 
 
 def resolve_columns(
@@ -216,6 +216,37 @@ def resolve_columns(
     if not selectors:
         raise DataError(f"{source.name}: {option} names no column; give a column name or a 0-based index")
     return [_resolve_column(source, selector, option) for selector in selectors]
+
+
+def read_as_text(name: str) -> bool:
+    """Whether the input named ``name`` is a text table, whose numbers are parsed in the run's precision."""
+    return name == STDIN_NAME or os.path.splitext(name)[1].lower() in _TEXT_DELIMITERS or is_stream(name)
+
+
+def cell_as_written(name: str, row: int, column: str) -> str | None:
+    """The text of a cell of a text table as the file has it: data row ``row`` (0-based), column ``column``.
+
+    None for other forms, standard input (read once) or a file that no longer
+    has the cell. It scans the file line by line: it runs only to quote a
+    value in an error message ("99999999999999999999" rather than the
+    -9223372036854775808 it would wrap to, or the 1e+20 a float makes of it).
+    """
+    extension = os.path.splitext(name)[1].lower()
+    if extension not in _TEXT_DELIMITERS or not os.path.isfile(name):  # a pipe cannot be read again
+        return None
+    try:
+        data = _map_file(name)
+        layout = _find_layout(name, _lf_line_ends(data) if _has_lone_cr(data) else data, _TEXT_DELIMITERS[extension])
+    except DataError:
+        return None
+    if column not in layout.names:
+        return None
+    line = next(itertools.islice(_data_lines(layout), row, None), None)
+    if line is None:
+        return None
+    fields = _split_fields(line[1].decode("utf-8", errors="replace").rstrip("\r"), layout.delimiter)
+    index = layout.names.index(column) + layout.index_column
+    return fields[index].strip() if index < len(fields) else None
 
 
 # --- files ---------------------------------------------------------------------------
@@ -334,8 +365,9 @@ def _read_npy(path: str) -> Source:
         if handle.read(4) == b"PK\x03\x04":
             raise DataError(f"{path}: holds an .npz archive, not a .npy array; rename it to .npz")
         handle.seek(0)
-        dtype = _npy_dtype(path, handle)
-    _check_array_dtype(path, dtype)
+        header = _npy_header(path, handle)
+    _check_array_dtype(path, header.dtype)
+    _check_not_empty(path, header.shape)
     try:
         array = np.load(path, mmap_mode="r", allow_pickle=False)
     except (ValueError, OSError, EOFError) as exc:
@@ -343,17 +375,32 @@ def _read_npy(path: str) -> Source:
     return Source(path, array, None)
 
 
-def _npy_dtype(name: str, handle: BinaryIO) -> np.dtype:
-    """The dtype an .npy stream declares, read from its header without loading (or unpickling) anything."""
+class _NpyHeader(NamedTuple):
+    """What an .npy stream's header declares."""
+
+    shape: tuple[int, ...]
+    fortran_order: bool
+    dtype: np.dtype
+    data_start: int  # bytes before the array's data
+
+    @property
+    def data_bytes(self) -> int:
+        return math.prod(self.shape) * self.dtype.itemsize
+
+
+def _npy_header(name: str, handle: BinaryIO) -> _NpyHeader:
+    """The header of an .npy stream, read without loading (or unpickling) anything."""
     try:
         version = np.lib.format.read_magic(handle)
         if version == (1, 0):
-            return np.lib.format.read_array_header_1_0(handle)[2]
-        # Version 3 differs from 2 only in encoding field names as UTF-8 rather
-        # than Latin-1; read as Latin-1 the header still gives the dtype's kind.
-        return np.lib.format.read_array_header_2_0(handle)[2]
+            shape, fortran_order, dtype = np.lib.format.read_array_header_1_0(handle)
+        else:
+            # Version 3 differs from 2 only in encoding field names as UTF-8 rather
+            # than Latin-1; read as Latin-1 the header still gives the dtype's kind.
+            shape, fortran_order, dtype = np.lib.format.read_array_header_2_0(handle)
     except (ValueError, EOFError, SyntaxError, TypeError) as exc:
         raise DataError(f"{name}: not a valid .npy file ({exc}); save it again with numpy.save") from None
+    return _NpyHeader(tuple(shape), fortran_order, dtype, handle.tell())
 
 
 def _check_array_dtype(name: str, dtype: np.dtype) -> None:
@@ -373,39 +420,97 @@ def _check_array_dtype(name: str, dtype: np.dtype) -> None:
         raise DataError(f"{name}: holds {what}, not numbers; save a numeric (int, float or bool) array")
 
 
-def _read_npz(path: str, key: str | None, key_option: str) -> Source:
-    import zipfile
+def _check_not_empty(name: str, shape: tuple[int, ...]) -> None:
+    """An array with no values (a zero anywhere in its shape) is an error, whatever the command."""
+    if 0 in shape:
+        what = "rows" if shape[0] == 0 else "columns" if len(shape) == 2 else "values"
+        raise DataError(f"{name}: an empty array of shape {shape} (no {what}); give at least one value")
 
-    try:
-        archive = np.load(path, allow_pickle=False)
-    except (ValueError, OSError, EOFError, zipfile.BadZipFile) as exc:
-        raise DataError(f"{path}: not a readable .npz archive ({exc}); save it again with numpy.savez") from None
-    if not isinstance(archive, np.lib.npyio.NpzFile):
-        raise DataError(f"{path}: holds a single .npy array, not an .npz archive; rename it to .npy")
-    with archive:
-        keys = list(archive.files)
-        if not keys:
-            raise DataError(f"{path}: the archive holds no arrays")
-        listed = ", ".join(keys)
-        if key is None:
-            if len(keys) > 1:
-                raise DataError(f"{path}: holds {len(keys)} arrays ({listed}); pass {key_option} NAME to choose one")
-            key = keys[0]
-        elif key not in keys:
-            raise DataError(f"{path}: no array {key!r} in the archive (arrays: {listed}); fix {key_option}")
-        member = key + ".npy" if key + ".npy" in archive.zip.namelist() else key
-        described = f"{path}: array {key!r}"
+
+NPZ_INFLATE_LIMIT = 1 << 30
+"""Bytes a compressed .npz array may inflate to when it is read whole.
+
+A few megabytes of zeros deflate from gigabytes: past this, the array is
+refused rather than inflated blindly (``--chunk-size`` streams it, an .npy is
+memory-mapped). The same size past which ``compute`` streams large files."""
+
+
+def _read_npz(path: str, key: str | None, key_option: str) -> Source:
+    with _npz_member(path, key, key_option) as (described, handle, header, info):
+        if info.compress_type != zipfile.ZIP_STORED and header.data_bytes > NPZ_INFLATE_LIMIT:
+            raise DataError(
+                f"{described} inflates to {_size_text(header.data_bytes)} (shape {header.shape}, {header.dtype}) "
+                f"from {_size_text(info.compress_size)} compressed, more than the {_size_text(NPZ_INFLATE_LIMIT)} "
+                "losscli inflates in memory; stream it with --chunk-size (losses that decompose over samples), "
+                "or save it with numpy.save as an .npy file, which is read through a memory map"
+            )
         try:
-            with archive.zip.open(member) as handle:
-                dtype = _npy_dtype(described, handle)
-        except (OSError, EOFError, zipfile.BadZipFile) as exc:
-            raise DataError(f"{described} cannot be read ({exc}); save the archive again") from None
-        _check_array_dtype(described, dtype)
-        try:
-            array = archive[key]
+            handle.seek(0)  # read_array reads the header again: rewinding inflates it again, a few bytes
+            array = np.lib.format.read_array(handle, allow_pickle=False)
         except (ValueError, OSError, EOFError, zipfile.BadZipFile) as exc:
             raise DataError(f"{described} cannot be read ({exc}); save the archive again") from None
     return Source(path, array, None)
+
+
+@contextlib.contextmanager
+def _npz_member(
+    path: str, key: str | None, key_option: str
+) -> Iterator[tuple[str, BinaryIO, _NpyHeader, zipfile.ZipInfo]]:
+    """The chosen array of an .npz archive, open just past its header, once the header is checked.
+
+    Gives the array's description for messages (``"PATH: array 'x'"``), the
+    open member, its header and its zip entry. Nothing but the header is
+    inflated: the entry's declared size must be the header's plus
+    shape x itemsize, or the archive is corrupt (a member that claims a small
+    array can then not inflate to a large one).
+    """
+    with open(path, "rb") as handle:
+        if handle.read(6) == b"\x93NUMPY":
+            raise DataError(f"{path}: holds a single .npy array, not an .npz archive; rename it to .npy")
+    try:
+        archive = zipfile.ZipFile(path)
+    except (zipfile.BadZipFile, OSError, EOFError, ValueError) as exc:
+        raise DataError(f"{path}: not a readable .npz archive ({exc}); save it again with numpy.savez") from None
+    with archive:
+        members = {name.removesuffix(".npy"): name for name in archive.namelist()}  # as numpy.load names them
+        if not members:
+            raise DataError(f"{path}: the archive holds no arrays")
+        listed = ", ".join(members)
+        if key is None:
+            if len(members) > 1:
+                raise DataError(
+                    f"{path}: holds {len(members)} arrays ({listed}); pass {key_option} NAME to choose one"
+                )
+            key = next(iter(members))
+        elif key not in members:
+            raise DataError(f"{path}: no array {key!r} in the archive (arrays: {listed}); fix {key_option}")
+        described = f"{path}: array {key!r}"
+        info = archive.getinfo(members[key])
+        try:
+            member = archive.open(info)
+        except (OSError, EOFError, zipfile.BadZipFile, NotImplementedError, RuntimeError) as exc:
+            raise DataError(f"{described} cannot be read ({exc}); save the archive again") from None
+        with member:
+            try:
+                header = _npy_header(described, member)
+            except (OSError, EOFError, zipfile.BadZipFile) as exc:
+                raise DataError(f"{described} cannot be read ({exc}); save the archive again") from None
+            _check_array_dtype(described, header.dtype)
+            _check_not_empty(described, header.shape)
+            if info.file_size != header.data_start + header.data_bytes:
+                raise DataError(
+                    f"{described} is corrupt: its header declares shape {header.shape} of {header.dtype} "
+                    f"({header.data_start + header.data_bytes} bytes with the header), but the archive's entry "
+                    f"holds {info.file_size} bytes; save the archive again"
+                )
+            yield described, member, header, info
+
+
+def _size_text(n_bytes: int) -> str:
+    for unit, size in (("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10)):
+        if n_bytes >= size:
+            return f"{n_bytes / size:.1f} {unit}"
+    return f"{n_bytes} bytes"
 
 
 # --- Parquet -----------------------------------------------------------------------------
@@ -413,17 +518,78 @@ def _read_npz(path: str, key: str | None, key_option: str) -> Source:
 
 def _read_parquet(path: str, float_dtype: type = np.float64) -> Source:
     import pyarrow as pa
+
+    parquet, names, notes = _open_parquet(path)
+    try:
+        with parquet:
+            # ParquetFile.read rather than pq.read_table: read_table goes through
+            # pyarrow.dataset, whose import pulls in pandas.
+            table = parquet.read(columns=names, use_threads=True, use_pandas_metadata=False)
+    except (pa.ArrowException, OSError) as exc:
+        raise DataError(f"{path}: not a readable Parquet file ({exc})") from None
+    source = _parquet_source(path, table, float_dtype)
+    source.notes.extend(notes)
+    return source
+
+
+def _open_parquet(path: str) -> tuple[pq.ParquetFile, list[str], list[str]]:
+    """The open file, the names of its data columns, and notes on the columns left out.
+
+    pandas' ``df.to_parquet`` stores an index other than the default range as
+    a column (``__index_level_0__``, or the index's name) that its metadata
+    lists in ``index_columns``; ``pd.read_parquet`` makes it the index again,
+    so it is no data: it is left out, with a note. A file without a row or a
+    data column is an error.
+    """
+    import pyarrow as pa
     import pyarrow.parquet as pq
 
     try:
-        # ParquetFile.read rather than pq.read_table: read_table goes through
-        # pyarrow.dataset, whose import pulls in pandas.
-        with pq.ParquetFile(path) as parquet:
-            table = parquet.read(use_threads=True, use_pandas_metadata=False)
+        parquet = pq.ParquetFile(path)
+        schema = parquet.schema_arrow
     except (pa.ArrowException, OSError) as exc:
         raise DataError(f"{path}: not a readable Parquet file ({exc})") from None
-    if table.num_columns == 0 or table.num_rows == 0:
-        raise DataError(f"{path}: the Parquet file holds no data ({table.num_rows} rows, {table.num_columns} columns)")
+    index = _pandas_index_columns(schema)
+    names = [name for name in schema.names if name not in index]
+    notes = [
+        f"{path}: column {name!r} is pandas' index (as df.to_parquet writes it), not data: left out" for name in index
+    ]
+    rows = parquet.metadata.num_rows
+    if not names or not rows:
+        parquet.close()
+        raise DataError(
+            f"{path}: the Parquet file holds no data ({rows} rows, {len(names)} columns"
+            + (f" besides pandas' index {_quoted(index)}" if index else "")
+            + "); give a file with at least one row of numbers"
+        )
+    return parquet, names, notes
+
+
+def _pandas_index_columns(schema: pa.Schema) -> list[str]:
+    """The columns that pandas' metadata names as the stored index (none for a default range index)."""
+    import json
+
+    text = (schema.metadata or {}).get(b"pandas")
+    if not text:
+        return []
+    try:
+        index = json.loads(text).get("index_columns", [])
+    except (ValueError, AttributeError):  # metadata some other writer filled in: no index to leave out
+        return []
+    # A range index is a dict of start/stop/step, not a column.
+    return [name for name in index if isinstance(name, str) and name in schema.names] if isinstance(index, list) else []
+
+
+def _parquet_source(path: str, table: pa.Table, float_dtype: type, first_row: int = 0) -> Source:
+    """A Parquet table (or a block of its rows starting at ``first_row``) as a ``Source``.
+
+    Whole files and streamed blocks go through here alike, so that both give
+    the same arrays and the same problems: a column that is not numbers (text,
+    dates, lists, structs, dictionaries, nulls only), an empty cell, an
+    unsigned integer beyond int64.
+    """
+    import pyarrow as pa
+
     names = list(table.column_names)
     values: list[list[np.ndarray] | None] = []
     unreadable: dict[int, ColumnProblem] = {}
@@ -431,10 +597,11 @@ def _read_parquet(path: str, float_dtype: type = np.float64) -> Source:
         kind = _numeric_kind(column.type)
         if kind is None:
             problem = ColumnProblem(
-                f"column {name!r} holds {column.type} values, not numbers", "choose numeric columns with"
+                f"column {name!r} holds {column.type} values, not numbers",
+                "convert it to numbers when writing the file, or choose numeric columns with",
             )
         elif column.null_count:
-            row = _first_null(column)
+            row = first_row + _first_null(column)
             problem = ColumnProblem(
                 f"row {row + 1}, column {name!r}: empty cell (null)", "fill it in or choose other columns with"
             )
@@ -442,12 +609,28 @@ def _read_parquet(path: str, float_dtype: type = np.float64) -> Source:
             try:
                 values.append(_numpy_chunks(column, kind))
                 continue
-            except pa.ArrowInvalid as exc:  # e.g. uint64 values beyond int64
-                problem = ColumnProblem(f"column {name!r}: {exc}", "choose other columns with")
+            except pa.ArrowInvalid:  # uint64 values beyond int64: the only numbers int64/float64 casts refuse
+                row, value = _first_beyond_int64(column)
+                problem = ColumnProblem(
+                    f"row {first_row + row + 1}, column {name!r}: {value} is beyond int64 (at most {2**63 - 1})",
+                    "store the column as int64 or float, or choose other columns with",
+                )
         unreadable[index] = problem
         values.append(None)
     array, integer_columns = _stack_columns(values, table.num_rows, float_dtype)
     return Source(path, array, names, integer_columns, unreadable)
+
+
+def _first_beyond_int64(column: pa.ChunkedArray) -> tuple[int, int]:
+    """Row and value of the first value of an unsigned (null-free) column that int64 cannot hold."""
+    offset = 0
+    for chunk in column.chunks:
+        beyond = chunk.to_numpy() > 2**63 - 1
+        if beyond.any():
+            row = int(np.argmax(beyond))
+            return offset + row, chunk[row].as_py()
+        offset += len(chunk)
+    raise AssertionError("no value beyond int64")
 
 
 # --- text tables ---------------------------------------------------------------------------
@@ -467,6 +650,7 @@ class _Layout:
     path: str | None = None  # the file, when pyarrow may read it directly
     index_column: bool = False  # every line starts with a field of pandas' index, left out
     notes: list[str] = field(default_factory=list)  # become ``Source.notes``
+    first_row: int = 0  # data rows before these, for a piece of a streamed file
 
     @property
     def n_fields(self) -> int:
@@ -490,7 +674,7 @@ def _read_text(
     names = layout.names
     small = _parse_small(layout)
     if small is not None:
-        values = [_as_integers([column]) for column in small.T]
+        values = [_as_integers([column], float_dtype) for column in small.T]
         array, integer_columns = _stack_columns(values, len(small), float_dtype)
         return Source(name, array, names, integer_columns, notes=layout.notes)
     if layout.n_fields > WIDE_FIELDS:
@@ -500,7 +684,7 @@ def _read_text(
     unreadable: dict[int, ColumnProblem] = {}
     for index, column in enumerate(table.columns):
         chunks, problem = _convert_text_column(layout, index, column)
-        values.append(_as_integers(chunks))
+        values.append(_as_integers(chunks, float_dtype))
         if problem is not None:
             unreadable[index] = problem
     array, integer_columns = _stack_columns(values, table.num_rows, float_dtype)
@@ -520,6 +704,8 @@ def _parse_small(layout: _Layout) -> np.ndarray | None:
     if len(layout.data) > SMALL_TEXT:
         return None
     text = bytes(layout.data[layout.body_start :]).decode("utf-8", errors="replace")
+    if not text.isascii() or "_" in text:  # Python's float reads 1_000 and other digits than 0-9; pyarrow does not
+        return None
     rows = []
     for line in text.splitlines():
         stripped = line.strip()
@@ -541,17 +727,24 @@ def _parse_small(layout: _Layout) -> np.ndarray | None:
     return np.array(rows, dtype=np.float64).reshape(len(rows), len(layout.names)) if rows else None
 
 
-def _as_integers(chunks: list[np.ndarray] | None) -> list[np.ndarray] | None:
-    """A float column whose every value is a whole number the float type holds exactly, as int64.
+def _as_integers(chunks: list[np.ndarray] | None, float_dtype: type) -> list[np.ndarray] | None:
+    """A text column whose every value is a whole number that ``float_dtype`` reads exactly, as int64.
 
-    The fast path parses every column as floats; labels such as class indices
-    come back as integers all the same.
+    Text is read in the precision of the run: the fast path parses every
+    column as ``float_dtype``, so class indices come back as integers all the
+    same, but a whole number past 2**24 is not exact in a float32 run. A
+    column read another way (Python's float, pyarrow's inference as int64)
+    is given the same way: past that limit, as ``float_dtype``.
     """
-    if not chunks or chunks[0].dtype.kind != "f":
+    if not chunks:
         return chunks
-    limit = 2 ** (np.finfo(chunks[0].dtype).nmant + 1)
+    limit = 2 ** (np.finfo(float_dtype).nmant + 1)  # 2**24 + 1 parses as 2**24: from there on, not exact
+    if chunks[0].dtype.kind in "iu":
+        if all(-limit < chunk.min() and chunk.max() < limit for chunk in chunks):
+            return chunks
+        return [chunk.astype(float_dtype) for chunk in chunks]
     for chunk in chunks:
-        if not (np.all(np.floor(chunk) == chunk) and np.all(np.abs(chunk) <= limit)):
+        if not (np.all(np.floor(chunk) == chunk) and np.all(np.abs(chunk) < limit)):
             return chunks
     return [chunk.astype(np.int64) for chunk in chunks]
 
@@ -851,10 +1044,7 @@ def _convert_text_column(
         return _numpy_chunks(column, kind), None
     if kind is None and not pa.types.is_null(column.type):
         if not pa.types.is_string(column.type):  # dates, invalid UTF-8...: read the raw bytes again
-            body = _SKIPPED_LINE.sub(b"", memoryview(layout.data)[layout.body_start :])
-            if layout.delimiter == _WHITESPACE:
-                body = _tab_separated(body)
-            column = _arrow_csv(_buffer(body), layout, only=index).column(0)
+            column = _raw_column(layout, index)
         row, text = _first_non_number(column)
         if row is None:  # every cell reads as a number once trimmed
             floats = pa.chunked_array([_cast_text(chunk, pa.float64()) for chunk in column.chunks], pa.float64())
@@ -862,12 +1052,20 @@ def _convert_text_column(
     else:
         row, text = _first_null(column), ""
     line = _line_of_row(layout, row)
-    where = f"row {row + 1} (line {line}), column {layout.names[index]!r}"
+    where = f"row {layout.first_row + row + 1} (line {line}), column {layout.names[index]!r}"
     if not text.strip():
         return None, ColumnProblem(f"{where}: empty cell", "fill it in or choose other columns with")
     return None, ColumnProblem(
         f"{where}: cannot read {_shorten(text)!r} as a number", "fix the cell or choose numeric columns with"
     )
+
+
+def _raw_column(layout: _Layout, index: int) -> pa.ChunkedArray:
+    """Column ``index`` of the table's body as the bytes written, comment lines and lines of spaces dropped."""
+    body = _SKIPPED_LINE.sub(b"", memoryview(layout.data)[layout.body_start :])
+    if layout.delimiter == _WHITESPACE:
+        body = _tab_separated(body)
+    return _arrow_csv(_buffer(body), layout, only=index).column(0)
 
 
 def _first_non_number(column: pa.ChunkedArray) -> tuple[int | None, str]:
@@ -977,20 +1175,18 @@ def _read_wide(layout: _Layout, float_dtype: type) -> Source:
     tables have few lines, so the loop over them costs little. Every cell
     must be a number: the first that is not is the error.
     """
-    rows = [_wide_row(layout, row, line_no, line) for row, (line_no, line) in enumerate(_data_lines(layout))]
-    array = np.stack(rows)
-    limit = 2 ** (np.finfo(np.float64).nmant + 1)
-    whole = np.all((np.floor(array) == array) & (np.abs(array) <= limit), axis=0)
+    lines = enumerate(_data_lines(layout))
+    array = np.stack([_wide_row(layout, row, line_no, line, float_dtype) for row, (line_no, line) in lines])
+    limit = 2 ** (np.finfo(float_dtype).nmant + 1)  # whole numbers the run's type reads exactly, as _as_integers
+    whole = np.all((np.floor(array) == array) & (np.abs(array) < limit), axis=0)
+    integers = frozenset(np.flatnonzero(whole).tolist())
     if whole.all():
-        integers = frozenset(range(array.shape[1]))
-        return Source(layout.name, array.astype(np.int64), layout.names, integers, notes=layout.notes)
-    exact = 2 ** (np.finfo(float_dtype).nmant + 1)  # integers the float type holds exactly
-    integers = frozenset(np.flatnonzero(whole & np.all(np.abs(array) <= exact, axis=0)).tolist())
-    return Source(layout.name, array.astype(float_dtype, copy=False), layout.names, integers, notes=layout.notes)
+        array = array.astype(np.int64)
+    return Source(layout.name, array, layout.names, integers, notes=layout.notes)
 
 
-def _wide_row(layout: _Layout, row: int, line_no: int, line: bytes) -> np.ndarray:
-    """The numbers of one data line (``row``, 0-based) of a wide table, pandas' index left out, as float64."""
+def _wide_row(layout: _Layout, row: int, line_no: int, line: bytes, float_dtype: type) -> np.ndarray:
+    """The numbers of one data line (``row``, 0-based) of a wide table, pandas' index left out, as ``float_dtype``."""
     import pyarrow as pa
     import pyarrow.csv as pcsv
 
@@ -1011,8 +1207,9 @@ def _wide_row(layout: _Layout, row: int, line_no: int, line: bytes) -> np.ndarra
             ),
         ).column(0)
 
+    as_type = pa.from_numpy_dtype(float_dtype)
     try:
-        column = parse(pa.float64())
+        column = parse(as_type)
     except pa.ArrowInvalid:  # a cell that is not a number: find it below
         column = parse(pa.binary())
     if len(column) != layout.n_fields:
@@ -1022,7 +1219,7 @@ def _wide_row(layout: _Layout, row: int, line_no: int, line: bytes) -> np.ndarra
         return np.concatenate(_numpy_chunks(column, "float"))
     index, text = (_first_null(column), "") if column.null_count else _first_non_number(column)
     if index is None:  # every cell reads as a number once trimmed
-        floats = pa.chunked_array([_cast_text(chunk, pa.float64()) for chunk in column.chunks], pa.float64())
+        floats = pa.chunked_array([_cast_text(chunk, as_type) for chunk in column.chunks], as_type)
         return np.concatenate(_numpy_chunks(floats, "float"))
     where = f"{layout.name}: row {row + 1} (line {line_no}), column {layout.names[index]!r}"
     if not text.strip():
@@ -1074,18 +1271,43 @@ def _stack_columns(
 ) -> tuple[np.ndarray, frozenset[int]]:
     """One C-contiguous (rows, columns) array; ``None`` columns (unreadable) become NaN.
 
-    int64 when every column holds integers, ``float_dtype`` otherwise (each
-    chunk converted as it is copied); the returned set names the integer
-    columns that the float type holds exactly, so ``select_columns`` can
-    restore them. A single single-chunk column of the right type is a view on
-    the Arrow buffer, not a copy.
+    int64 when every column holds integers; otherwise ``float_dtype`` (each
+    chunk converted as it is copied), or float64 when ``float_dtype`` cannot
+    hold a column as read: integers past 2**24, or floats past float32's
+    largest (3.4e38). The returned set names the integer columns, which
+    ``select_columns`` restores exactly; a float too large for the run is
+    then refused with its row by the run's own check (``inputs.as_computed``).
+    A single single-chunk column of the right type is a view on the Arrow
+    buffer, not a copy.
     """
     integer = frozenset(
         index for index, chunks in enumerate(values) if chunks is not None and all(c.dtype == np.int64 for c in chunks)
     )
-    dtype = np.dtype(np.int64 if len(integer) == len(values) else float_dtype)
+    if len(integer) == len(values):
+        return _filled(values, n_rows, np.dtype(np.int64)), integer
+    dtype = np.dtype(float_dtype)
+    exact = _exact_integers(values, integer, dtype)
+    if exact != integer:
+        dtype = np.dtype(np.float64)
+        exact = _exact_integers(values, integer, dtype)
+    try:
+        with np.errstate(over="raise"):
+            return _filled(values, n_rows, dtype), exact
+    except FloatingPointError:
+        return _filled(values, n_rows, np.dtype(np.float64)), _exact_integers(values, integer, np.dtype(np.float64))
+
+
+def _exact_integers(values: list[list[np.ndarray] | None], integer: frozenset[int], dtype: np.dtype) -> frozenset[int]:
+    """The integer columns whose every value the float ``dtype`` holds exactly (up to 2**24 in float32, 2**53)."""
+    limit = 2 ** (np.finfo(dtype).nmant + 1)
+    return frozenset(
+        index for index in integer if all(-limit <= int(c.min()) and int(c.max()) <= limit for c in values[index])
+    )
+
+
+def _filled(values: list[list[np.ndarray] | None], n_rows: int, dtype: np.dtype) -> np.ndarray:
     if len(values) == 1 and values[0] is not None and len(values[0]) == 1 and values[0][0].dtype == dtype:
-        return values[0][0].reshape(n_rows, 1), integer
+        return values[0][0].reshape(n_rows, 1)
     out = np.empty((n_rows, len(values)), dtype=dtype)
     for index, chunks in enumerate(values):
         if chunks is None:
@@ -1095,12 +1317,7 @@ def _stack_columns(
         for chunk in chunks:
             out[row : row + len(chunk), index] = chunk
             row += len(chunk)
-    if dtype.kind == "f":  # integers past 2**53 (2**24 in float32) were rounded: they stay float
-        limit = 2 ** (np.finfo(dtype).nmant + 1)
-        integer = frozenset(
-            index for index in integer if all(int(c.min()) >= -limit and int(c.max()) <= limit for c in values[index])
-        )
-    return out, integer
+    return out
 
 
 # --- column selection --------------------------------------------------------------------------------
@@ -1153,6 +1370,15 @@ def _resolve_column(source: Source, selector: str, option: str) -> int:
     return index % n_columns
 
 
+def _checked_columns(source: Source, indices: list[int], option: str) -> np.ndarray:
+    """The columns ``indices`` of a table, once none of them is unreadable (its problem is raised with ``option``)."""
+    for index in indices if source.unreadable else ():  # millions of columns, for one long line
+        if index in source.unreadable:
+            problem, remedy = source.unreadable[index]
+            raise DataError(f"{source.name}: {problem}; {remedy} {option}")
+    return _take_columns(source, indices)
+
+
 def _take_columns(source: Source, indices: list[int]) -> np.ndarray:
     array = source.array
     to_int = array.dtype != np.int64 and source.integer_columns.issuperset(indices)
@@ -1199,20 +1425,29 @@ def iter_row_chunks(
 
     Returns the source's header (name, columns and notes, with an empty array
     of the right width, for messages and column checks) and an iterator of
-    arrays shaped as ``select_columns`` shapes them. Text tables (files, pipes,
-    ``-``) are read once from start to end, in pieces of whole lines that
-    pyarrow parses; ``.npy`` streams through its memory map and Parquet by row
-    groups; ``.npz`` and text tables of very long lines are read whole and
-    then sliced. ``header`` and ``stdin`` are as for ``read_source``.
+    arrays shaped as ``select_columns`` shapes them: the values, integer
+    columns and errors a whole read gives. Text tables (files, pipes, ``-``)
+    are read once from start to end, in pieces of whole lines that pyarrow
+    parses; ``.npy`` streams through its memory map, ``.npz`` arrays as they
+    inflate and Parquet by row groups; other forms (Fortran-order or 0-d
+    ``.npz`` arrays, text tables of very long lines) are read whole and then
+    sliced. ``header`` and ``stdin`` are as for ``read_source``.
     """
     extension = os.path.splitext(path)[1].lower()
-    if path == STDIN or not _is_regular_file(path, extension) or extension in _TEXT_DELIMITERS:
+    regular = path != STDIN and _is_regular_file(path, extension)
+    if not regular or extension in _TEXT_DELIMITERS:
         _refuse_key(STDIN_NAME if path == STDIN else path, key, key_option)
-        delimiter = _TEXT_DELIMITERS.get(extension) if path != STDIN else None
-        return _text_chunks(path, delimiter, chunk_rows, selectors, exclude, option, float_dtype, header, stdin)
+        delimiter = None if path == STDIN else _TEXT_DELIMITERS.get(extension)
+        options = (selectors, exclude, option, float_dtype, header, stdin)
+        return _text_chunks(path, delimiter, chunk_rows, *options, regular)
     if extension in _PARQUET_EXTENSIONS:
         _check_file(path)
         return _parquet_chunks(path, chunk_rows, selectors, exclude, option, float_dtype)
+    if extension == ".npz":
+        _check_file(path)
+        streamed = _npz_chunks(path, chunk_rows, key, key_option, selectors, exclude, option)
+        if streamed is not None:
+            return streamed
     source = read_source(path, key=key, key_option=key_option, float_dtype=float_dtype)
     if isinstance(source.array.base, mmap.mmap) and source.array.ndim > 0:  # a memory-mapped .npy
         select_columns(dataclasses.replace(source, array=source.array[:0]), selectors, exclude=exclude, option=option)
@@ -1244,6 +1479,44 @@ def _mapped_chunks(
         yield chunk
 
 
+def _npz_chunks(
+    path: str,
+    chunk_rows: int,
+    key: str | None,
+    key_option: str,
+    selectors: Sequence[str] | None,
+    exclude: Sequence[str],
+    option: str,
+) -> tuple[Source, Iterator[np.ndarray]] | None:
+    """The rows of an .npz array as they inflate, a chunk at a time; None for one read whole (0-d, Fortran order).
+
+    Memory stays a chunk's however far the array inflates (``NPZ_INFLATE_LIMIT``
+    applies to whole reads only); the header is checked as a whole read
+    checks it, and the selection before any row is read.
+    """
+    with _npz_member(path, key, key_option) as (_, _, header, _):
+        if header.fortran_order or not header.shape:
+            return None
+    source = Source(path, np.empty((0, *header.shape[1:]), header.dtype), None)
+    select_columns(source, selectors, exclude=exclude, option=option)
+
+    def rows() -> Iterator[np.ndarray]:
+        with _npz_member(path, key, key_option) as (described, handle, header, _):
+            row_bytes = math.prod(header.shape[1:]) * header.dtype.itemsize
+            for start in range(0, header.shape[0], chunk_rows):
+                count = min(chunk_rows, header.shape[0] - start)
+                try:
+                    data = handle.read(count * row_bytes)
+                except (OSError, EOFError, zipfile.BadZipFile) as exc:
+                    raise DataError(f"{described} cannot be read ({exc}); save the archive again") from None
+                if len(data) < count * row_bytes:
+                    raise DataError(f"{described} ends before its {header.shape[0]} rows; save the archive again")
+                part = np.frombuffer(data, header.dtype).reshape(count, *header.shape[1:])
+                yield select_columns(dataclasses.replace(source, array=part), selectors, exclude=exclude, option=option)
+
+    return source, rows()
+
+
 def _text_chunks(
     path: str,
     delimiter: str | None,
@@ -1254,54 +1527,66 @@ def _text_chunks(
     float_dtype: type,
     header: bool | None,
     stdin: BinaryIO | None,
+    regular: bool,
 ) -> tuple[Source, Iterator[np.ndarray]]:
     """``iter_row_chunks`` of a text table: its bytes are read once, so a pipe streams as a file does.
 
     The first blocks, through the second data line, give the layout; the
-    body follows from there.
+    body follows from there. ``regular`` says whether ``path`` is a regular
+    file, whose lines can be counted again when an error needs one.
     """
     if path == STDIN:
         name, handle = STDIN_NAME, stdin if stdin is not None else _stdin()
     else:
         name, handle = path, _open_stream(path)
-    blocks = _text_blocks(name, handle, close=path != STDIN)
+    lone_cr, blocks = _text_blocks(name, handle, close=path != STDIN)
     head = _text_head(blocks)
     layout = _find_layout(name, head, delimiter, header)
     if layout.n_fields > WIDE_FIELDS:
         layout.data = head + b"".join(blocks)  # the head's offsets hold in the whole
         source = _read_wide(layout, float_dtype)
         return source, row_slices(select_columns(source, selectors, exclude=exclude, option=option), chunk_rows)
+    layout.path = path if regular and not lone_cr else None  # where _LineCounter finds the lines, by offset
     source = Source(name, np.empty((0, len(layout.names)), float_dtype), layout.names, notes=layout.notes)
     indices = resolve_columns(source, selectors, exclude=exclude, option=option)
     body = itertools.chain([head[layout.body_start :]], blocks)
-    return source, rechunk(_csv_blocks(layout, body, indices, float_dtype), chunk_rows)
+    return source, rechunk(_csv_blocks(layout, body, indices, float_dtype, option), chunk_rows)
 
 
 _PIECE_BYTES = 4 << 20
 """Streamed text is parsed this many bytes (whole lines) at a time, each piece by every core."""
 
 
-def _text_blocks(name: str, handle: BinaryIO, *, close: bool) -> Iterator[bytes]:
-    """``handle``'s bytes in blocks of ``_PIECE_BYTES``, lone-CR line ends made newlines if it has them.
+def _text_blocks(name: str, handle: BinaryIO, *, close: bool) -> tuple[bool, Iterator[bytes]]:
+    """Whether ``handle``'s text has lone-CR line ends, and its bytes in blocks, those line ends made newlines.
 
-    Whether it has them is judged on its first ``_LINE_END_BYTES``, as
-    ``read_source`` judges; a CRLF cut between two blocks then reads as an
-    extra blank line, which is skipped. Those first bytes come in smaller
-    blocks: the layout is found in them, and they are held while the rest is
-    read. ``close`` closes ``handle`` at the end.
+    Whether it has them is judged on its first ``_LINE_END_BYTES``, read
+    here, as ``read_source`` judges; a CRLF cut between two blocks then reads
+    as an extra blank line, which is skipped. Those first bytes come in
+    smaller blocks: the layout is found in them, and they are held while the
+    rest is read in blocks of ``_PIECE_BYTES``. ``close`` closes ``handle``
+    at the end.
     """
+    first: list[bytes] = []
+    size = min(_LINE_END_BYTES, _PIECE_BYTES)
     try:
-        first: list[bytes] = []
-        size = min(_LINE_END_BYTES, _PIECE_BYTES)
         while sum(map(len, first)) <= _LINE_END_BYTES and (block := _read_stream(name, handle, size)):
             first.append(block)
-        lone_cr = _has_lone_cr(b"".join(first))
-        blocks = itertools.chain(first, iter(lambda: _read_stream(name, handle, _PIECE_BYTES), b""))
-        for block in blocks:
-            yield _lf_line_ends(block) if lone_cr else block
-    finally:
+    except DataError:
         if close:
             handle.close()
+        raise
+    lone_cr = _has_lone_cr(b"".join(first))
+
+    def blocks() -> Iterator[bytes]:
+        try:
+            for block in itertools.chain(first, iter(lambda: _read_stream(name, handle, _PIECE_BYTES), b"")):
+                yield _lf_line_ends(block) if lone_cr else block
+        finally:
+            if close:
+                handle.close()
+
+    return lone_cr, blocks()
 
 
 def _text_head(blocks: Iterator[bytes]) -> bytes:
@@ -1320,16 +1605,24 @@ def _text_head(blocks: Iterator[bytes]) -> bytes:
     return bytes(head)
 
 
-def _csv_blocks(layout: _Layout, body: Iterator[bytes], indices: list[int], float_dtype: type) -> Iterator[np.ndarray]:
-    """The selected columns of a text table's ``body``, a record batch at a time, as pyarrow parses them.
+def _csv_blocks(
+    layout: _Layout, body: Iterator[bytes], indices: list[int], float_dtype: type, option: str
+) -> Iterator[np.ndarray]:
+    """The selected columns of a text table's ``body``, a piece of whole lines at a time, as a whole read gives them.
 
     ``body`` holds the table's bytes from ``layout.body_start`` on, in blocks.
-    pyarrow's streaming reader parses on one thread, and its multithreaded
-    reader needs the whole input; so the bytes are cut into pieces of whole
-    lines (values never hold a newline: pyarrow's default) and each piece is
-    parsed by the multithreaded reader: memory stays a piece's, parsing uses
-    every core. A piece holding a ``#`` loses its comment lines first, and a
-    table of runs of spaces becomes tab-separated.
+    pyarrow's streaming reader parses on one thread; its multithreaded reader
+    needs the whole input. So the bytes are cut into pieces of whole lines
+    (values never hold a newline: pyarrow's default), and each is parsed by
+    the multithreaded reader with the selected columns typed as
+    ``float_dtype``: memory stays a piece's, parsing uses every core. A piece
+    holding a ``#`` loses its comment lines first, and one of a table
+    separated by runs of spaces becomes tab-separated. A piece that does not
+    parse so (a bad or empty cell, true/false, a line of spaces, a row of the
+    wrong width) is read again as a whole read reads a file
+    (``_read_piece``): its values, or the error a whole read gives, with the
+    file's row and line. Whole numbers come back as int64 as they do read
+    whole, block by block.
     """
     import pyarrow as pa
     import pyarrow.csv as pcsv
@@ -1351,44 +1644,155 @@ def _csv_blocks(layout: _Layout, body: Iterator[bytes], indices: list[int], floa
             strings_can_be_null=False,
         ),
     )
-    rows = 0
-    for piece in _whole_lines(body):
-        if b"#" in piece:
-            piece = _SKIPPED_LINE.sub(b"", b"\n" + piece)
+    booleans = _Booleans(layout, indices, option)
+    lines = _LineCounter(layout)
+    rows, offset = 0, layout.body_start
+    for number, piece in enumerate(_whole_lines(body)):
+        if number == 0 and layout.header_line:
+            piece, offset = piece[1:], offset + 1  # the newline that ends the header
+        text = _SKIPPED_LINE.sub(b"", b"\n" + piece) if b"#" in piece else piece
         if whitespace:
-            piece = _tab_separated(piece)
+            text = _tab_separated(text)
         try:
-            table = _parse_piece(piece, options)
-        except pa.ArrowInvalid as exc:
-            raise DataError(
-                f"{layout.name}: after data row {rows}: {exc}; fix the file, or read it whole (drop "
-                "--chunk-size) to have the bad cell named by row and column"
-            ) from None
-        for batch in table.to_batches():
-            columns = [batch.column(name) for name in wanted]
-            if any(column.null_count for column in columns):
-                raise DataError(f"{layout.name}: an empty cell after data row {rows}; fill it in")
-            yield _batch_array(columns, float_dtype)
-            rows += batch.num_rows
+            table = pcsv.read_csv(pa.py_buffer(text or b"\n"), **options)  # pyarrow refuses no bytes at all
+        except pa.ArrowInvalid:
+            table = None
+        if table is not None and not any(table.column(name).null_count for name in wanted):
+            for batch in table.to_batches():
+                block = _batch_array([batch.column(name) for name in wanted], float_dtype)
+                yield booleans.numbers(block, float_dtype)
+                rows += len(block)
+        elif piece.strip():
+            line = lines.at(offset)
+            block = _read_piece(layout, piece, line, rows, indices, float_dtype, option, booleans)
+            yield booleans.numbers(block, float_dtype)
+            rows += len(block)
+        lines.passed(piece)
+        offset += len(piece)
 
 
-def _parse_piece(piece: bytes, options: dict) -> pa.Table:
-    """Whole lines parsed by pyarrow; ArrowInvalid when they do not parse.
+class _LineCounter:
+    """The line number at a byte offset of a text table's body, counted only when asked.
 
-    A line of spaces is blank to ``read_source`` but a row of empty cells to
-    pyarrow, which fails on it. Such lines are rare, so the piece is parsed as
-    it is, and only after an error again without them.
+    Counting newlines as the pieces go by would cost a pass over every byte;
+    only pieces read again (``_read_piece``) need their first line, so for a
+    file the count goes on from the last offset asked for, over the file's
+    bytes. A stream (a pipe, standard input, text whose line ends were made
+    newlines: ``layout.path`` None) cannot be read again: its pieces are
+    counted as they go by.
     """
-    import pyarrow as pa
-    import pyarrow.csv as pcsv
 
-    try:
-        return pcsv.read_csv(pa.py_buffer(piece or b"\n"), **options)  # pyarrow refuses no bytes at all
-    except pa.ArrowInvalid:
-        spaceless = _SKIPPED_LINE.sub(b"", b"\n" + piece)
-        if len(spaceless) > len(piece):  # no line of spaces: the error is the file's
-            raise
-    return pcsv.read_csv(pa.py_buffer(spaceless or b"\n"), **options)
+    def __init__(self, layout: _Layout) -> None:
+        self.path = layout.path
+        self.offset = layout.body_start + 1 if layout.header_line else layout.body_start
+        self.line = layout.first_line
+
+    def at(self, offset: int) -> int:
+        """The line starting at ``offset`` (a line start at or after the last offset asked for)."""
+        if self.path is not None:
+            with open(self.path, "rb") as handle:
+                handle.seek(self.offset)
+                while self.offset < offset:
+                    block = handle.read(min(1 << 20, offset - self.offset))
+                    self.line += block.count(b"\n")
+                    self.offset += len(block)
+        return self.line
+
+    def passed(self, piece: bytes) -> None:
+        """Take in a piece the reader has gone past: counted now for a stream, when asked for a file."""
+        if self.path is None:
+            self.line += piece.count(b"\n")
+
+
+def _read_piece(
+    layout: _Layout,
+    piece: bytes,
+    line: int,
+    rows: int,
+    indices: list[int],
+    float_dtype: type,
+    option: str,
+    booleans: _Booleans,
+) -> np.ndarray:
+    """The selected columns of a piece of a streamed text file that starts at ``line``, after ``rows`` data rows,
+    read as a whole read reads a file: its values, or the error a whole read gives (rows and lines the file's)."""
+    import pyarrow as pa
+
+    # The piece as a body of its own: after a newline that stands for the line before it, as after a header.
+    data, header_line = (b"\n" + piece, line - 1) if line > 1 else (piece, None)
+    part = dataclasses.replace(
+        layout, data=data, header_line=header_line, first_line=line, body_start=0, path=None, first_row=rows
+    )
+    table = _parse_body(part)
+    values: list[list[np.ndarray] | None] = []
+    for index in indices:
+        chunks, problem = _convert_text_column(part, index, table.column(index))
+        if problem is not None:
+            raise DataError(f"{layout.name}: {problem.problem}; {problem.remedy} {option}")
+        values.append(_as_integers(chunks, float_dtype))
+        if pa.types.is_boolean(table.column(index).type):
+            booleans.seen(part, index)
+    array, _ = _stack_columns(values, table.num_rows, float_dtype)
+    return array[:, 0] if len(indices) == 1 else array
+
+
+class _Booleans:
+    """Keeps true/false cells of a streamed text table to the whole read's rule, and restores integers.
+
+    Read whole, a column whose every cell is true, false, 1 or 0 (as pyarrow
+    infers it) reads as 1 and 0, but one that also holds another number is
+    text: an error at its first true or false. A piece of the stream sees its
+    own cells only, so for each selected column this remembers the first
+    true/false cell met and whether a number other than 0 and 1 was, and
+    raises the whole read's error once both are.
+    """
+
+    def __init__(self, layout: _Layout, indices: list[int], option: str) -> None:
+        self.layout, self.indices, self.option = layout, indices, option
+        self.first: dict[int, tuple[int, int, str]] = {}  # column -> (row, line, text) of its first true/false
+        self.other: set[int] = set()  # columns holding a number other than 0 and 1
+
+    def seen(self, part: _Layout, index: int) -> None:
+        """Note the first true/false cell of column ``index`` of a piece (``part``) read as booleans."""
+        if index in self.first:
+            return
+        row, text = _first_non_number(_raw_column(part, index))
+        self.first[index] = (part.first_row + row, _line_of_row(part, row), text)
+        self._check(index)
+
+    def numbers(self, block: np.ndarray, float_dtype: type) -> np.ndarray:
+        """``block`` (rows of the selected columns) as int64 when every value is a whole number ``float_dtype``
+        holds exactly, as a whole read gives it; noting the columns with numbers other than 0 and 1."""
+        integer = True
+        limit = 2 ** (np.finfo(float_dtype).nmant + 1)
+        for position, column in enumerate(block.T if block.ndim == 2 else [block]):
+            if column.dtype.kind == "f" and not (_whole(column[:64]) and _whole(column)):
+                integer = False
+                self._other(self.indices[position])
+                continue
+            low, high = column.min(), column.max()
+            integer = integer and -limit < low and high < limit  # as _as_integers
+            if low < 0 or high > 1:
+                self._other(self.indices[position])
+        return block.astype(np.int64) if integer and block.dtype.kind == "f" else block
+
+    def _other(self, index: int) -> None:
+        if index not in self.other:
+            self.other.add(index)
+            self._check(index)
+
+    def _check(self, index: int) -> None:
+        if index in self.first and index in self.other:
+            row, line, text = self.first[index]
+            raise DataError(
+                f"{self.layout.name}: row {row + 1} (line {line}), column {self.layout.names[index]!r}: cannot read "
+                f"{_shorten(text)!r} as a number; fix the cell or choose numeric columns with {self.option}"
+            )
+
+
+def _whole(values: np.ndarray) -> bool:
+    """Whether every value is a whole number (NaN is not)."""
+    return bool(np.array_equal(np.floor(values), values))
 
 
 def _whole_lines(blocks: Iterator[bytes]) -> Iterator[bytes]:
@@ -1417,24 +1821,28 @@ def _batch_array(columns: list[pa.Array], float_dtype: type) -> np.ndarray:
 def _parquet_chunks(
     path: str, chunk_rows: int, selectors: Sequence[str] | None, exclude: Sequence[str], option: str, float_dtype: type
 ) -> tuple[Source, Iterator[np.ndarray]]:
+    """The selected columns of a Parquet file, a record batch at a time, converted as a whole read converts them."""
     import pyarrow as pa
-    import pyarrow.parquet as pq
 
+    parquet, names, notes = _open_parquet(path)
+    header = Source(path, np.empty((0, len(names)), float_dtype), names, notes=notes)
     try:
-        parquet = pq.ParquetFile(path)
-    except (OSError, pa.ArrowException) as exc:
-        raise DataError(f"{path}: cannot read as Parquet ({exc})") from None
-    names = parquet.schema_arrow.names
-    header = Source(path, np.empty((0, len(names)), float_dtype), names)
-    wanted = [names[i] for i in resolve_columns(header, selectors, exclude=exclude, option=option)]
+        wanted = [names[i] for i in resolve_columns(header, selectors, exclude=exclude, option=option)]
+    except DataError:
+        parquet.close()
+        raise
 
     def blocks() -> Iterator[np.ndarray]:
-        target = pa.from_numpy_dtype(float_dtype)
-        for batch in parquet.iter_batches(batch_size=chunk_rows, columns=wanted):
-            columns = [batch.column(name) for name in wanted]
-            if any(column.null_count for column in columns):
-                raise DataError(f"{path}: an empty cell (null) in {', '.join(wanted)}; fill it in")
-            yield _batch_array([column.cast(target) for column in columns], float_dtype)
+        rows = 0
+        with parquet:
+            for batch in parquet.iter_batches(
+                batch_size=chunk_rows, columns=list(dict.fromkeys(wanted)), use_pandas_metadata=False
+            ):
+                read = pa.Table.from_batches([batch])
+                table = pa.Table.from_arrays([read.column(name) for name in wanted], names=wanted)
+                block = _parquet_source(path, table, float_dtype, first_row=rows)
+                yield _checked_columns(block, list(range(len(wanted))), option)
+                rows += batch.num_rows
 
     return header, rechunk(blocks(), chunk_rows)
 

@@ -216,11 +216,7 @@ def test_header_options_override_the_detection(tmp_path, read_path):
     assert source.columns == ["0.5", "1.5"]
     named = str(tmp_path / "n.csv")
     Path(named).write_text("a,b\n1,2\n")
-    if read_path.kind == "streamed":
-        message = r"n\.csv: after data row 0: .*'a'"
-    else:
-        message = r"n\.csv: row 1 \(line 1\), column '0': cannot read 'a' as a number"
-    with pytest.raises(DataError, match=message):
+    with pytest.raises(DataError, match=r"n\.csv: row 1 \(line 1\), column '0': cannot read 'a' as a number"):
         read_path(named, header=False)
 
 
