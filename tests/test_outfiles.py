@@ -226,7 +226,7 @@ def test_a_real_full_file_system(expect_error, small_tmpfs, write_file):
         line = expect_error(["compute", "mse", pred, labels, *stream, "--grad-out", target], 3, target)
         assert f"no space left on device in {small_tmpfs}" in line
         assert f"needed about {size_text(len(saved.getvalue()))}" in line
-        assert re.search(r"1\.0 MB free|10[0-9]{2}\.[0-9] kB free|[0-9.]+ MB free", line), line
+        assert "1.0 MB free" in line  # measured once the temporary file is gone
         assert entries(small_tmpfs) == []
 
 
