@@ -265,9 +265,11 @@ def compute(
     chosen_reduction = check_reduction(spec, reduction.value if reduction else None)
     extra = parse_inputs(spec, input_ or [])
     inputs = {"PRED": pred, "LABELS": labels, **{f"--input {name}": path for name, path in extra.items()}}
-    grad_path = (
-        None if grad_out is None else check_output("--grad-out", grad_out, GRADIENT_SUFFIXES, "grad.npy", inputs)
-    )
+    grad_path = None
+    if grad_out is not None:  # refused now rather than after the whole computation
+        grad_path = check_output("--grad-out", grad_out, GRADIENT_SUFFIXES, "grad.npy", inputs)
+        if not grad:
+            raise UsageError("--grad-out needs gradients: drop --no-grad")
     from losscli.inputs import gather_inputs, stream_inputs
     from losscli.loading import split_column_options
 

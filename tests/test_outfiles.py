@@ -95,6 +95,11 @@ def test_grad_out_naming_the_file_standard_input_reads_is_refused(losscli_exe, t
     assert Path("one.csv").read_text() == PRED
 
 
+def test_grad_out_without_gradients_is_refused_before_reading(expect_error, two_files, never_read):
+    expect_error(["compute", "mse", "one.csv", "two.csv", "--no-grad", "--grad-out", "g.npy"], 2, "--no-grad")
+    assert not Path("g.npy").exists()
+
+
 def test_grad_out_beside_the_inputs_is_written(invoke_json, two_files):
     out = invoke_json(["compute", "mse", "one.csv", "two.csv", "--grad-out", "g.csv"])
     assert Path("g.csv").read_text().splitlines()[0] == "grad_input"
