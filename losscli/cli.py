@@ -51,7 +51,7 @@ class LossCliGroup(TyperGroup):
             sys.stdout.flush()  # a full disk under a redirection fails this command, not the exit
             return code
         except process.Interrupted as e:
-            fail(str(e), e.exit_code, flush=False)  # a flush could wait forever on a reader that stopped reading
+            fail(str(e), e.exit_code)
         except process.OutputClosed:  # `| head -1`: the reader has all it wanted
             return 0
         except typer.TyperException as e:  # Click's usage errors: unknown command, option, value
@@ -73,9 +73,16 @@ class LossCliGroup(TyperGroup):
             fail(f"unexpected {type(e).__name__}: {e}; rerun with --debug for a traceback and report it", 1)
 
 
-def fail(message: str, code: int, *, flush: bool = True) -> NoReturn:
-    """Print one ``Error:`` line on stderr (after what stdout holds, with ``flush``) and exit with ``code``."""
-    if flush:
+def fail(message: str, code: int) -> NoReturn:
+    """Print one ``Error:`` line on stderr (after what stdout holds) and exit with ``code``.
+
+    If a stopping signal came, that is what ended the command, whatever else
+    failed on the way: it is reported instead.
+    """
+    stopped = process.interrupted()
+    if stopped is not None:  # no flush: stdout may be a pipe that no one reads any more
+        message, code = str(stopped), stopped.exit_code
+    else:
         with contextlib.suppress(OSError, LossCliError, process.OutputClosed):  # the error to report is this one
             sys.stdout.flush()
     with contextlib.suppress(OSError):  # a terminal that hung up: the exit code still tells

@@ -114,9 +114,12 @@ def handling_signals() -> Iterator[None]:
     try:
         yield
     finally:
-        with deferred():
+        _state.deferring += 1  # the command is over: a signal now waits for the cleanups, and stops nothing
+        try:
             while _state.pending:
                 _state.pending[-1].run()
+        finally:
+            _state.deferring -= 1
         for signum, handler in previous.items():
             signal.signal(signum, handler)
         _state.owner = None
@@ -216,6 +219,7 @@ def install_standard_streams() -> None:
             encoding=stream.encoding if stream is not None else "utf-8",
             errors=stream.errors if stream is not None else "strict",
             line_buffering=stream.line_buffering if stream is not None else False,
+            write_through=stream.write_through if stream is not None else False,  # python -u
         )
         setattr(sys, name, replacement)
 

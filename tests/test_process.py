@@ -91,6 +91,18 @@ def test_a_swallowed_interruption_still_writes_nothing(invoke, monkeypatch, smal
     assert not [n for n in entries(tmp_path) if n.startswith(".g.npy")]
 
 
+def test_a_signal_wins_over_an_error_on_its_way(invoke, monkeypatch, small_files):
+    def fail_while_deferring(*args):
+        with process.deferred():
+            os.kill(os.getpid(), signal.SIGTERM)
+            time.sleep(0.2)
+            raise DataError("a failure the signal came during")
+
+    monkeypatch.setattr(render, "print_compute", fail_while_deferring)
+    result = invoke(["compute", "mse", *small_files])
+    assert result.exit_code == 143 and result.stderr == "Error: interrupted by SIGTERM\n"
+
+
 def test_a_signal_while_reading_does_not_wait_for_the_reader(invoke, monkeypatch, small_files):
     """The reading thread may be blocked on a standard input that never ends: the command ends without it."""
     release = threading.Event()
