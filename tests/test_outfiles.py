@@ -174,6 +174,19 @@ def test_a_directory_that_cannot_be_written_is_exit_3_before_reading(expect_erro
     expect_error(["compute", "mse", "one.csv", "two.csv", "--grad-out", target], 3, target, "read-only")
 
 
+def test_a_file_that_cannot_be_created_after_the_check_is_exit_3(expect_error, monkeypatch, two_files):
+    from losscli import outfiles
+
+    def refused(*args, **kwargs):
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(outfiles.tempfile, "mkstemp", refused)
+    expect_error(
+        ["compute", "mse", "one.csv", "two.csv", "--grad-out", "g.npy"], 3, "--grad-out g.npy", "permission denied"
+    )
+    assert entries(two_files) == ["one.csv", "two.csv"]
+
+
 # ---------------------------------------------------------------- a full disk
 
 
