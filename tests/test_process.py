@@ -449,8 +449,7 @@ def output_files(tmp_path_factory) -> tuple[str, str]:
     return str(folder / "p.npy"), str(folder / "y.npy")
 
 
-CLOSED_PIPES = {
-    "json | head -c 10": (["-f", "json"], 10),
+CLOSED_PIPES = {  # the whole JSON goes through the same writer as the streamed one
     "streamed json | head -c 10": (["-f", "json", "--chunk-size", "5000"], 10),  # textout from the spill file
     "csv | head -1": (["-f", "csv"], 20),
     "table | head -1": (["--rows", "3000"], 20),
