@@ -395,6 +395,35 @@ def test_a_signal_in_a_streamed_run_leaves_nothing(losscli_exe, stream_files, tm
     assert_interrupted(run, signals[0], line=point != "started")
 
 
+def test_a_signal_while_standard_input_never_ends(losscli_exe, tmp_path):
+    """The reading thread waits on a pipe no one closes: the command must not wait for it."""
+    labels = tmp_path / "y.csv"
+    labels.write_text("y\n1\n")
+    read_end, write_end = os.pipe()
+    proc = subprocess.Popen(
+        [losscli_exe, "compute", "mse", "-", str(labels)],
+        stdin=read_end,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    os.close(read_end)
+    try:
+        os.write(write_end, b"p\n1\n")  # and no end
+        deadline = time.monotonic() + 120
+        while not POINTS["importing torch"](proc.pid, tmp_path, tmp_path):
+            assert proc.poll() is None and time.monotonic() < deadline
+            time.sleep(0.002)
+        time.sleep(1)  # the import is done or nearly: the command waits for the reader
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=30)
+    finally:
+        os.close(write_end)
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert (proc.returncode, out, err) == (130, b"", b"Error: interrupted by SIGINT\n")
+
+
 @SLOW
 @pytest.mark.slow
 @pytest.mark.parametrize("name", STOP)
