@@ -11,7 +11,7 @@ import numpy as np
 from losscli.errors import DataError, UsageError
 from losscli.loading import Source, iter_row_chunks, read_source, rechunk, resolve_columns, select_columns
 from losscli.registry import LossSpec, Role
-from losscli.validate import Input, check_finite
+from losscli.validate import Input, check_finite, overflow_error
 
 
 class SharedInput(Input):
@@ -29,15 +29,23 @@ def _input(role: Role, source: Source, selectors: Sequence[str] | None, exclude:
     return Input(role, array, source.name, columns)
 
 
-def as_computed(role: Role, array: np.ndarray, float_dtype: type) -> np.ndarray:
-    """``array`` in the dtype torch will get it in, for a role torch gets as floats (``engine.to_tensor``).
+def as_computed(inp: Input, float_dtype: type) -> Input:
+    """``inp`` with its array in the dtype torch will get it in, for a role torch gets as floats (``engine.to_tensor``).
 
     Validation then judges the values the loss sees: 1e-50 in a float64 .npy
-    passes a "> 0" check but is 0 in float32.
+    passes a "> 0" check but is 0 in float32. A finite value past the
+    largest float32 (3.4e38) would become infinite: an error names it.
     """
-    if array.dtype.kind == "f" and array.dtype != float_dtype and role.dtype not in ("index", "length"):
-        return array.astype(float_dtype)
-    return array
+    a = inp.array
+    if a.dtype.kind == "f" and a.dtype != float_dtype and inp.role.dtype not in ("index", "length"):
+        try:
+            with np.errstate(over="raise"):
+                inp.array = a.astype(float_dtype)
+        except FloatingPointError:
+            limit = np.finfo(float_dtype).max
+            at = tuple(int(i) for i in np.argwhere(np.isfinite(a) & (np.abs(a) > limit))[0])
+            raise overflow_error(inp, at, np.dtype(float_dtype)) from None
+    return inp
 
 
 def gather_inputs(
@@ -105,7 +113,7 @@ def gather_inputs(
             role, load(path, stdin=stdin, float_dtype=float_dtype), None, (), f"--input {role.name}"
         )
     for inp in inputs.values():
-        inp.array = as_computed(inp.role, inp.array, float_dtype)
+        as_computed(inp, float_dtype)
     return inputs
 
 
@@ -273,9 +281,9 @@ def _zip_chunks(
         chunk: dict[str, Input] = {}
         for index, (role, name, columns, _) in enumerate(readers):
             if index in shared:
-                chunk[role.name] = SharedInput(role, as_computed(role, shared[index], float_dtype), name, columns)
+                chunk[role.name] = as_computed(SharedInput(role, shared[index], name, columns), float_dtype)
             else:
-                chunk[role.name] = Input(role, as_computed(role, arrays[index], float_dtype), name, columns, first_row)
+                chunk[role.name] = as_computed(Input(role, arrays[index], name, columns, first_row), float_dtype)
         yield chunk
         first_row += lengths.pop()
 

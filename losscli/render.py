@@ -22,7 +22,7 @@ from rich.table import Table
 from rich.text import Text
 
 from losscli import textout
-from losscli.advisor import Advice
+from losscli.advisor import Advice, Recommendation
 from losscli.errors import UsageError
 from losscli.outfiles import atomic_write
 from losscli.registry import LossSpec
@@ -251,7 +251,7 @@ def spec_row(spec: LossSpec) -> dict[str, Any]:
 def print_list(specs: list[LossSpec], format_: str) -> None:
     rows = [spec_row(spec) for spec in specs]
     if format_ == "json":
-        print(json.dumps({"losses": rows}))
+        print(textout.dumps({"losses": rows}))
         return
     if format_ == "csv":
         out = io.StringIO()
@@ -277,22 +277,33 @@ def print_list(specs: list[LossSpec], format_: str) -> None:
     stdout().print(table)
 
 
+def _recommendation_dict(r: Recommendation) -> dict[str, Any]:
+    return {
+        "loss": r.loss,
+        "torch_name": r.torch_name,
+        "reason": r.reason,
+        "rule": r.rule,
+        "params": r.params,
+        "reduction": r.reduction,
+        "command": r.command,
+    }
+
+
 def advice_dict(advice: Advice) -> dict[str, Any]:
     return {
         "label_type": advice.label_type,
+        "confidence": advice.confidence,
+        "reading": advice.reading,
         "evidence": advice.evidence,
         "predictions": advice.predictions,
-        "recommendations": [
+        "recommendations": [_recommendation_dict(r) for r in advice.recommendations],
+        "alternatives": [
             {
-                "loss": r.loss,
-                "torch_name": r.torch_name,
-                "reason": r.reason,
-                "rule": r.rule,
-                "params": r.params,
-                "reduction": r.reduction,
-                "command": r.command,
+                "label_type": alt.label_type,
+                "reason": alt.reason,
+                "recommendations": [_recommendation_dict(alt.recommendation)],
             }
-            for r in advice.recommendations
+            for alt in advice.alternatives
         ],
         "warnings": advice.warnings,
     }
@@ -302,34 +313,65 @@ def _evidence_text(key: str, value: Any) -> str:
     if key == "shape":
         return shape_text(tuple(value))
     if isinstance(value, dict):
-        return ", ".join(f"{k}: {v}" for k, v in value.items())
+        return ", ".join(f"{k.replace('_', ' ')}: {v}" for k, v in value.items() if v is not None)
     if isinstance(value, list):
         return ", ".join(str(v) for v in value)
     return str(value)
 
 
+def _evidence_rows(evidence: dict[str, Any]) -> Iterator[tuple[str, str]]:
+    """(name, text) per piece of evidence; a matrix's columns one row each."""
+    for key, value in evidence.items():
+        if value is None:
+            continue
+        if key == "columns":
+            for column in value:
+                rest = {k: v for k, v in column.items() if k not in ("column", "count_fit")}
+                fit = column.get("count_fit") or {}
+                text = _evidence_text(key, rest) + (f"; count fit: {_evidence_text(key, fit)}" if fit else "")
+                yield f"column {column['column']}", text
+        else:
+            yield key.replace("_", " "), _evidence_text(key, value)
+
+
 def print_advice(advice: Advice, format_: str) -> None:
     if format_ == "json":
-        print(json.dumps(advice_dict(advice)))
+        print(textout.dumps(advice_dict(advice)))
         return
     if format_ == "csv":
         out = io.StringIO()
         writer = csv.writer(out, lineterminator="\n")
-        writer.writerow(["rank", "loss", "torch_name", "label_type", "reason", "rule", "command"])
+        header = ["rank", "loss", "torch_name", "label_type", "reason", "rule", "command", "confidence", "reading"]
+        writer.writerow(header)
         for rank, r in enumerate(advice.recommendations, 1):
-            writer.writerow([rank, r.loss, r.torch_name or "", advice.label_type, r.reason, r.rule or "", r.command])
+            writer.writerow(
+                [rank, r.loss, r.torch_name or "", advice.label_type, r.reason, r.rule or "", r.command]
+                + [advice.confidence, advice.reading]
+            )
+        for alt in advice.alternatives:  # the first recommendation of each other reading
+            r = alt.recommendation
+            writer.writerow(
+                ["alternative", r.loss, r.torch_name or "", alt.label_type, r.reason, r.rule or "", r.command]
+                + [advice.confidence, alt.reason]
+            )
         print(out.getvalue(), end="")
         print_warnings(advice.warnings)
         return
     console = stdout()
-    console.print(f"[bold]Label type:[/] [cyan]{advice.label_type}[/]", highlight=False)
+    weak = " (weak evidence)" if advice.confidence == "weak" else ""
+    console.print(f"[bold]Label type:[/] [cyan]{advice.label_type}[/]{weak}", highlight=False)
+    console.print(Padding(Text(advice.reading), (0, 0, 0, 2)))
     evidence = Table(show_header=False, box=None, pad_edge=False)
     evidence.add_column(style="dim")
     evidence.add_column()
-    for key, value in advice.evidence.items():
-        if value is not None:
-            evidence.add_row(key.replace("_", " "), _evidence_text(key, value))
+    for name, text in _evidence_rows(advice.evidence):
+        evidence.add_row(name, text)
     console.print(evidence)
+    for alt in advice.alternatives:
+        r = alt.recommendation
+        console.print(f"[bold]Could also be read as {alt.label_type}:[/]", Text(alt.reason), highlight=False)
+        console.print(f"   first suggestion: [cyan]{r.loss}[/] ({r.torch_name or '—'})", highlight=False)
+        console.print(f"   [green]$ {r.command}[/]", highlight=False, soft_wrap=True, markup=True)
     if advice.predictions is not None:
         console.print(f"[bold]Predictions:[/] {advice.predictions['description']}", highlight=False)
     console.print("\n[bold]Recommended losses, best first[/]")
@@ -372,7 +414,7 @@ def print_comparison(result: Comparison, format_: str, sort: str | None = None) 
     if format_ == "json":
         data = comparison_dict(result)
         data["rows"] = sorted(data["rows"], key=lambda row: models.index(row["pred"]))
-        print(json.dumps(data))
+        print(textout.dumps(data))
         return
     if format_ == "csv":
         out = io.StringIO()
@@ -497,7 +539,7 @@ def _given_as(spec: LossSpec, role: Any) -> str:
 def print_info(spec: LossSpec, format_: str) -> None:
     data = info_dict(spec)
     if format_ == "json":
-        print(json.dumps(data))
+        print(textout.dumps(data))
         return
     if format_ == "csv":
         out = io.StringIO()
@@ -554,7 +596,7 @@ def print_curves(drawn: list[Curve], format_: str, *, grad: bool = False) -> Non
     if format_ == "json":
         data = curve_dict(drawn[0])
         data["curves"] = [curve_dict(c) for c in drawn]
-        print(json.dumps(data))
+        print(textout.dumps(data))
         return
     if format_ == "csv":
         out = io.StringIO()
