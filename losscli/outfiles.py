@@ -105,9 +105,9 @@ def atomic_write(path: Path, option: str, size: Callable[[], int] | None = None)
         os.umask(umask)
         os.chmod(tmp, 0o666 & ~umask)  # mkstemp's 0600 would make the result private
         with process.deferred():
-            signal = process.interrupted()  # one whose exception something swallowed: still no output
-            if signal is not None:
-                raise signal
+            stopped = process.interrupted()  # a signal whose exception something swallowed: still no output
+            if stopped is not None:
+                raise stopped
             os.replace(tmp, target)
     except OSError as e:
         if removal is not None:
