@@ -144,6 +144,7 @@ def _distinct(flat: np.ndarray) -> np.ndarray | None:
 # --- labels --------------------------------------------------------------------------
 
 
+@np.errstate(over="ignore")  # labels near float64's limit: their sums and means are inf, shown as null
 def infer_label_type(labels: np.ndarray) -> LabelProfile:
     """Classify labels into one of ``LABEL_TYPES`` from their values alone."""
     y = np.asarray(labels)

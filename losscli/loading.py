@@ -24,7 +24,6 @@ import contextlib
 import csv
 import dataclasses
 import errno
-import io
 import itertools
 import math
 import mmap

@@ -4,17 +4,16 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import functools
 import io
 import json
 import math
-import os
 import sys
-import tempfile
 import time
 import zipfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any, BinaryIO, TextIO
+from typing import Any, TextIO
 
 import numpy as np
 from rich.console import Console
@@ -24,7 +23,8 @@ from rich.text import Text
 
 from losscli import textout
 from losscli.advisor import Advice, Recommendation
-from losscli.errors import DataError, UsageError
+from losscli.errors import UsageError
+from losscli.outfiles import atomic_write
 from losscli.registry import LossSpec
 from losscli.results import Comparison, ComputeResult, Curve, Gradient
 from losscli.validate import shape_text
@@ -193,25 +193,6 @@ def _gradient_columns(gradients: dict[str, Gradient]) -> tuple[list[str], list[A
     return names, arrays
 
 
-@contextlib.contextmanager
-def atomic_write(path: Path, option: str) -> Iterator[BinaryIO]:
-    """A binary file that appears at ``path`` only if the block succeeds (temporary file, then rename)."""
-    try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=path.suffix, dir=path.parent)
-    except OSError as e:
-        raise DataError(f"{option} {path}: cannot write there: {e.strerror}") from e
-    try:
-        with os.fdopen(fd, "wb") as f:
-            yield f
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)  # mkstemp's 0600 would make the result private
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def write_gradients(path: Path, gradients: dict[str, Gradient]) -> None:
     """Write every gradient to ``.npy`` (one argument), ``.npz`` or ``.csv``, atomically."""
     suffix = path.suffix.lower()
@@ -224,7 +205,10 @@ def write_gradients(path: Path, gradients: dict[str, Gradient]) -> None:
         raise UsageError(f"--grad-out {path}: this loss has several gradients ({names}); use a .npz or .csv file")
     if suffix == ".csv":
         header, arrays = _gradient_columns(gradients)
-    with atomic_write(path, "--grad-out") as f:
+        size = functools.partial(_csv_size, header, arrays)
+    else:
+        size = functools.partial(_binary_size, gradients)
+    with atomic_write(path, "--grad-out", size) as f:
         if suffix == ".npy":
             textout.write_npy(f, next(iter(gradients.values())).values)
         elif suffix == ".npz":
@@ -237,6 +221,20 @@ def write_gradients(path: Path, gradients: dict[str, Gradient]) -> None:
             textout.write_columns_csv(text, header, arrays)
             text.flush()
             text.detach()  # ``atomic_write`` closes the file
+
+
+def _binary_size(gradients: dict[str, Gradient]) -> int:
+    """About the bytes of the gradients as ``.npy`` (or ``.npz`` members): a header and the values of each."""
+    return sum(128 + math.prod(g.shape) * g.values.dtype.itemsize for g in gradients.values())
+
+
+def _csv_size(header: list[str], arrays: list[Any], sample_rows: int = 1000) -> int:
+    """About the bytes of the gradient CSV, from its first ``sample_rows`` rows written out."""
+    rows = len(arrays[0]) if arrays else 0
+    sample = io.StringIO()
+    textout.write_columns_csv(sample, header, [a[:sample_rows] for a in arrays])
+    head = len(",".join(header)) + 1
+    return head + (len(sample.getvalue()) - head) * rows // max(min(rows, sample_rows), 1)
 
 
 def spec_row(spec: LossSpec) -> dict[str, Any]:
@@ -658,8 +656,11 @@ def write_curve_image(path: Path, drawn: list[Curve], *, grad: bool, size: tuple
         axes[1].set_ylabel("d loss / d x")
         axes[1].grid(alpha=0.3)
     axes[-1].set_xlabel(drawn[0].x_axis)
-    with atomic_write(path, "--out") as f:
-        figure.savefig(f, format=path.suffix.lower()[1:], dpi=dpi)
+    image = io.BytesIO()  # drawn first, so that a full disk can be told how much room it needed
+    figure.savefig(image, format=path.suffix.lower()[1:], dpi=dpi)
+    data = image.getvalue()
+    with atomic_write(path, "--out", lambda: len(data)) as f:
+        f.write(data)
 
 
 @contextlib.contextmanager
