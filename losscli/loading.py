@@ -827,7 +827,9 @@ def _is_header(
     plain integer: pandas writes that header above floats
     (``pd.DataFrame(array).to_csv(index=False)``). Above plain integers it
     stays data, as a file of class indices starts; with two columns or more
-    that is ambiguous, and a note says so and names --header.
+    that is ambiguous, and a note says so and names --header. A lone ``0``
+    read as a header is ambiguous too (a value written with ``%g``), and a
+    note names --no-header.
     """
     try:
         collections.deque(map(float, fields), maxlen=0)  # a loop in C: lines may hold millions of fields
@@ -840,6 +842,12 @@ def _is_header(
         return False
     following = _split_fields(_line_text(data, found[1], found[2]), delimiter)
     if not all(_PLAIN_INTEGER.fullmatch(value) for value in following):
+        if len(fields) == 1:  # a lone 0 above 1.5 may as well be a value written with %g
+            notes.append(
+                f"{name}: line {line_no} (0) read as pandas' header of an unnamed column, as the next line holds "
+                f"{following[0].strip()!r}, not a whole number: pass --no-header if it is a row of data "
+                "(--header keeps it as the header without this warning)"
+            )
         return True
     if len(fields) > 1:
         numbers = ",".join(fields) if len(fields) <= 4 else f"0,1,...,{len(fields) - 1}"

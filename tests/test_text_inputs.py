@@ -163,7 +163,12 @@ def test_pandas_header_of_column_numbers_above_floats(tmp_path, read_path, n_col
     got, source = read_path(path)
     reference = pd.read_csv(path).to_numpy()
     np.testing.assert_array_equal(got, reference[:, 0] if n_columns == 1 else reference)
-    assert source.columns == [str(j) for j in range(n_columns)] and source.notes == []
+    assert source.columns == [str(j) for j in range(n_columns)]
+    if n_columns == 1:  # a lone 0 above a float may be a value written with %g: the warning names --no-header
+        assert len(source.notes) == 1 and "line 1 (0)" in source.notes[0] and "--no-header" in source.notes[0]
+        assert read_path(path, header=True)[1].notes == []
+    else:
+        assert source.notes == []
 
 
 def test_pandas_header_of_floats_written_as_whole_numbers(tmp_path, read_path):
