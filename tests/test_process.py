@@ -465,6 +465,23 @@ def test_the_forked_parser_dies_with_a_killed_parent(losscli_exe, forked_files, 
         time.sleep(0.01)
 
 
+@pytest.mark.parametrize("name", STOP)
+def test_a_signal_while_the_command_line_imports_is_one_line(name):
+    """Before losscli.process sets its handlers (Typer and Rich still importing), a signal ends the run
+    with 128 + its number and one line, not Python's KeyboardInterrupt traceback."""
+    stand_in = (  # a losscli.cli whose import is still under way when the signal comes
+        "import os, signal, sys, time, types\n"
+        "cli = types.ModuleType('losscli.cli')\n"
+        f"cli.main = lambda: (os.kill(os.getpid(), signal.{name}), time.sleep(30))\n"
+        "sys.modules['losscli.cli'] = cli\n"
+        "from losscli._console import main\n"
+        "main()\n"
+    )
+    done = subprocess.run([sys.executable, "-c", stand_in], capture_output=True, text=True, timeout=20)
+    assert done.returncode == 128 + STOP[name]
+    assert done.stderr == f"Error: interrupted by {name}\n" and done.stdout == ""
+
+
 # ---------------------------------------------------------------- standard output, real processes
 
 
