@@ -1,3 +1,3 @@
-from losscli.cli import main
+from losscli._console import main
 
 main()

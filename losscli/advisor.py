@@ -3,8 +3,8 @@
 It turns the source article's closing rule of thumb (section 2.7: unbounded
 real-valued labels → squared error; class labels → cross entropy) into
 recommendations backed by the data, and checks a loss against predictions
-and labels the way a careful reviewer would. Numpy only: ``recommend`` never
-imports torch or pandas.
+and labels the way a careful reviewer would. ``recommend`` never imports torch
+or pandas, and scipy only to read whole-number labels (``integer_labels``).
 """
 
 from __future__ import annotations
@@ -17,6 +17,8 @@ from typing import Any
 
 import numpy as np
 
+from losscli.integer_labels import MAX_CLASSES, PMF_LIMIT, Reading, read_column, read_matrix
+from losscli.integer_labels import significant as _number
 from losscli.registry import LossSpec, get_loss
 from losscli.validate import role_domain
 
@@ -24,12 +26,12 @@ LABEL_TYPES = {
     "continuous": "real values, not all in [0, 1]",
     "bounded": "real values within [0, 1]",
     "binary": "one column of {0, 1}",
-    "multiclass": "one column of integers >= 0 with more than two values",
+    "multiclass": "one column of integers numbered from 0 (or 1), few values, frequencies unlike counts'",
     "onehot": "a 0/1 matrix with exactly one 1 per row",
     "multilabel": "a 0/1 matrix with any number of 1s per row",
     "signed": "values in {-1, 1}",
     "distribution": "non-negative rows summing to 1",
-    "count": "non-negative integers with many distinct values",
+    "count": "non-negative integers whose frequencies follow a count distribution",
 }
 
 RULE_REAL = "article 2.7: unbounded real-valued labels → squared error (MSE)"
@@ -39,7 +41,6 @@ RULE_OUTLIERS = "article 2.6.1: SmoothL1 is less sensitive to outliers than MSE"
 
 OUTLIER_Z = 3.5  # modified z-score |y - median| / (1.4826 · MAD) beyond which a value is an outlier
 OUTLIER_SHARE = 0.001  # outliers matter from 0.1 % of the values (a Gaussian gives ~0.05 %)
-MAX_CLASSES = 30  # more distinct non-negative integers than this read as counts
 SEVERE_IMBALANCE = 10.0  # majority / minority count ratio
 ROW_SUM_TOLERANCE = 1e-3
 HUBER_TUNING = 1.345  # Huber's constant: 95 % efficiency on Gaussian errors
@@ -54,6 +55,12 @@ class LabelProfile:
     counts: np.ndarray | None = None
     """Samples per class (multiclass, onehot) or positives per column (binary, multilabel)."""
     n_samples: int = 0
+    confidence: str = "strong"
+    """``strong`` when the evidence leaves one reading, ``weak`` when it leaves others (``given`` by --label-type)."""
+    reading: str = ""
+    """Why these labels are of this type, in a sentence (empty: ``LABEL_TYPES``' description says it)."""
+    alternatives: list[LabelProfile] = field(default_factory=list)
+    """The other readings weak evidence leaves open, each with its own ``reading``."""
 
     @property
     def imbalance(self) -> float | None:
@@ -101,6 +108,15 @@ class Recommendation:
 
 
 @dataclass
+class Alternative:
+    """Another reading of the labels that weak evidence leaves open, and its first recommendation."""
+
+    label_type: str
+    reason: str
+    recommendation: Recommendation
+
+
+@dataclass
 class Advice:
     """Everything ``recommend`` found: plain data for the renderer."""
 
@@ -109,12 +125,9 @@ class Advice:
     recommendations: list[Recommendation]
     predictions: dict[str, Any] | None = None
     warnings: list[str] = field(default_factory=list)
-
-
-def _number(x: float) -> float | int:
-    """Round for display and for ``-p`` values: four significant digits."""
-    value = float(f"{float(x):.4g}")
-    return int(value) if value.is_integer() and abs(value) < 1e15 else value
+    confidence: str = "strong"
+    reading: str = ""
+    alternatives: list[Alternative] = field(default_factory=list)
 
 
 def _distinct(flat: np.ndarray) -> np.ndarray | None:
@@ -131,6 +144,7 @@ def _distinct(flat: np.ndarray) -> np.ndarray | None:
 # --- labels --------------------------------------------------------------------------
 
 
+@np.errstate(over="ignore")  # labels near float64's limit: their sums and means are inf, shown as null
 def infer_label_type(labels: np.ndarray) -> LabelProfile:
     """Classify labels into one of ``LABEL_TYPES`` from their values alone."""
     y = np.asarray(labels)
@@ -174,35 +188,75 @@ def infer_label_type(labels: np.ndarray) -> LabelProfile:
             return _with_balance(LabelProfile("binary", evidence, np.array([np.count_nonzero(y)]), n))
         if signed:
             return LabelProfile("signed", evidence, None, n)
-        if integral and lo >= 0 and len(values) <= MAX_CLASSES and hi + 1 <= 2 * len(values):
-            counts = np.bincount(y.astype(np.int64))
-            return _with_balance(LabelProfile("multiclass", evidence, counts, n))
-    if integral and lo >= 0 and len(values) > 2:
-        return LabelProfile("count", evidence, None, n)
+        if per_pixel and integral and lo >= 0 and len(values) <= MAX_CLASSES and hi + 1 <= 2 * len(values):
+            return _with_balance(LabelProfile("multiclass", evidence, np.bincount(flat.astype(np.int64)), n))
+    if integral and lo >= 0:
+        reading = read_matrix(y) if y.ndim == 2 else read_column(flat, classes=not per_pixel)
+        return _from_reading(reading, flat, evidence, n)
     if lo >= 0 and hi <= 1:
         return LabelProfile("bounded", evidence, None, n)
     evidence.update(_outliers(flat))
     return LabelProfile("continuous", evidence, None, n)
 
 
-def _outliers(flat: np.ndarray) -> dict[str, Any]:
-    """Share of values far from the median, in robust (MAD) units."""
-    x = flat.astype(np.float64, copy=False)
-    median = float(np.median(x))
+def _from_reading(reading: Reading, flat: np.ndarray, evidence: dict[str, Any], n: int) -> LabelProfile:
+    """The profile of whole-number labels as ``reading`` reads them, with a profile per other reading."""
+    evidence.update(reading.evidence)
+    types = [reading.label_type] + [label_type for label_type, _ in reading.alternatives]
+    if "continuous" in types:  # the recommendations for measurements weigh their outliers
+        if int(flat.max()) <= PMF_LIMIT:
+            freq = np.bincount(flat.astype(np.int64, copy=False))
+            present = np.flatnonzero(freq)
+            evidence.update(_outliers(present, freq[present]))
+        else:
+            evidence.update(_outliers(flat))
+
+    def profile(label_type: str, why: str, own: dict[str, Any]) -> LabelProfile:
+        if label_type != "multiclass":
+            return LabelProfile(label_type, own, None, n, reading=why)
+        return _with_balance(LabelProfile(label_type, own, np.bincount(flat.astype(np.int64)), n, reading=why))
+
+    main = profile(reading.label_type, reading.reason, evidence)
+    main.confidence = reading.confidence
+    main.alternatives = [profile(t, why, dict(evidence)) for t, why in reading.alternatives]
+    return main
+
+
+def _median(x: np.ndarray, weights: np.ndarray | None) -> float:
+    """The median of ``x``, each value counted ``weights`` times (a frequency table) when given."""
+    if weights is None:
+        return float(np.median(x))
+    order = np.argsort(x, kind="stable")
+    ranked, total = x[order], np.cumsum(weights[order])
+    n = int(total[-1])
+    return (float(ranked[np.searchsorted(total, (n + 1) // 2)]) + float(ranked[np.searchsorted(total, n // 2 + 1)])) / 2
+
+
+def _outliers(x: np.ndarray, weights: np.ndarray | None = None) -> dict[str, Any]:
+    """Share of values far from the median, in robust (MAD) units.
+
+    ``weights`` makes ``x`` a frequency table (each value counted so often): whole numbers are
+    judged from their counts, in time proportional to their range rather than their number.
+    """
+    x = x.astype(np.float64, copy=False)
+    median = _median(x, weights)
     deviation = np.abs(x - median)
-    scale = 1.4826 * float(np.median(deviation))
+    scale = 1.4826 * _median(deviation, weights)
     rule = f"|y - median| > {OUTLIER_Z} · 1.4826 · MAD"
     if scale == 0:
-        scale = float(x.std())
+        mean = np.average(x, weights=weights)
+        scale = float(np.sqrt(np.average((x - mean) ** 2, weights=weights)))
         rule = f"|y - median| > {OUTLIER_Z} · std (the MAD is 0)"
-    n_out = int(np.count_nonzero(deviation > OUTLIER_Z * scale)) if scale > 0 else 0
+    far = deviation > OUTLIER_Z * scale
+    n = len(x) if weights is None else int(weights.sum())
+    n_out = 0 if scale == 0 else int(np.count_nonzero(far) if weights is None else weights[far].sum())
     return {
         "median": _number(median),
         "robust_scale": _number(scale),
         "n_outliers": n_out,
-        "outlier_share": _number(n_out / max(len(x), 1)),
+        "outlier_share": _number(n_out / max(n, 1)),
         "outlier_rule": rule,
-        "outliers": n_out > 0 and n_out / max(len(x), 1) >= OUTLIER_SHARE,
+        "outliers": n_out > 0 and n_out / max(n, 1) >= OUTLIER_SHARE,
     }
 
 
@@ -235,7 +289,7 @@ def balancing_params(profile: LabelProfile) -> dict[str, Any]:
 
 def profile_for_type(label_type: str) -> LabelProfile:
     """A profile for ``--label-type``: no inspection, no evidence."""
-    return LabelProfile(label_type, {"given": "--label-type"})
+    return LabelProfile(label_type, {"given": "--label-type"}, confidence="given", reading="given by --label-type")
 
 
 # --- predictions ---------------------------------------------------------------------
@@ -621,7 +675,11 @@ def advise(
     recommendations = RECOMMENDERS[profile.label_type](profile, pred_profile)
     if quantiles:
         recommendations.insert(0, _quantile_rec(quantiles))
-    for rec in recommendations:
+    alternatives = [
+        Alternative(other.label_type, other.reading, RECOMMENDERS[other.label_type](other, pred_profile)[0])
+        for other in profile.alternatives
+    ]
+    for rec in [*recommendations, *(alt.recommendation for alt in alternatives)]:
         rec.command = command_line(rec, arguments or ["PRED", "LABELS"])
     spec = get_loss(check_loss or recommendations[0].loss)
     params = next((r.params for r in recommendations if r.loss == spec.name), {}) if not check_loss else {}
@@ -630,7 +688,17 @@ def advise(
     predictions = None
     if pred_profile is not None:
         predictions = {"kind": pred_profile.kind, "description": pred_profile.description, **pred_profile.evidence}
-    return Advice(profile.label_type, profile.evidence, recommendations, predictions, warnings)
+    reading = profile.reading or LABEL_TYPES[profile.label_type]
+    return Advice(
+        profile.label_type,
+        profile.evidence,
+        recommendations,
+        predictions,
+        warnings,
+        profile.confidence,
+        reading,
+        alternatives,
+    )
 
 
 # --- mistakes ------------------------------------------------------------------------

@@ -12,15 +12,17 @@ import math
 import os
 import sys
 import traceback
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from enum import StrEnum
-from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, NoReturn
 
 import typer
 from typer.core import TyperGroup
 
+from losscli import process
 from losscli.errors import LossCliError, UsageError
+from losscli.outfiles import check_output
 from losscli.params import check_reduction, parse_inputs, parse_params
 from losscli.registry import get_loss, list_losses
 
@@ -33,8 +35,25 @@ class LossCliGroup(TyperGroup):
         debug = "--debug" in args
         args = [a for a in args if a != "--debug"]
         standalone = extra.pop("standalone_mode", True)
+        with process.handling_signals(), process.one_line_warnings():
+            code = self.run(args, prog_name or "losscli", debug, **extra)
+        if standalone:
+            sys.exit(code or 0)
+        return code
+
+    def run(self, args: list[str], prog_name: str, debug: bool, **extra: Any) -> Any:
+        """The command's exit code, or its failure reported by ``fail``."""
         try:
-            code = super().main(args, prog_name=prog_name or "losscli", standalone_mode=False, **extra)
+            code = super().main(args, prog_name=prog_name, standalone_mode=False, **extra)
+            stopped = process.interrupted()
+            if stopped is not None:  # a signal whose exception something on the way swallowed
+                raise stopped
+            sys.stdout.flush()  # a full disk under a redirection fails this command, not the exit
+            return code
+        except process.Interrupted as e:
+            fail(str(e), e.exit_code)
+        except process.OutputClosed:  # `| head -1`: the reader has all it wanted
+            return 0
         except typer.TyperException as e:  # Click's usage errors: unknown command, option, value
             ctx = getattr(e, "ctx", None)
             command = ctx.command_path if ctx is not None else "losscli"
@@ -52,15 +71,22 @@ class LossCliGroup(TyperGroup):
             if debug:
                 traceback.print_exc()
             fail(f"unexpected {type(e).__name__}: {e}; rerun with --debug for a traceback and report it", 1)
-        if standalone:
-            sys.exit(code or 0)
-        return code
 
 
-def fail(message: str, code: int) -> None:
-    """Print one ``Error:`` line on stderr and exit with ``code``."""
-    sys.stdout.flush()
-    print(f"Error: {' '.join(str(message).split())}", file=sys.stderr)
+def fail(message: str, code: int) -> NoReturn:
+    """Print one ``Error:`` line on stderr (after what stdout holds) and exit with ``code``.
+
+    If a stopping signal came, that is what ended the command, whatever else
+    failed on the way: it is reported instead.
+    """
+    stopped = process.interrupted()
+    if stopped is not None:  # no flush: stdout may be a pipe that no one reads any more
+        message, code = str(stopped), stopped.exit_code
+    else:
+        with contextlib.suppress(OSError, LossCliError, process.OutputClosed):  # the error to report is this one
+            sys.stdout.flush()
+    with contextlib.suppress(OSError):  # a terminal that hung up: the exit code still tells
+        print(f"Error: {' '.join(str(message).split())}", file=sys.stderr)
     sys.exit(code)
 
 
@@ -98,6 +124,14 @@ LabelColOption = Annotated[
     list[str] | None, typer.Option(metavar="COL", help="Label column(s) by name or 0-based index.")
 ]
 LabelKeyOption = Annotated[str | None, typer.Option(metavar="NAME", help="Array name inside a labels .npz file.")]
+HeaderOption = Annotated[
+    bool | None,
+    typer.Option(
+        "--header/--no-header",
+        help="Text inputs: the first line is a header / is data (default: decided by what it holds).",
+        show_default=False,
+    ),
+]
 ParamsOption = Annotated[
     list[str] | None,
     typer.Option("--param", "-p", metavar="KEY=VALUE", help="Parameter for the losses that take it (JSON value)."),
@@ -141,6 +175,9 @@ def info(
     render.print_info(get_loss(loss), format_.value)
 
 
+GRADIENT_SUFFIXES = (".npy", ".npz", ".csv")
+"""The files ``--grad-out`` writes."""
+
 MEMORY_BUDGET = 1 << 30
 """Input files larger than this together are read a chunk at a time, for losses that allow it."""
 
@@ -154,14 +191,31 @@ def read_while_importing(gather: Any, spec: Any, pred: str, labels: str | None, 
     """``gather(...)``'s inputs, read while torch imports: large text files in a forked parser, else a thread."""
     from losscli import forkread
 
-    collect = forkread.start(paths, files["dtype"])
-    if collect is not None:
-        import_engine()
-        return gather(spec, pred, labels, preloaded=collect(), **files)
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        pending = pool.submit(gather, spec, pred, labels, **files)
+    reader = forkread.start(paths, files["dtype"], files["header"])
+    if reader is not None:
+        with reader:  # stops the parser if anything (a signal) comes first
+            import_engine()
+            preloaded = reader()
+        return gather(spec, pred, labels, preloaded=preloaded, **files)
+    with in_background(gather, spec, pred, labels, **files) as pending:
         import_engine()
         return pending.result()
+
+
+@contextlib.contextmanager
+def in_background(function: Callable[..., Any], *args: Any, **kwargs: Any) -> Iterator[Future]:
+    """``function(*args, **kwargs)`` running in a thread while the block runs.
+
+    If the block fails (a signal, a failed import) the thread is not waited
+    for: it may be reading a standard input that never ends.
+    """
+    pool = ThreadPoolExecutor(max_workers=1)
+    try:
+        yield pool.submit(function, *args, **kwargs)
+    except BaseException:
+        pool.shutdown(wait=False, cancel_futures=True)
+        raise
+    pool.shutdown()
 
 
 def import_engine() -> None:
@@ -197,7 +251,7 @@ def compute(
         int, typer.Option(min=0, metavar="N", help="Rows of per-sample values and gradients shown in the table.")
     ] = 10,
     grad_out: Annotated[
-        Path | None, typer.Option(metavar="PATH", help="Write the full gradient to a .npy, .npz or .csv file.")
+        str | None, typer.Option(metavar="PATH", help="Write the full gradient to a .npy, .npz or .csv file.")
     ] = None,
     input_: Annotated[
         list[str] | None,
@@ -218,6 +272,7 @@ def compute(
             help="Compute N rows at a time (losses that decompose over samples; the table does 1000000 anyway).",
         ),
     ] = None,
+    header: HeaderOption = None,
     format_: FormatOption = Format.table,
 ) -> None:
     """Compute a loss's value and its gradient for predictions and labels in files."""
@@ -225,6 +280,12 @@ def compute(
     params = parse_params(spec, param or [])
     chosen_reduction = check_reduction(spec, reduction.value if reduction else None)
     extra = parse_inputs(spec, input_ or [])
+    inputs = {"PRED": pred, "LABELS": labels, **{f"--input {name}": path for name, path in extra.items()}}
+    grad_path = None
+    if grad_out is not None:  # refused now rather than after the whole computation
+        grad_path = check_output("--grad-out", grad_out, GRADIENT_SUFFIXES, "grad.npy", inputs)
+        if not grad:
+            raise UsageError("--grad-out needs gradients: drop --no-grad")
     from losscli.inputs import gather_inputs, stream_inputs
     from losscli.loading import split_column_options
 
@@ -235,6 +296,7 @@ def compute(
         pred_key=pred_key,
         label_key=label_key,
         dtype=dtype.value,
+        header=header,
     )
     keep_rows = rows if format_ is Format.table and grad_out is None else None
     paths = [pred, labels, *extra.values()]
@@ -243,7 +305,7 @@ def compute(
         from losscli import render
         from losscli.chunked import DEFAULT_CHUNK_ROWS, stream
 
-        chunks = stream_inputs(spec, pred, labels, chunk_rows=chunk_size or DEFAULT_CHUNK_ROWS, **files)
+        chunks, notes = stream_inputs(spec, pred, labels, chunk_rows=chunk_size or DEFAULT_CHUNK_ROWS, **files)
         with render.row_progress(f"{spec.name}: rows read") as progress:
             result = stream(
                 spec,
@@ -256,7 +318,7 @@ def compute(
                 progress=progress,
             )
     else:
-        data = read_while_importing(gather_inputs, spec, pred, labels, paths, **files)
+        data, notes = read_while_importing(gather_inputs, spec, pred, labels, paths, **files)
         from losscli import render
         from losscli.chunked import evaluate
 
@@ -270,8 +332,9 @@ def compute(
             chunk_rows=chunk_size,
             keep_rows=keep_rows,
         )
-    if grad_out is not None:
-        render.write_gradients(grad_out, result.gradients)
+    result.warnings[:0] = notes
+    if grad_path is not None:
+        render.write_gradients(grad_path, result.gradients)
     render.print_compute(result, format_.value, rows)
 
 
@@ -297,6 +360,7 @@ def compare(
     label_col: LabelColOption = None,
     pred_key: Annotated[str | None, typer.Option(metavar="NAME", help="Array name inside PRED .npz files.")] = None,
     label_key: LabelKeyOption = None,
+    header: HeaderOption = None,
     format_: FormatOption = Format.table,
 ) -> None:
     """Compare models' predictions against one label file under several losses."""
@@ -307,19 +371,19 @@ def compare(
     sort_loss = get_loss(sort).name if sort else None
     from losscli.inputs import gather_compare_inputs
 
-    with ThreadPoolExecutor(max_workers=1) as pool:  # read the files while torch imports
-        pending = pool.submit(
-            gather_compare_inputs,
-            preds,
-            labels,
-            label_cols=split_column_options(label_col),
-            pred_cols=split_column_options(pred_col),
-            label_key=label_key,
-            pred_key=pred_key,
-            baseline=baseline,
-        )
+    with in_background(  # read the files while torch imports
+        gather_compare_inputs,
+        preds,
+        labels,
+        label_cols=split_column_options(label_col),
+        pred_cols=split_column_options(pred_col),
+        label_key=label_key,
+        pred_key=pred_key,
+        baseline=baseline,
+        header=header,
+    ) as pending:
         import_engine()
-        label_input, models = pending.result()
+        label_input, models, notes = pending.result()
     from losscli import comparison, render
 
     if specs:
@@ -332,6 +396,7 @@ def compare(
     if sort_loss is not None and sort_loss not in [spec.name for spec, _ in losses]:
         raise UsageError(f"--sort {sort}: not among the compared losses ({', '.join(s.name for s, _ in losses)})")
     result = comparison.compare(label_input, models, losses, baseline=baseline, dtype=dtype.value)
+    result.warnings[:0] = notes
     render.print_comparison(result, format_.value, sort_loss)
 
 
@@ -411,7 +476,7 @@ def curve(
     param: ParamsOption = None,
     classes: Annotated[int, typer.Option(min=2, metavar="C", help="Classes for class losses.")] = 3,
     out: Annotated[
-        Path | None, typer.Option(metavar="FILE", help="Also write the plot as an image: .png or .svg.")
+        str | None, typer.Option(metavar="FILE", help="Also write the plot as an image: .png or .svg.")
     ] = None,
     size: Annotated[str, typer.Option(metavar="WxH", help="Image size in pixels for --out.")] = "800x500",
     format_: FormatOption = Format.table,
@@ -425,8 +490,7 @@ def curve(
     targets: list[float | None] = list(_floats(target, "--target")) if target else [None]
     span = _span(range_) if range_ else None
     pixels = _size(size)
-    if out is not None and out.suffix.lower() not in (".png", ".svg"):
-        raise UsageError(f"--out {out}: use a .png or .svg file name")
+    image = None if out is None else check_output("--out", out, (".png", ".svg"), "curve.png", inputs={})
     import_engine()
     from losscli import comparison, curves, render
 
@@ -436,8 +500,8 @@ def curve(
         for spec in specs
         for y in targets
     ]
-    if out is not None:
-        render.write_curve_image(out, drawn, grad=grad, size=pixels)
+    if image is not None:
+        render.write_curve_image(image, drawn, grad=grad, size=pixels)
     render.print_curves(drawn, format_.value, grad=grad)
 
 
@@ -478,6 +542,7 @@ def recommend(
     label_col: LabelColOption = None,
     pred_key: Annotated[str | None, typer.Option(metavar="NAME", help="Array name inside a --pred .npz file.")] = None,
     label_key: LabelKeyOption = None,
+    header: HeaderOption = None,
     format_: FormatOption = Format.table,
 ) -> None:
     """Infer the label type and recommend losses, warning about classic mistakes."""
@@ -490,8 +555,14 @@ def recommend(
     from losscli.loading import split_column_options
 
     label_cols, pred_cols = split_column_options(label_col), split_column_options(pred_col)
-    label_input, pred_input = gather_advice_inputs(
-        labels, pred, label_cols=label_cols, pred_cols=pred_cols, label_key=label_key, pred_key=pred_key
+    label_input, pred_input, notes = gather_advice_inputs(
+        labels,
+        pred,
+        label_cols=label_cols,
+        pred_cols=pred_cols,
+        label_key=label_key,
+        pred_key=pred_key,
+        header=header,
     )
     y = label_input.array if label_input is not None else None
     profile = advisor.profile_for_type(label_type.value) if label_type else advisor.infer_label_type(y)
@@ -503,6 +574,7 @@ def recommend(
         check_loss=loss,
         quantiles=_quantiles(quantiles) if quantiles else None,
     )
+    advice.warnings[:0] = notes
     render.print_advice(advice, format_.value)
 
 
@@ -511,15 +583,25 @@ def main() -> None:
 
     Tearing down after torch (and pyarrow's thread pool) costs about a second
     and can abort in a C++ destructor; once the output is flushed and files
-    are closed there is nothing left to do, so ``os._exit`` skips it.
+    are closed there is nothing left to do, so ``os._exit`` skips it. Nothing
+    that matters is left for the teardown: a command removes its temporary
+    files and stops its forked parser on its way out (``finally`` blocks and
+    ``process.Cleanup``), spill files have no name to remove, and losscli
+    registers no ``atexit`` function.
     """
+    process.install_standard_streams()
+    process.exit_on_signals()
     try:
         app()
         code: Any = 0
     except SystemExit as e:
         code = e.code
-    for stream in (sys.stdout, sys.stderr):
-        with contextlib.suppress(BrokenPipeError, ValueError):  # a closed pipe: nothing more to say
+    except process.Interrupted as e:  # one that came while an error was being reported
+        code = e.exit_code
+    # After a signal, standard output may be a pipe nobody reads any more: what it holds is dropped.
+    streams = (sys.stdout, sys.stderr) if process.interrupted() is None else (sys.stderr,)
+    for stream in streams:
+        with contextlib.suppress(OSError, LossCliError, process.OutputClosed):  # reported already, or no one to tell
             stream.flush()
     os._exit(code if isinstance(code, int) else 0 if code is None else 1)
 

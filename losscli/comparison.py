@@ -10,6 +10,7 @@ import numpy as np
 from losscli.advisor import advise, find_mistakes, infer_label_type
 from losscli.chunked import evaluate
 from losscli.errors import DataError, UnknownParamError, UsageError
+from losscli.inputs import as_computed
 from losscli.params import parse_params
 from losscli.registry import LossSpec, get_loss
 from losscli.results import Comparison
@@ -90,13 +91,12 @@ def compare(
 
 
 def _shared(inp: Input, dtype: str) -> Input:
-    """The input converted once to what every loss's tensor can share: writable, contiguous, ``dtype``."""
-    a = inp.array
-    if a.dtype.kind == "f":
-        a = a.astype(dtype, copy=False)
-    if not a.flags.writeable or not a.flags.c_contiguous:
-        a = np.array(a, order="C")
-    return Input(inp.role, a, inp.source, inp.columns)
+    """The input converted once to what every loss's tensor can share: writable, contiguous, ``dtype``
+    (a value past its range is an error, see ``inputs.as_computed``)."""
+    shared = as_computed(Input(inp.role, inp.array, inp.source, inp.columns), np.dtype(dtype).type)
+    if not shared.array.flags.writeable or not shared.array.flags.c_contiguous:
+        shared.array = np.array(shared.array, order="C")
+    return shared
 
 
 def _rank(result: Comparison) -> None:

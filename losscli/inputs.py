@@ -3,15 +3,25 @@
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterator, Sequence
-from typing import Any, BinaryIO
+from collections import Counter
+from collections.abc import Iterable, Iterator, Sequence
+from typing import BinaryIO
 
 import numpy as np
 
 from losscli.errors import DataError, UsageError
-from losscli.loading import Source, iter_row_chunks, read_source, rechunk, resolve_columns, select_columns
+from losscli.loading import (
+    Source,
+    is_stream,
+    iter_row_chunks,
+    read_source,
+    rechunk,
+    resolve_columns,
+    row_slices,
+    select_columns,
+)
 from losscli.registry import LossSpec, Role
-from losscli.validate import Input, check_finite
+from losscli.validate import Input, check_finite, overflow_error
 
 
 class SharedInput(Input):
@@ -29,15 +39,28 @@ def _input(role: Role, source: Source, selectors: Sequence[str] | None, exclude:
     return Input(role, array, source.name, columns)
 
 
-def as_computed(role: Role, array: np.ndarray, float_dtype: type) -> np.ndarray:
-    """``array`` in the dtype torch will get it in, for a role torch gets as floats (``engine.to_tensor``).
+def _notes(sources: Iterable[Source]) -> list[str]:
+    """The sources' notes (``Source.notes``), each once: a file read for two roles says them once."""
+    return list(dict.fromkeys(note for source in sources for note in source.notes))
+
+
+def as_computed(inp: Input, float_dtype: type) -> Input:
+    """``inp`` with its array in the dtype torch will get it in, for a role torch gets as floats (``engine.to_tensor``).
 
     Validation then judges the values the loss sees: 1e-50 in a float64 .npy
-    passes a "> 0" check but is 0 in float32.
+    passes a "> 0" check but is 0 in float32. A finite value past the
+    largest float32 (3.4e38) would become infinite: an error names it.
     """
-    if array.dtype.kind == "f" and array.dtype != float_dtype and role.dtype not in ("index", "length"):
-        return array.astype(float_dtype)
-    return array
+    a = inp.array
+    if a.dtype.kind == "f" and a.dtype != float_dtype and inp.role.dtype not in ("index", "length"):
+        try:
+            with np.errstate(over="raise"):
+                inp.array = a.astype(float_dtype)
+        except FloatingPointError:
+            limit = np.finfo(float_dtype).max
+            at = tuple(int(i) for i in np.argwhere(np.isfinite(a) & (np.abs(a) > limit))[0])
+            raise overflow_error(inp, at, np.dtype(float_dtype)) from None
+    return inp
 
 
 def gather_inputs(
@@ -52,22 +75,30 @@ def gather_inputs(
     label_key: str | None = None,
     stdin: BinaryIO | None = None,
     dtype: str = "float64",
+    header: bool | None = None,
     preloaded: dict[str, Source] | None = None,
-) -> dict[str, Input]:
+) -> tuple[dict[str, Input], list[str]]:
     """Read PRED, LABELS and every ``--input`` file once and pick the columns of each role.
 
     With no LABELS for a loss that has a target, both come from PRED's file:
     ``--label-col`` names the label columns and the predictions default to
     every other column. Tables' float columns are read as ``dtype``, the
-    precision the loss will run in. ``preloaded`` holds files already read
-    (by a forked parser), by path.
+    precision the loss will run in; ``header`` is ``read_source``'s.
+    ``preloaded`` holds files already read (by a forked parser), by path.
+    Returns the inputs by role and the files' notes, for the warnings.
     """
     float_dtype = np.dtype(dtype).type
+    loaded: dict[tuple[str, str | None], Source] = {}
 
-    def load(path: str, **options: Any) -> Source:
-        if preloaded and path in preloaded:
-            return preloaded[path]
-        return read_source(path, **options)
+    def load(path: str, key: str | None = None, key_option: str = "--pred-key") -> Source:
+        """Each file once: a pipe can be read once only (and a file named twice need not be parsed twice)."""
+        if (path, key) not in loaded:
+            if preloaded and path in preloaded:
+                loaded[path, key] = preloaded[path]
+            else:
+                options = dict(key=key, key_option=key_option, stdin=stdin, float_dtype=float_dtype, header=header)
+                loaded[path, key] = read_source(path, **options)
+        return loaded[path, key]
 
     paths = [pred, labels, *extra.values()]
     if paths.count("-") > 1:
@@ -78,7 +109,7 @@ def gather_inputs(
             f"{spec.name} takes no LABELS; give its inputs with "
             + " ".join(f"--input {r.name}=PATH" for r in spec.input_roles)
         )
-    pred_source = load(pred, key=pred_key, key_option="--pred-key", stdin=stdin, float_dtype=float_dtype)
+    pred_source = load(pred, pred_key, "--pred-key")
     inputs: dict[str, Input] = {}
     if target is not None:
         if labels is None:
@@ -89,7 +120,7 @@ def gather_inputs(
             inputs[target.name] = _input(target, pred_source, label_cols, (), "--label-col")
             exclude = () if pred_cols else label_cols
         else:
-            label_source = load(labels, key=label_key, key_option="--label-key", stdin=stdin, float_dtype=float_dtype)
+            label_source = load(labels, label_key, "--label-key")
             inputs[target.name] = _input(target, label_source, label_cols, (), "--label-col")
             exclude = ()
     else:
@@ -101,12 +132,10 @@ def gather_inputs(
             if role.default is None:
                 raise UsageError(f"{spec.name} needs --input {role.name}=PATH ({role.doc})")
             continue
-        inputs[role.name] = _input(
-            role, load(path, stdin=stdin, float_dtype=float_dtype), None, (), f"--input {role.name}"
-        )
+        inputs[role.name] = _input(role, load(path), None, (), f"--input {role.name}")
     for inp in inputs.values():
-        inp.array = as_computed(inp.role, inp.array, float_dtype)
-    return inputs
+        as_computed(inp, float_dtype)
+    return inputs, _notes(loaded.values())
 
 
 LABELS_ROLE = Role("labels", "target", "(N,) or (N, C)", doc="labels")
@@ -122,15 +151,20 @@ def gather_advice_inputs(
     label_key: str | None = None,
     pred_key: str | None = None,
     stdin: BinaryIO | None = None,
-) -> tuple[Input | None, Input | None]:
-    """Labels and predictions for ``recommend``: two files, or ``--pred-col`` columns of the labels' file."""
+    header: bool | None = None,
+) -> tuple[Input | None, Input | None, list[str]]:
+    """Labels and predictions for ``recommend``: two files, or ``--pred-col`` columns of the labels' file.
+
+    The files' notes come third, for the warnings.
+    """
     if labels == "-" and pred == "-":
         raise UsageError("only one input can be read from standard input ('-')")
     if labels is None:
         if pred is not None or pred_cols:
             raise UsageError("--pred needs LABELS too (or drop it and give --label-type alone)")
-        return None, None
-    label_source = read_source(labels, key=label_key, key_option="--label-key", stdin=stdin)
+        return None, None, []
+    label_source = read_source(labels, key=label_key, key_option="--label-key", stdin=stdin, header=header)
+    sources = [label_source]
     same_file = pred is None and bool(pred_cols)
     exclude = pred_cols if same_file and not label_cols else ()
     label_input = _input(LABELS_ROLE, label_source, label_cols, exclude or (), "--label-col")
@@ -138,12 +172,16 @@ def gather_advice_inputs(
     if same_file:
         pred_input = _input(PRED_ROLE, label_source, pred_cols, (), "--pred-col")
     elif pred is not None:
-        pred_source = read_source(pred, key=pred_key, key_option="--pred-key", stdin=stdin)
+        if (pred, pred_key) == (labels, label_key):  # read once: a pipe can be read once only
+            pred_source = label_source
+        else:
+            pred_source = read_source(pred, key=pred_key, key_option="--pred-key", stdin=stdin, header=header)
+            sources.append(pred_source)
         pred_input = _input(PRED_ROLE, pred_source, pred_cols, (), "--pred-col")
     for inp in (label_input, pred_input):
         if inp is not None:
             check_finite(inp)
-    return label_input, pred_input
+    return label_input, pred_input, _notes(sources)
 
 
 def gather_compare_inputs(
@@ -156,38 +194,48 @@ def gather_compare_inputs(
     pred_key: str | None = None,
     baseline: str | None = None,
     stdin: BinaryIO | None = None,
-) -> tuple[Input, list[tuple[str, Input]]]:
+    header: bool | None = None,
+) -> tuple[Input, list[tuple[str, Input]], list[str]]:
     """The labels once, and each model's predictions once: one file per model, or one column per model.
 
     With ``--labels``, every PRED file is a model (``--pred-col`` picks the same
     columns in each). Without it, the single PRED file holds the labels
     (``--label-col``) and every ``--pred-col`` (default: every other column) is
-    a model of its own, named ``FILE:COLUMN``.
+    a model of its own, named ``FILE:COLUMN``. The files' notes come third,
+    for the warnings.
     """
     if [labels, *preds, baseline].count("-") > 1:
         raise UsageError("only one input can be read from standard input ('-')")
+    loaded: dict[tuple[str, str | None], Source] = {}
+
+    def load(path: str, key: str | None, key_option: str) -> Source:
+        """Each file once: a pipe can be read once only (and a file named twice need not be parsed twice)."""
+        if (path, key) not in loaded:
+            loaded[path, key] = read_source(path, key=key, key_option=key_option, stdin=stdin, header=header)
+        return loaded[path, key]
+
     if labels is None:
         if len(preds) != 1 or not label_cols:
             raise UsageError("give the labels with --labels PATH, or one PRED file with --label-col NAME")
-        source = read_source(preds[0], key=pred_key, key_option="--pred-key", stdin=stdin)
+        source = load(preds[0], pred_key, "--pred-key")
         label_input = _input(LABELS_ROLE, source, label_cols, (), "--label-col")
         indices = resolve_columns(source, pred_cols, exclude=label_cols, option="--pred-col")
         names = [source.columns[i] if source.columns else str(i) for i in indices]
         models = [(f"{preds[0]}:{name}", _input(PRED_ROLE, source, [name], (), "--pred-col")) for name in names]
     else:
-        label_source = read_source(labels, key=label_key, key_option="--label-key", stdin=stdin)
+        label_source = load(labels, label_key, "--label-key")
         label_input = _input(LABELS_ROLE, label_source, label_cols, (), "--label-col")
         models = []
         for path in dict.fromkeys(preds):
-            source = read_source(path, key=pred_key, key_option="--pred-key", stdin=stdin)
+            source = load(path, pred_key, "--pred-key")
             models.append((path, _input(PRED_ROLE, source, pred_cols, (), "--pred-col")))
     names = [name for name, _ in models]
     if baseline is not None and baseline not in names:
         if labels is None:
             raise UsageError(f"--baseline {baseline}: name one of the compared models: {', '.join(names)}")
-        source = read_source(baseline, key=pred_key, key_option="--pred-key", stdin=stdin)
+        source = load(baseline, pred_key, "--pred-key")
         models.insert(0, (baseline, _input(PRED_ROLE, source, pred_cols, (), "--pred-col")))
-    return label_input, models
+    return label_input, models, _notes(loaded.values())
 
 
 def stream_inputs(
@@ -202,15 +250,18 @@ def stream_inputs(
     pred_key: str | None = None,
     label_key: str | None = None,
     dtype: str = "float64",
-) -> Iterator[dict[str, Input]]:
+    header: bool | None = None,
+    stdin: BinaryIO | None = None,
+) -> tuple[Iterator[dict[str, Input]], list[str]]:
     """The loss's arguments ``chunk_rows`` rows at a time, read from the files as they are consumed.
 
     The same files, columns and single-file mode as ``gather_inputs``; every
     role's file is read alongside the others, and files whose row counts differ
-    are an error at the row where one runs out.
+    are an error at the row where one runs out. Returns the chunks and the
+    files' notes, for the warnings.
     """
-    if "-" in (pred, labels, *extra.values()):
-        raise UsageError("--chunk-size reads files as it goes: give files, not standard input ('-')")
+    if [pred, labels, *extra.values()].count("-") > 1:
+        raise UsageError("only one input can be read from standard input ('-')")
     float_dtype = np.dtype(dtype).type
     target = spec.target_role
     if target is None and labels is not None:
@@ -227,17 +278,39 @@ def stream_inputs(
             plan.append((role, extra[role.name], None, (), f"--input {role.name}", None))
         elif role.default is None:
             raise UsageError(f"{spec.name} needs --input {role.name}=PATH ({role.doc})")
+    # A pipe (or standard input) that two roles read, e.g. labels and predictions side by side,
+    # can be read once only: it is read whole, and each role gets slices of its columns.
+    uses = Counter(path for _, path, *_ in plan)
+    whole: dict[str, Source] = {}
+    for _, path, _, _, _, key in plan:
+        if uses[path] > 1 and path not in whole and is_stream(path):
+            whole[path] = read_source(path, key=key, stdin=stdin, float_dtype=float_dtype, header=header)
     readers = []
+    sources: dict[str, Source] = {}
     for role, path, selectors, excluded, option, key in plan:
-        header, chunks = iter_row_chunks(
-            path, chunk_rows, selectors=selectors, exclude=excluded, option=option, key=key, float_dtype=float_dtype
-        )
+        if path in whole:
+            source = whole[path]
+            chunks = row_slices(select_columns(source, selectors, exclude=excluded, option=option), chunk_rows)
+        else:
+            source, chunks = iter_row_chunks(
+                path,
+                chunk_rows,
+                selectors=selectors,
+                exclude=excluded,
+                option=option,
+                key=key,
+                float_dtype=float_dtype,
+                header=header,
+                stdin=stdin,
+            )
         columns = None
-        if header.columns is not None:
-            indices = resolve_columns(header, selectors, exclude=excluded, option=option)
-            columns = [header.columns[i] for i in indices]
-        readers.append((role, header.name, columns, chunks))
-    return _zip_chunks(readers, chunk_rows, float_dtype)
+        if source.columns is not None:
+            indices = resolve_columns(source, selectors, exclude=excluded, option=option)
+            columns = [source.columns[i] for i in indices]
+        readers.append((role, source.name, columns, chunks))
+        sources[path] = source
+    in_order = [sources[path] for path in dict.fromkeys([pred, labels, *extra.values()]) if path in sources]
+    return _zip_chunks(readers, chunk_rows, float_dtype), _notes(in_order)
 
 
 def _zip_chunks(
@@ -273,9 +346,9 @@ def _zip_chunks(
         chunk: dict[str, Input] = {}
         for index, (role, name, columns, _) in enumerate(readers):
             if index in shared:
-                chunk[role.name] = SharedInput(role, as_computed(role, shared[index], float_dtype), name, columns)
+                chunk[role.name] = as_computed(SharedInput(role, shared[index], name, columns), float_dtype)
             else:
-                chunk[role.name] = Input(role, as_computed(role, arrays[index], float_dtype), name, columns, first_row)
+                chunk[role.name] = as_computed(Input(role, arrays[index], name, columns, first_row), float_dtype)
         yield chunk
         first_row += lengths.pop()
 

@@ -19,13 +19,19 @@ imported inside the functions that need it.
 
 from __future__ import annotations
 
+import collections
+import contextlib
 import csv
 import dataclasses
-import io
+import errno
+import itertools
+import math
 import mmap
 import os
 import re
+import stat
 import sys
+import zipfile
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, BinaryIO, NamedTuple
@@ -42,6 +48,7 @@ os.environ.setdefault("MIMALLOC_PURGE_DELAY", "0")
 
 if TYPE_CHECKING:
     import pyarrow as pa
+    import pyarrow.parquet as pq
 
 __all__ = ["ColumnProblem", "Source", "read_source", "resolve_columns", "select_columns", "split_column_options"]
 
@@ -49,9 +56,9 @@ STDIN = "-"
 STDIN_NAME = "<stdin>"
 SUPPORTED_FORMS = ".csv, .tsv, .txt, .npy, .npz, .parquet (or .pq), or - for CSV on standard input"
 
-_TEXT_DELIMITERS = {".csv": ",", ".tsv": "\t", ".txt": None}
-_PARQUET_EXTENSIONS = (".parquet", ".pq")
 _WHITESPACE = " "  # delimiter meaning "runs of spaces and tabs"
+_TEXT_DELIMITERS = {".csv": ",", ".tsv": "\t", ".txt": _WHITESPACE}
+_PARQUET_EXTENSIONS = (".parquet", ".pq")
 _UTF8_BOM = b"\xef\xbb\xbf"
 _MAX_LISTED_COLUMNS = 20
 _MAX_CELL_CHARS = 40
@@ -59,12 +66,17 @@ _MAX_CELL_CHARS = 40
 # A newline and the comment line or line of spaces after it, which pyarrow
 # would read as a row: removing the match removes that line (empty lines
 # pyarrow skips itself). Bodies handed to it start at a newline or a data line.
-_SKIPPED_LINE = re.compile(rb"\n(?:[ \t\r\f\v]*#[^\n]*|[ \t\r\f\v]*[ \t\f\v][ \t\r\f\v]*)(?=\n|\Z)")
+# A match ends at a carriage return too: pyarrow ends a line there, so a
+# comment never swallows the row after a lone CR.
+_SKIPPED_LINE = re.compile(rb"\n(?:[ \t\r\f\v]*#[^\r\n]*|[ \t\r\f\v]*[ \t\f\v][ \t\r\f\v]*)(?=[\r\n]|\Z)")
 # A line of spaces only: blank to us, a row of empty cells to pyarrow.
 _SPACE_ONLY_LINE = re.compile(rb"\n[ \t\r\f\v]*[ \t\f\v][ \t\r\f\v]*(?=\n|\Z)")
 # Any skipped line (empty too) followed by another line: it shifts row numbers.
 _SKIPPED_LINE_INSIDE = re.compile(rb"\n[ \t\r\f\v]*(?:#[^\n]*)?\n")
 _SPACES_TO_TAB = bytes.maketrans(b" \f\v", b"\t\t\t")
+# A carriage return that does not start a CRLF: the line end of old Mac files.
+_LONE_CR = re.compile(rb"\r(?!\n)")
+_PLAIN_INTEGER = re.compile(r"\s*[+-]?\d+\s*")
 
 
 class ColumnProblem(NamedTuple):
@@ -93,6 +105,8 @@ class Source:
     int64."""
     unreadable: dict[int, ColumnProblem] = field(default_factory=dict)
     """Table columns that are not numbers (a text cell, an empty cell)."""
+    notes: list[str] = field(default_factory=list)
+    """Things the reader did that the user should hear of once (e.g. a pandas index column left out)."""
 
 
 def split_column_options(values: Sequence[str] | None) -> list[str] | None:
@@ -113,6 +127,7 @@ def read_source(
     key_option: str = "--pred-key",
     stdin: BinaryIO | None = None,
     float_dtype: type = np.float64,
+    header: bool | None = None,
 ) -> Source:
     """Load one input file (SPEC §2); every problem with it is a ``DataError``.
 
@@ -121,28 +136,34 @@ def read_source(
     ``sys.stdin.buffer`` when ``path`` is ``"-"``. Tables with non-integer
     columns come back as ``float_dtype`` (float32 saves a copy when the
     computation runs in float32); integer columns stay exact either way.
+    ``header`` says whether a text table's first line is its header (None:
+    decide by its content, see ``_is_header``). A pipe or other file that is
+    not a regular one (``/dev/stdin``, ``<(...)``) is read once, as a stream.
     """
     if path == STDIN:
         _refuse_key(STDIN_NAME, key, key_option)
-        stream = stdin if stdin is not None else sys.stdin.buffer
-        data = stream.read()
-        if isinstance(data, str):
-            data = data.encode()
-        return _read_text(STDIN_NAME, data, None, float_dtype=float_dtype)
+        data = _read_stream(STDIN_NAME, stdin if stdin is not None else _stdin())
+        return _read_text(STDIN_NAME, data, None, header=header, float_dtype=float_dtype)
 
-    _check_file(path)
     extension = os.path.splitext(path)[1].lower()
+    if not _is_regular_file(path, extension):
+        _refuse_key(path, key, key_option)
+        with _open_stream(path) as handle:
+            data = _read_stream(path, handle)
+        return _read_text(path, data, _TEXT_DELIMITERS.get(extension), header=header, float_dtype=float_dtype)
+    _check_file(path)
     if extension == ".npz":
         return _read_npz(path, key, key_option)
     _refuse_key(path, key, key_option)
     if extension in _TEXT_DELIMITERS:
-        return _read_text(path, _map_file(path), _TEXT_DELIMITERS[extension], path=path, float_dtype=float_dtype)
+        return _read_text(
+            path, _map_file(path), _TEXT_DELIMITERS[extension], path=path, header=header, float_dtype=float_dtype
+        )
     if extension == ".npy":
         return _read_npy(path)
     if extension in _PARQUET_EXTENSIONS:
         return _read_parquet(path, float_dtype)
-    kind = f"file type {extension!r}" if extension else "file without an extension"
-    raise DataError(f"{path}: unsupported {kind}; use {SUPPORTED_FORMS}")
+    raise _unsupported(path, extension)
 
 
 def select_columns(
@@ -162,12 +183,7 @@ def select_columns(
     """
     if selectors is None and not exclude and source.columns is None:
         return source.array
-    indices = resolve_columns(source, selectors, exclude=exclude, option=option)
-    for index in indices:
-        if index in source.unreadable:
-            problem, remedy = source.unreadable[index]
-            raise DataError(f"{source.name}: {problem}; {remedy} {option}")
-    return _take_columns(source, indices)
+    return _checked_columns(source, resolve_columns(source, selectors, exclude=exclude, option=option), option)
 
 
 def resolve_columns(
@@ -188,7 +204,8 @@ def resolve_columns(
     _check_selectable(source, option)
     if selectors is None:
         excluded = {_resolve_column(source, selector, option) for selector in exclude}
-        indices = [index for index in range(source.array.shape[1]) if index not in excluded]
+        every = range(source.array.shape[1])  # millions, for one long line: loop in Python only to exclude
+        indices = [index for index in every if index not in excluded] if excluded else list(every)
         if not indices:
             raise DataError(
                 f"{source.name}: no column is left for {option} once {_quoted(exclude)} "
@@ -200,11 +217,85 @@ def resolve_columns(
     return [_resolve_column(source, selector, option) for selector in selectors]
 
 
+def read_as_text(name: str) -> bool:
+    """Whether the input named ``name`` is a text table, whose numbers are parsed in the run's precision."""
+    return name == STDIN_NAME or os.path.splitext(name)[1].lower() in _TEXT_DELIMITERS or is_stream(name)
+
+
+def cell_as_written(name: str, row: int, column: str) -> str | None:
+    """The text of a cell of a text table as the file has it: data row ``row`` (0-based), column ``column``.
+
+    None for other forms, standard input (read once) or a file that no longer
+    has the cell. It scans the file line by line: it runs only to quote a
+    value in an error message ("99999999999999999999" rather than the
+    -9223372036854775808 it would wrap to, or the 1e+20 a float makes of it).
+    """
+    extension = os.path.splitext(name)[1].lower()
+    if extension not in _TEXT_DELIMITERS or not os.path.isfile(name):  # a pipe cannot be read again
+        return None
+    try:
+        data = _map_file(name)
+        layout = _find_layout(name, _lf_line_ends(data) if _has_lone_cr(data) else data, _TEXT_DELIMITERS[extension])
+    except DataError:
+        return None
+    if column not in layout.names:
+        return None
+    line = next(itertools.islice(_data_lines(layout), row, None), None)
+    if line is None:
+        return None
+    fields = _split_fields(line[1].decode("utf-8", errors="replace").rstrip("\r"), layout.delimiter)
+    index = layout.names.index(column) + layout.index_column
+    return fields[index].strip() if index < len(fields) else None
+
+
 # --- files ---------------------------------------------------------------------------
 
 
+def is_stream(path: str) -> bool:
+    """Whether ``path`` is ``-``, a pipe or a device (neither a regular file nor a directory): read once only."""
+    if path == STDIN:
+        return True
+    try:
+        mode = os.stat(path).st_mode
+    except OSError:
+        return False
+    return not (stat.S_ISREG(mode) or stat.S_ISDIR(mode))
+
+
+def _is_regular_file(path: str, extension: str) -> bool:
+    """Whether ``path`` is a regular file; False for a pipe or device that can be read as a text stream.
+
+    Only looks (``stat``), never opens: opening a pipe takes its data's place,
+    and opening it twice waits for a writer that is gone. A missing path, a
+    directory, or a stream in a form that needs a regular file is a DataError.
+    """
+    try:
+        mode = os.stat(path).st_mode
+    except (FileNotFoundError, NotADirectoryError):
+        raise DataError(f"{path}: no such file") from None
+    except OSError as exc:
+        raise DataError(f"{path}: cannot read ({exc.strerror or exc})") from None
+    if stat.S_ISDIR(mode):
+        raise DataError(f"{path}: is a directory, not a file; give the path of a file inside it")
+    if stat.S_ISREG(mode):
+        return True
+    if extension in (".npy", ".npz", *_PARQUET_EXTENSIONS):
+        raise DataError(
+            f"{path}: is a pipe or a device, not a regular file, and {extension} files are read from regular "
+            "files only; save it to a file first, or send CSV through the pipe"
+        )
+    if extension and extension not in _TEXT_DELIMITERS:
+        raise _unsupported(path, extension)
+    return False
+
+
+def _unsupported(path: str, extension: str) -> DataError:
+    kind = f"file type {extension!r}" if extension else "file without an extension"
+    return DataError(f"{path}: unsupported {kind}; use {SUPPORTED_FORMS}")
+
+
 def _check_file(path: str) -> None:
-    """Fail early, with the reason, when ``path`` cannot be opened for reading."""
+    """Fail early, with the reason, when the regular file ``path`` cannot be opened for reading."""
     try:
         with open(path, "rb"):
             pass
@@ -222,10 +313,42 @@ def _map_file(path: str) -> bytes | mmap.mmap:
         with open(path, "rb") as handle:
             try:
                 return mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ)
-            except (ValueError, OSError):  # empty file, pipe, or a file system without mmap
+            except (ValueError, OSError):  # an empty file, or a file system without mmap
                 return handle.read()
     except OSError as exc:
         raise DataError(f"{path}: cannot read ({exc.strerror or exc})") from None
+
+
+def _open_stream(path: str) -> BinaryIO:
+    """``path`` opened once for reading as a stream (a pipe's writer may be waiting for it)."""
+    try:
+        return open(path, "rb")
+    except OSError as exc:
+        raise DataError(f"{path}: cannot read ({exc.strerror or exc})") from None
+
+
+_STDIN_CLOSED = (
+    "standard input is closed; send the data through it (e.g. cat p.csv | losscli ... -) or give a file path "
+    "instead of -"
+)
+
+
+def _stdin() -> BinaryIO:
+    """Standard input as bytes; a DataError when the process was started with it closed (``<&-``)."""
+    if sys.stdin is None:
+        raise DataError(f"{STDIN_NAME}: {_STDIN_CLOSED}")
+    return getattr(sys.stdin, "buffer", sys.stdin)
+
+
+def _read_stream(name: str, handle: BinaryIO, size: int = -1) -> bytes:
+    """Up to ``size`` bytes of ``handle`` (all of them for -1), as bytes; read errors are DataErrors."""
+    try:
+        data = handle.read(size)
+    except OSError as exc:
+        if exc.errno == errno.EBADF and name == STDIN_NAME:  # file descriptor 0 closed, or open for writing only
+            raise DataError(f"{name}: {_STDIN_CLOSED}") from None
+        raise DataError(f"{name}: cannot read ({exc.strerror or exc})") from None
+    return data.encode() if isinstance(data, str) else data
 
 
 def _refuse_key(name: str, key: str | None, key_option: str) -> None:
@@ -241,8 +364,9 @@ def _read_npy(path: str) -> Source:
         if handle.read(4) == b"PK\x03\x04":
             raise DataError(f"{path}: holds an .npz archive, not a .npy array; rename it to .npz")
         handle.seek(0)
-        dtype = _npy_dtype(path, handle)
-    _check_array_dtype(path, dtype)
+        header = _npy_header(path, handle)
+    _check_array_dtype(path, header.dtype)
+    _check_not_empty(path, header.shape)
     try:
         array = np.load(path, mmap_mode="r", allow_pickle=False)
     except (ValueError, OSError, EOFError) as exc:
@@ -250,17 +374,32 @@ def _read_npy(path: str) -> Source:
     return Source(path, array, None)
 
 
-def _npy_dtype(name: str, handle: BinaryIO) -> np.dtype:
-    """The dtype an .npy stream declares, read from its header without loading (or unpickling) anything."""
+class _NpyHeader(NamedTuple):
+    """What an .npy stream's header declares."""
+
+    shape: tuple[int, ...]
+    fortran_order: bool
+    dtype: np.dtype
+    data_start: int  # bytes before the array's data
+
+    @property
+    def data_bytes(self) -> int:
+        return math.prod(self.shape) * self.dtype.itemsize
+
+
+def _npy_header(name: str, handle: BinaryIO) -> _NpyHeader:
+    """The header of an .npy stream, read without loading (or unpickling) anything."""
     try:
         version = np.lib.format.read_magic(handle)
         if version == (1, 0):
-            return np.lib.format.read_array_header_1_0(handle)[2]
-        # Version 3 differs from 2 only in encoding field names as UTF-8 rather
-        # than Latin-1; read as Latin-1 the header still gives the dtype's kind.
-        return np.lib.format.read_array_header_2_0(handle)[2]
+            shape, fortran_order, dtype = np.lib.format.read_array_header_1_0(handle)
+        else:
+            # Version 3 differs from 2 only in encoding field names as UTF-8 rather
+            # than Latin-1; read as Latin-1 the header still gives the dtype's kind.
+            shape, fortran_order, dtype = np.lib.format.read_array_header_2_0(handle)
     except (ValueError, EOFError, SyntaxError, TypeError) as exc:
         raise DataError(f"{name}: not a valid .npy file ({exc}); save it again with numpy.save") from None
+    return _NpyHeader(tuple(shape), fortran_order, dtype, handle.tell())
 
 
 def _check_array_dtype(name: str, dtype: np.dtype) -> None:
@@ -280,39 +419,97 @@ def _check_array_dtype(name: str, dtype: np.dtype) -> None:
         raise DataError(f"{name}: holds {what}, not numbers; save a numeric (int, float or bool) array")
 
 
-def _read_npz(path: str, key: str | None, key_option: str) -> Source:
-    import zipfile
+def _check_not_empty(name: str, shape: tuple[int, ...]) -> None:
+    """An array with no values (a zero anywhere in its shape) is an error, whatever the command."""
+    if 0 in shape:
+        what = "rows" if shape[0] == 0 else "columns" if len(shape) == 2 else "values"
+        raise DataError(f"{name}: an empty array of shape {shape} (no {what}); give at least one value")
 
-    try:
-        archive = np.load(path, allow_pickle=False)
-    except (ValueError, OSError, EOFError, zipfile.BadZipFile) as exc:
-        raise DataError(f"{path}: not a readable .npz archive ({exc}); save it again with numpy.savez") from None
-    if not isinstance(archive, np.lib.npyio.NpzFile):
-        raise DataError(f"{path}: holds a single .npy array, not an .npz archive; rename it to .npy")
-    with archive:
-        keys = list(archive.files)
-        if not keys:
-            raise DataError(f"{path}: the archive holds no arrays")
-        listed = ", ".join(keys)
-        if key is None:
-            if len(keys) > 1:
-                raise DataError(f"{path}: holds {len(keys)} arrays ({listed}); pass {key_option} NAME to choose one")
-            key = keys[0]
-        elif key not in keys:
-            raise DataError(f"{path}: no array {key!r} in the archive (arrays: {listed}); fix {key_option}")
-        member = key + ".npy" if key + ".npy" in archive.zip.namelist() else key
-        described = f"{path}: array {key!r}"
+
+NPZ_INFLATE_LIMIT = 1 << 30
+"""Bytes a compressed .npz array may inflate to when it is read whole.
+
+A few megabytes of zeros deflate from gigabytes: past this, the array is
+refused rather than inflated blindly (``--chunk-size`` streams it, an .npy is
+memory-mapped). The same size past which ``compute`` streams large files."""
+
+
+def _read_npz(path: str, key: str | None, key_option: str) -> Source:
+    with _npz_member(path, key, key_option) as (described, handle, header, info):
+        if info.compress_type != zipfile.ZIP_STORED and header.data_bytes > NPZ_INFLATE_LIMIT:
+            raise DataError(
+                f"{described} inflates to {_size_text(header.data_bytes)} (shape {header.shape}, {header.dtype}) "
+                f"from {_size_text(info.compress_size)} compressed, more than the {_size_text(NPZ_INFLATE_LIMIT)} "
+                "losscli inflates in memory; stream it with --chunk-size (losses that decompose over samples), "
+                "or save it with numpy.save as an .npy file, which is read through a memory map"
+            )
         try:
-            with archive.zip.open(member) as handle:
-                dtype = _npy_dtype(described, handle)
-        except (OSError, EOFError, zipfile.BadZipFile) as exc:
-            raise DataError(f"{described} cannot be read ({exc}); save the archive again") from None
-        _check_array_dtype(described, dtype)
-        try:
-            array = archive[key]
+            handle.seek(0)  # read_array reads the header again: rewinding inflates it again, a few bytes
+            array = np.lib.format.read_array(handle, allow_pickle=False)
         except (ValueError, OSError, EOFError, zipfile.BadZipFile) as exc:
             raise DataError(f"{described} cannot be read ({exc}); save the archive again") from None
     return Source(path, array, None)
+
+
+@contextlib.contextmanager
+def _npz_member(
+    path: str, key: str | None, key_option: str
+) -> Iterator[tuple[str, BinaryIO, _NpyHeader, zipfile.ZipInfo]]:
+    """The chosen array of an .npz archive, open just past its header, once the header is checked.
+
+    Gives the array's description for messages (``"PATH: array 'x'"``), the
+    open member, its header and its zip entry. Nothing but the header is
+    inflated: the entry's declared size must be the header's plus
+    shape x itemsize, or the archive is corrupt (a member that claims a small
+    array can then not inflate to a large one).
+    """
+    with open(path, "rb") as handle:
+        if handle.read(6) == b"\x93NUMPY":
+            raise DataError(f"{path}: holds a single .npy array, not an .npz archive; rename it to .npy")
+    try:
+        archive = zipfile.ZipFile(path)
+    except (zipfile.BadZipFile, OSError, EOFError, ValueError) as exc:
+        raise DataError(f"{path}: not a readable .npz archive ({exc}); save it again with numpy.savez") from None
+    with archive:
+        members = {name.removesuffix(".npy"): name for name in archive.namelist()}  # as numpy.load names them
+        if not members:
+            raise DataError(f"{path}: the archive holds no arrays")
+        listed = ", ".join(members)
+        if key is None:
+            if len(members) > 1:
+                raise DataError(
+                    f"{path}: holds {len(members)} arrays ({listed}); pass {key_option} NAME to choose one"
+                )
+            key = next(iter(members))
+        elif key not in members:
+            raise DataError(f"{path}: no array {key!r} in the archive (arrays: {listed}); fix {key_option}")
+        described = f"{path}: array {key!r}"
+        info = archive.getinfo(members[key])
+        try:
+            member = archive.open(info)
+        except (OSError, EOFError, zipfile.BadZipFile, NotImplementedError, RuntimeError) as exc:
+            raise DataError(f"{described} cannot be read ({exc}); save the archive again") from None
+        with member:
+            try:
+                header = _npy_header(described, member)
+            except (OSError, EOFError, zipfile.BadZipFile) as exc:
+                raise DataError(f"{described} cannot be read ({exc}); save the archive again") from None
+            _check_array_dtype(described, header.dtype)
+            _check_not_empty(described, header.shape)
+            if info.file_size != header.data_start + header.data_bytes:
+                raise DataError(
+                    f"{described} is corrupt: its header declares shape {header.shape} of {header.dtype} "
+                    f"({header.data_start + header.data_bytes} bytes with the header), but the archive's entry "
+                    f"holds {info.file_size} bytes; save the archive again"
+                )
+            yield described, member, header, info
+
+
+def _size_text(n_bytes: int) -> str:
+    for unit, size in (("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10)):
+        if n_bytes >= size:
+            return f"{n_bytes / size:.1f} {unit}"
+    return f"{n_bytes} bytes"
 
 
 # --- Parquet -----------------------------------------------------------------------------
@@ -320,17 +517,78 @@ def _read_npz(path: str, key: str | None, key_option: str) -> Source:
 
 def _read_parquet(path: str, float_dtype: type = np.float64) -> Source:
     import pyarrow as pa
+
+    parquet, names, notes = _open_parquet(path)
+    try:
+        with parquet:
+            # ParquetFile.read rather than pq.read_table: read_table goes through
+            # pyarrow.dataset, whose import pulls in pandas.
+            table = parquet.read(columns=names, use_threads=True, use_pandas_metadata=False)
+    except (pa.ArrowException, OSError) as exc:
+        raise DataError(f"{path}: not a readable Parquet file ({exc})") from None
+    source = _parquet_source(path, table, float_dtype)
+    source.notes.extend(notes)
+    return source
+
+
+def _open_parquet(path: str) -> tuple[pq.ParquetFile, list[str], list[str]]:
+    """The open file, the names of its data columns, and notes on the columns left out.
+
+    pandas' ``df.to_parquet`` stores an index other than the default range as
+    a column (``__index_level_0__``, or the index's name) that its metadata
+    lists in ``index_columns``; ``pd.read_parquet`` makes it the index again,
+    so it is no data: it is left out, with a note. A file without a row or a
+    data column is an error.
+    """
+    import pyarrow as pa
     import pyarrow.parquet as pq
 
     try:
-        # ParquetFile.read rather than pq.read_table: read_table goes through
-        # pyarrow.dataset, whose import pulls in pandas.
-        with pq.ParquetFile(path) as parquet:
-            table = parquet.read(use_threads=True, use_pandas_metadata=False)
+        parquet = pq.ParquetFile(path)
+        schema = parquet.schema_arrow
     except (pa.ArrowException, OSError) as exc:
         raise DataError(f"{path}: not a readable Parquet file ({exc})") from None
-    if table.num_columns == 0 or table.num_rows == 0:
-        raise DataError(f"{path}: the Parquet file holds no data ({table.num_rows} rows, {table.num_columns} columns)")
+    index = _pandas_index_columns(schema)
+    names = [name for name in schema.names if name not in index]
+    notes = [
+        f"{path}: column {name!r} is pandas' index (as df.to_parquet writes it), not data: left out" for name in index
+    ]
+    rows = parquet.metadata.num_rows
+    if not names or not rows:
+        parquet.close()
+        raise DataError(
+            f"{path}: the Parquet file holds no data ({rows} rows, {len(names)} columns"
+            + (f" besides pandas' index {_quoted(index)}" if index else "")
+            + "); give a file with at least one row of numbers"
+        )
+    return parquet, names, notes
+
+
+def _pandas_index_columns(schema: pa.Schema) -> list[str]:
+    """The columns that pandas' metadata names as the stored index (none for a default range index)."""
+    import json
+
+    text = (schema.metadata or {}).get(b"pandas")
+    if not text:
+        return []
+    try:
+        index = json.loads(text).get("index_columns", [])
+    except (ValueError, AttributeError):  # metadata some other writer filled in: no index to leave out
+        return []
+    # A range index is a dict of start/stop/step, not a column.
+    return [name for name in index if isinstance(name, str) and name in schema.names] if isinstance(index, list) else []
+
+
+def _parquet_source(path: str, table: pa.Table, float_dtype: type, first_row: int = 0) -> Source:
+    """A Parquet table (or a block of its rows starting at ``first_row``) as a ``Source``.
+
+    Whole files and streamed blocks go through here alike, so that both give
+    the same arrays and the same problems: a column that is not numbers (text,
+    dates, lists, structs, dictionaries, nulls only), an empty cell, an
+    unsigned integer beyond int64.
+    """
+    import pyarrow as pa
+
     names = list(table.column_names)
     values: list[list[np.ndarray] | None] = []
     unreadable: dict[int, ColumnProblem] = {}
@@ -338,10 +596,11 @@ def _read_parquet(path: str, float_dtype: type = np.float64) -> Source:
         kind = _numeric_kind(column.type)
         if kind is None:
             problem = ColumnProblem(
-                f"column {name!r} holds {column.type} values, not numbers", "choose numeric columns with"
+                f"column {name!r} holds {column.type} values, not numbers",
+                "convert it to numbers when writing the file, or choose numeric columns with",
             )
         elif column.null_count:
-            row = _first_null(column)
+            row = first_row + _first_null(column)
             problem = ColumnProblem(
                 f"row {row + 1}, column {name!r}: empty cell (null)", "fill it in or choose other columns with"
             )
@@ -349,12 +608,28 @@ def _read_parquet(path: str, float_dtype: type = np.float64) -> Source:
             try:
                 values.append(_numpy_chunks(column, kind))
                 continue
-            except pa.ArrowInvalid as exc:  # e.g. uint64 values beyond int64
-                problem = ColumnProblem(f"column {name!r}: {exc}", "choose other columns with")
+            except pa.ArrowInvalid:  # uint64 values beyond int64: the only numbers int64/float64 casts refuse
+                row, value = _first_beyond_int64(column)
+                problem = ColumnProblem(
+                    f"row {first_row + row + 1}, column {name!r}: {value} is beyond int64 (at most {2**63 - 1})",
+                    "store the column as int64 or float, or choose other columns with",
+                )
         unreadable[index] = problem
         values.append(None)
     array, integer_columns = _stack_columns(values, table.num_rows, float_dtype)
     return Source(path, array, names, integer_columns, unreadable)
+
+
+def _first_beyond_int64(column: pa.ChunkedArray) -> tuple[int, int]:
+    """Row and value of the first value of an unsigned (null-free) column that int64 cannot hold."""
+    offset = 0
+    for chunk in column.chunks:
+        beyond = chunk.to_numpy() > 2**63 - 1
+        if beyond.any():
+            row = int(np.argmax(beyond))
+            return offset + row, chunk[row].as_py()
+        offset += len(chunk)
+    raise AssertionError("no value beyond int64")
 
 
 # --- text tables ---------------------------------------------------------------------------
@@ -367,11 +642,19 @@ class _Layout:
     name: str
     data: bytes | mmap.mmap
     delimiter: str
-    names: list[str]
+    names: list[str]  # the columns read: pandas' index column is not one of them
     header_line: int | None  # 1-based line of the header, None without one
     first_line: int  # 1-based line at which the search for data rows starts
     body_start: int  # byte offset of that line, or of the newline ending the header
     path: str | None = None  # the file, when pyarrow may read it directly
+    index_column: bool = False  # every line starts with a field of pandas' index, left out
+    notes: list[str] = field(default_factory=list)  # become ``Source.notes``
+    first_row: int = 0  # data rows before these, for a piece of a streamed file
+
+    @property
+    def n_fields(self) -> int:
+        """Fields per line, pandas' index included."""
+        return len(self.names) + self.index_column
 
 
 def _read_text(
@@ -380,26 +663,31 @@ def _read_text(
     delimiter: str | None,
     *,
     path: str | None = None,
+    header: bool | None = None,
     float_dtype: type = np.float64,
 ) -> Source:
-    layout = _find_layout(name, data, delimiter)
+    if _has_lone_cr(data):  # old Mac line ends: the scans below split lines at "\n"
+        data, path = _lf_line_ends(data), None
+    layout = _find_layout(name, data, delimiter, header)
     layout.path = path
     names = layout.names
     small = _parse_small(layout)
     if small is not None:
-        values = [_as_integers([column]) for column in small.T]
+        values = [_as_integers([column], float_dtype) for column in small.T]
         array, integer_columns = _stack_columns(values, len(small), float_dtype)
-        return Source(name, array, names, integer_columns)
+        return Source(name, array, names, integer_columns, notes=layout.notes)
+    if layout.n_fields > WIDE_FIELDS:
+        return _read_wide(layout, float_dtype)
     table = _parse_file(layout, float_dtype) or _parse_body(layout)
     values: list[list[np.ndarray] | None] = []
     unreadable: dict[int, ColumnProblem] = {}
     for index, column in enumerate(table.columns):
         chunks, problem = _convert_text_column(layout, index, column)
-        values.append(_as_integers(chunks))
+        values.append(_as_integers(chunks, float_dtype))
         if problem is not None:
             unreadable[index] = problem
     array, integer_columns = _stack_columns(values, table.num_rows, float_dtype)
-    return Source(name, array, names, integer_columns, unreadable)
+    return Source(name, array, names, integer_columns, unreadable, layout.notes)
 
 
 SMALL_TEXT = 256 << 10
@@ -415,6 +703,8 @@ def _parse_small(layout: _Layout) -> np.ndarray | None:
     if len(layout.data) > SMALL_TEXT:
         return None
     text = bytes(layout.data[layout.body_start :]).decode("utf-8", errors="replace")
+    if not text.isascii() or "_" in text:  # Python's float reads 1_000 and other digits than 0-9; pyarrow does not
+        return None
     rows = []
     for line in text.splitlines():
         stripped = line.strip()
@@ -424,7 +714,10 @@ def _parse_small(layout: _Layout) -> np.ndarray | None:
             fields = stripped.split()
         else:
             fields = next(csv.reader([stripped], delimiter=layout.delimiter))
-        if len(fields) != len(layout.names) or not all(field.strip() for field in fields):
+        if len(fields) != layout.n_fields:
+            return None
+        fields = fields[layout.index_column :]
+        if not all(field.strip() for field in fields):
             return None
         try:
             rows.append([float(field) for field in fields])
@@ -433,22 +726,57 @@ def _parse_small(layout: _Layout) -> np.ndarray | None:
     return np.array(rows, dtype=np.float64).reshape(len(rows), len(layout.names)) if rows else None
 
 
-def _as_integers(chunks: list[np.ndarray] | None) -> list[np.ndarray] | None:
-    """A float column whose every value is a whole number the float type holds exactly, as int64.
+def _as_integers(chunks: list[np.ndarray] | None, float_dtype: type) -> list[np.ndarray] | None:
+    """A text column whose every value is a whole number that ``float_dtype`` reads exactly, as int64.
 
-    The fast path parses every column as floats; labels such as class indices
-    come back as integers all the same.
+    Text is read in the precision of the run: the fast path parses every
+    column as ``float_dtype``, so class indices come back as integers all the
+    same, but a whole number past 2**24 is not exact in a float32 run. A
+    column read another way (Python's float, pyarrow's inference as int64)
+    is given the same way: past that limit, as ``float_dtype``.
     """
-    if not chunks or chunks[0].dtype.kind != "f":
+    if not chunks:
         return chunks
-    limit = 2 ** (np.finfo(chunks[0].dtype).nmant + 1)
+    limit = 2 ** (np.finfo(float_dtype).nmant + 1)  # 2**24 + 1 parses as 2**24: from there on, not exact
+    if chunks[0].dtype.kind in "iu":
+        if all(-limit < chunk.min() and chunk.max() < limit for chunk in chunks):
+            return chunks
+        return [chunk.astype(float_dtype) for chunk in chunks]
     for chunk in chunks:
-        if not (np.all(np.floor(chunk) == chunk) and np.all(np.abs(chunk) <= limit)):
+        if not (np.all(np.floor(chunk) == chunk) and np.all(np.abs(chunk) < limit)):
             return chunks
     return [chunk.astype(np.int64) for chunk in chunks]
 
 
-def _find_layout(name: str, data: bytes | mmap.mmap, delimiter: str | None) -> _Layout:
+_LINE_END_BYTES = 1 << 16
+"""A text table's line ends are judged by this many of its first bytes."""
+
+
+def _has_lone_cr(data: bytes | mmap.mmap) -> bool:
+    """Whether the table's first bytes end a line with a lone carriage return (old Mac files, or CR mixed with CRLF).
+
+    Only the first bytes are looked at, so large files pay nothing: pyarrow
+    ends lines at a lone CR itself, so one further down parses right anyway.
+    """
+    head = data[: _LINE_END_BYTES + 1]
+    found = _LONE_CR.search(head)
+    return found is not None and found.start() < _LINE_END_BYTES  # a CR in the last byte may start a CRLF
+
+
+def _lf_line_ends(data: bytes | mmap.mmap) -> bytes:
+    """The bytes with every CRLF and lone CR made a newline."""
+    return bytes(data).replace(b"\r\n", b"\n").replace(b"\r", b"\n")
+
+
+def _find_layout(name: str, data: bytes | mmap.mmap, delimiter: str | None, header: bool | None = None) -> _Layout:
+    """A text table's delimiter, header and columns, from its first two data lines.
+
+    ``delimiter`` is the extension's (``_WHITESPACE`` for .txt), or None to
+    sniff it (standard input and other streams). ``header`` makes the first
+    line the header (True) or data (False); None decides by ``_is_header``.
+    A header whose first field is empty is what pandas writes above its
+    index (``df.to_csv(path)``): that column is left out, with a note.
+    """
     start = len(_UTF8_BOM) if data[: len(_UTF8_BOM)] == _UTF8_BOM else 0
     first = _next_data_line(data, start, 1)
     if first is None:
@@ -457,17 +785,78 @@ def _find_layout(name: str, data: bytes | mmap.mmap, delimiter: str | None) -> _
         empty = "standard input is empty" if name == STDIN_NAME else "the file is empty"
         raise DataError(f"{name}: {empty}; give rows of numbers, optionally under a header line")
     line_no, line_start, line_end = first
-    text = bytes(data[line_start:line_end]).decode("utf-8", errors="replace").rstrip("\r")
-    delimiter = delimiter or _sniff_delimiter(text)
+    text = _line_text(data, line_start, line_end)
+    delimiter = _sniff_delimiter(text, delimiter)
     fields = _split_fields(text, delimiter)
-    if all(_is_float(value) for value in fields):
-        names = [str(index) for index in range(len(fields))]
-        return _Layout(name, data, delimiter, names, None, line_no, line_start)
+    notes: list[str] = []
+    if header is None:
+        header = _is_header(name, data, fields, line_no, line_end, delimiter, notes)
+    if not header:
+        n_fields = len(fields)
+        del fields  # a line of millions of fields: hold its cells or their names, not both
+        names = list(map(str, range(n_fields)))
+        return _Layout(name, data, delimiter, names, None, line_no, line_start, notes=notes)
     names = [value.strip() for value in fields]
-    layout = _Layout(name, data, delimiter, names, line_no, line_no + 1, line_end)
+    index_column = len(names) > 1 and not names[0]
+    if index_column:
+        names = names[1:]
+        notes.append(
+            f"{name}: the first column has no name: read as pandas' index (as df.to_csv writes it) and left out"
+        )
+    layout = _Layout(
+        name, data, delimiter, names, line_no, line_no + 1, line_end, index_column=index_column, notes=notes
+    )
     if _next_data_line(data, min(line_end + 1, len(data)), line_no + 1) is None:
         raise DataError(f"{name}: a header on line {line_no} but no data rows below it; add rows of numbers")
     return layout
+
+
+def _is_header(
+    name: str,
+    data: bytes | mmap.mmap,
+    fields: list[str],
+    line_no: int,
+    line_end: int,
+    delimiter: str,
+    notes: list[str],
+) -> bool:
+    """Whether the first data line (``fields``, ending at ``line_end``) is the header (README, "Input forms").
+
+    It is when one of its fields is not a number. It is also when it numbers
+    the columns, 0, 1, ..., C-1, above a line holding a number that is not a
+    plain integer: pandas writes that header above floats
+    (``pd.DataFrame(array).to_csv(index=False)``). Above plain integers it
+    stays data, as a file of class indices starts; with two columns or more
+    that is ambiguous, and a note says so and names --header. A lone ``0``
+    read as a header is ambiguous too (a value written with ``%g``), and a
+    note names --no-header.
+    """
+    try:
+        collections.deque(map(float, fields), maxlen=0)  # a loop in C: lines may hold millions of fields
+    except ValueError:
+        return True
+    if not all(value.strip() == str(index) for index, value in enumerate(fields)):
+        return False
+    found = _next_data_line(data, min(line_end + 1, len(data)), line_no + 1)
+    if found is None:
+        return False
+    following = _split_fields(_line_text(data, found[1], found[2]), delimiter)
+    if not all(_PLAIN_INTEGER.fullmatch(value) for value in following):
+        if len(fields) == 1:  # a lone 0 above 1.5 may as well be a value written with %g
+            notes.append(
+                f"{name}: line {line_no} (0) read as pandas' header of an unnamed column, as the next line holds "
+                f"{following[0].strip()!r}, not a whole number: pass --no-header if it is a row of data "
+                "(--header keeps it as the header without this warning)"
+            )
+        return True
+    if len(fields) > 1:
+        numbers = ",".join(fields) if len(fields) <= 4 else f"0,1,...,{len(fields) - 1}"
+        notes.append(
+            f"{name}: line {line_no} ({numbers}) may be pandas' header of column numbers or a row of data; read as "
+            "data, as the next line holds whole numbers only: pass --header if it is a header (--no-header keeps "
+            "it as data without this warning)"
+        )
+    return False
 
 
 def _next_data_line(data: bytes | mmap.mmap, pos: int, line_no: int) -> tuple[int, int, int] | None:
@@ -482,12 +871,37 @@ def _next_data_line(data: bytes | mmap.mmap, pos: int, line_no: int) -> tuple[in
     return None
 
 
+def _data_lines(layout: _Layout) -> Iterator[tuple[int, bytes]]:
+    """(line number, bytes) of each data line below the header; a Python loop, for errors and wide tables."""
+    data = layout.data
+    pos = layout.body_start + 1 if layout.header_line else layout.body_start
+    line_no = layout.first_line
+    while (found := _next_data_line(data, pos, line_no)) is not None:
+        line_no, start, end = found
+        yield line_no, bytes(data[start:end])
+        pos, line_no = end + 1, line_no + 1
+
+
 def _is_data_line(line: bytes) -> bool:
     stripped = line.strip()
     return bool(stripped) and not stripped.startswith(b"#")
 
 
-def _sniff_delimiter(line: str) -> str:
+def _line_text(data: bytes | mmap.mmap, start: int, end: int) -> str:
+    return bytes(data[start:end]).decode("utf-8", errors="replace").rstrip("\r")
+
+
+def _sniff_delimiter(line: str, delimiter: str | None) -> str:
+    """The delimiter of a table whose first data line is ``line``.
+
+    A .txt file (``_WHITESPACE``) is split at runs of spaces and tabs, or at
+    commas when its first line holds one. A stream (None) at tabs, commas or
+    runs of spaces, whichever its first line shows first in that order.
+    """
+    if delimiter == _WHITESPACE:
+        return "," if "," in line else _WHITESPACE
+    if delimiter is not None:
+        return delimiter
     if "\t" in line:
         return "\t"
     if "," in line or len(line.split()) < 2:
@@ -502,14 +916,6 @@ def _split_fields(line: str, delimiter: str) -> list[str]:
         return next(csv.reader([line], delimiter=delimiter))
     except csv.Error:  # e.g. a stray carriage return: split plainly, pyarrow will say what is wrong
         return line.split(delimiter)
-
-
-def _is_float(text: str) -> bool:
-    try:
-        float(text)
-    except ValueError:
-        return False
-    return True
 
 
 def _parse_file(layout: _Layout, float_dtype: type) -> pa.Table | None:
@@ -532,7 +938,7 @@ def _parse_file(layout: _Layout, float_dtype: type) -> pa.Table | None:
     try:
         with pa.OSFile(layout.path) as source:
             source.seek(layout.body_start)
-            table = _arrow_csv(source, layout.delimiter, len(layout.names), as_type=pa.from_numpy_dtype(float_dtype))
+            table = _arrow_csv(source, layout, as_type=pa.from_numpy_dtype(float_dtype))
     except pa.ArrowInvalid:
         return None
     clean = all(_numeric_kind(column.type) is not None and not column.null_count for column in table.columns)
@@ -561,7 +967,7 @@ def _parse_body(layout: _Layout) -> pa.Table:
     if layout.delimiter == _WHITESPACE:
         body = _tab_separated(body)
     try:
-        table = _arrow_csv(_buffer(body), layout.delimiter, len(layout.names))
+        table = _arrow_csv(_buffer(body), layout)
         needs_retry = not filtered and any(
             _numeric_kind(column.type) is None or column.null_count for column in table.columns
         )
@@ -572,7 +978,7 @@ def _parse_body(layout: _Layout) -> pa.Table:
     if needs_retry and _SPACE_ONLY_LINE.search(body):
         body = _SKIPPED_LINE.sub(b"", body)
         try:
-            table = _arrow_csv(_buffer(body), layout.delimiter, len(layout.names))
+            table = _arrow_csv(_buffer(body), layout)
         except pa.ArrowInvalid as exc:
             table, error = None, exc
     if table is None:
@@ -602,34 +1008,35 @@ def _buffer(body: bytes | memoryview) -> pa.NativeFile:
 
 
 def _arrow_csv(
-    source: pa.NativeFile, delimiter: str, n_columns: int, only: int | None = None, as_type: pa.DataType | None = None
+    source: pa.NativeFile, layout: _Layout, only: int | None = None, as_type: pa.DataType | None = None
 ) -> pa.Table:
-    """Run ``pyarrow.csv.read_csv`` over ``source``; ``only`` reads that one column as raw bytes,
-    ``as_type`` parses every column as that type instead of inferring."""
+    """Run ``pyarrow.csv.read_csv`` over ``source``, the table's body, without pandas' index column.
+
+    ``only`` reads that one column as raw bytes, ``as_type`` parses every
+    column as that type instead of inferring.
+    """
     import pyarrow as pa
     import pyarrow.csv as pcsv
 
-    names = [f"c{index}" for index in range(n_columns)]
-    whitespace = delimiter == _WHITESPACE
-    convert = pcsv.ConvertOptions(
-        null_values=[""],
-        strings_can_be_null=False,
-        column_types={names[only]: pa.binary()}
-        if only is not None
-        else dict.fromkeys(names, as_type)
-        if as_type
-        else None,
-        include_columns=[names[only]] if only is not None else None,
-    )
+    names = [f"c{index}" for index in range(layout.n_fields)]
+    kept = names[layout.index_column :]
+    whitespace = layout.delimiter == _WHITESPACE
+    if only is not None:
+        included, column_types = [kept[only]], {kept[only]: pa.binary()}
+    else:
+        included = kept if layout.index_column else None
+        column_types = dict.fromkeys(kept, as_type) if as_type else None
     return pcsv.read_csv(
         source,
         read_options=pcsv.ReadOptions(column_names=names, use_threads=True),
         parse_options=pcsv.ParseOptions(
-            delimiter="\t" if whitespace else delimiter,
+            delimiter="\t" if whitespace else layout.delimiter,
             quote_char=False if whitespace else '"',
             ignore_empty_lines=True,
         ),
-        convert_options=convert,
+        convert_options=pcsv.ConvertOptions(
+            null_values=[""], strings_can_be_null=False, column_types=column_types, include_columns=included
+        ),
     )
 
 
@@ -644,10 +1051,7 @@ def _convert_text_column(
         return _numpy_chunks(column, kind), None
     if kind is None and not pa.types.is_null(column.type):
         if not pa.types.is_string(column.type):  # dates, invalid UTF-8...: read the raw bytes again
-            body = _SKIPPED_LINE.sub(b"", memoryview(layout.data)[layout.body_start :])
-            if layout.delimiter == _WHITESPACE:
-                body = _tab_separated(body)
-            column = _arrow_csv(_buffer(body), layout.delimiter, len(layout.names), only=index).column(0)
+            column = _raw_column(layout, index)
         row, text = _first_non_number(column)
         if row is None:  # every cell reads as a number once trimmed
             floats = pa.chunked_array([_cast_text(chunk, pa.float64()) for chunk in column.chunks], pa.float64())
@@ -655,12 +1059,20 @@ def _convert_text_column(
     else:
         row, text = _first_null(column), ""
     line = _line_of_row(layout, row)
-    where = f"row {row + 1} (line {line}), column {layout.names[index]!r}"
+    where = f"row {layout.first_row + row + 1} (line {line}), column {layout.names[index]!r}"
     if not text.strip():
         return None, ColumnProblem(f"{where}: empty cell", "fill it in or choose other columns with")
     return None, ColumnProblem(
         f"{where}: cannot read {_shorten(text)!r} as a number", "fix the cell or choose numeric columns with"
     )
+
+
+def _raw_column(layout: _Layout, index: int) -> pa.ChunkedArray:
+    """Column ``index`` of the table's body as the bytes written, comment lines and lines of spaces dropped."""
+    body = _SKIPPED_LINE.sub(b"", memoryview(layout.data)[layout.body_start :])
+    if layout.delimiter == _WHITESPACE:
+        body = _tab_separated(body)
+    return _arrow_csv(_buffer(body), layout, only=index).column(0)
 
 
 def _first_non_number(column: pa.ChunkedArray) -> tuple[int | None, str]:
@@ -739,24 +1151,90 @@ def _line_of_row(layout: _Layout, row: int) -> int:
 
 def _raise_ragged_line(layout: _Layout) -> None:
     """Raise a DataError for the first row whose number of fields differs from the header's."""
-    data = layout.data
-    pos = layout.body_start + 1 if layout.header_line else layout.body_start
-    line_no = layout.first_line
-    expected = len(layout.names)
-    while (found := _next_data_line(data, pos, line_no)) is not None:
-        line_no, line_start, line_end = found
-        text = bytes(data[line_start:line_end]).decode("utf-8", errors="replace").rstrip("\r")
-        n_fields = len(_split_fields(text, layout.delimiter))
-        if n_fields != expected:
-            if layout.header_line:
-                reference = f"the header (line {layout.header_line})"
-            else:
-                reference = f"the first row (line {layout.first_line})"
-            raise DataError(
-                f"{layout.name}: line {line_no} has {n_fields} field{'s' * (n_fields != 1)} but {reference} "
-                f"has {expected}; give every row the same number of fields"
-            )
-        pos, line_no = line_end + 1, line_no + 1
+    for line_no, line in _data_lines(layout):
+        n_fields = len(_split_fields(line.decode("utf-8", errors="replace").rstrip("\r"), layout.delimiter))
+        if n_fields != layout.n_fields:
+            raise _ragged_line(layout, line_no, n_fields)
+
+
+def _ragged_line(layout: _Layout, line_no: int, n_fields: int) -> DataError:
+    if layout.header_line:
+        reference = f"the header (line {layout.header_line})"
+    else:
+        reference = f"the first row (line {layout.first_line})"
+    return DataError(
+        f"{layout.name}: line {line_no} has {n_fields} field{'s' * (n_fields != 1)} but {reference} "
+        f"has {layout.n_fields}; give every row the same number of fields"
+    )
+
+
+WIDE_FIELDS = 10_000
+"""Text tables of more fields a line than this are read a line at a time (see ``_read_wide``)."""
+
+
+def _read_wide(layout: _Layout, float_dtype: type) -> Source:
+    """A table of very long lines, each line's cells parsed as one column of its own.
+
+    pyarrow's table reader keeps kilobytes per column: a line of five million
+    numbers would take tens of gigabytes, and a line longer than its block
+    does not parse at all. Cut at its delimiters, a line is one column of
+    cells, which pyarrow parses in memory proportional to the line. Such
+    tables have few lines, so the loop over them costs little. Every cell
+    must be a number: the first that is not is the error.
+    """
+    lines = enumerate(_data_lines(layout))
+    array = np.stack([_wide_row(layout, row, line_no, line, float_dtype) for row, (line_no, line) in lines])
+    limit = 2 ** (np.finfo(float_dtype).nmant + 1)  # whole numbers the run's type reads exactly, as _as_integers
+    whole = np.all((np.floor(array) == array) & (np.abs(array) < limit), axis=0)
+    integers = frozenset(np.flatnonzero(whole).tolist())
+    if whole.all():
+        array = array.astype(np.int64)
+    return Source(layout.name, array, layout.names, integers, notes=layout.notes)
+
+
+def _wide_row(layout: _Layout, row: int, line_no: int, line: bytes, float_dtype: type) -> np.ndarray:
+    """The numbers of one data line (``row``, 0-based) of a wide table, pandas' index left out, as ``float_dtype``."""
+    import pyarrow as pa
+    import pyarrow.csv as pcsv
+
+    line = line.rstrip(b"\r")
+    if layout.delimiter == _WHITESPACE:
+        cells, quote = _tab_separated(line.strip()).replace(b"\t", b"\n"), False
+    else:
+        cells, quote = line.replace(layout.delimiter.encode(), b"\n"), '"'
+    cells += b"\n"  # the last cell ends a line of its own, even when empty
+
+    def parse(cell_type: pa.DataType) -> pa.ChunkedArray:
+        return pcsv.read_csv(
+            pa.py_buffer(cells),
+            read_options=pcsv.ReadOptions(column_names=["cell"], use_threads=True),
+            parse_options=pcsv.ParseOptions(quote_char=quote, ignore_empty_lines=False),
+            convert_options=pcsv.ConvertOptions(
+                column_types={"cell": cell_type}, null_values=[""], strings_can_be_null=False
+            ),
+        ).column(0)
+
+    as_type = pa.from_numpy_dtype(float_dtype)
+    try:
+        column = parse(as_type)
+    except pa.ArrowInvalid:  # a cell that is not a number: find it below
+        column = parse(pa.binary())
+    if len(column) != layout.n_fields:
+        raise _ragged_line(layout, line_no, len(column))
+    column = column.slice(layout.index_column)
+    if pa.types.is_floating(column.type) and not column.null_count:
+        return np.concatenate(_numpy_chunks(column, "float"))
+    index, text = (_first_null(column), "") if column.null_count else _first_non_number(column)
+    if index is None:  # every cell reads as a number once trimmed
+        floats = pa.chunked_array([_cast_text(chunk, as_type) for chunk in column.chunks], as_type)
+        return np.concatenate(_numpy_chunks(floats, "float"))
+    where = f"{layout.name}: row {row + 1} (line {line_no}), column {layout.names[index]!r}"
+    if not text.strip():
+        raise DataError(f"{where}: empty cell; fill it in")
+    raise DataError(
+        f"{where}: cannot read {_shorten(text)!r} as a number; fix the cell (a table of more than "
+        f"{WIDE_FIELDS} columns is read a line at a time, and every cell must be a number)"
+    )
 
 
 # --- Arrow -> numpy --------------------------------------------------------------------------------
@@ -800,18 +1278,43 @@ def _stack_columns(
 ) -> tuple[np.ndarray, frozenset[int]]:
     """One C-contiguous (rows, columns) array; ``None`` columns (unreadable) become NaN.
 
-    int64 when every column holds integers, ``float_dtype`` otherwise (each
-    chunk converted as it is copied); the returned set names the integer
-    columns that the float type holds exactly, so ``select_columns`` can
-    restore them. A single single-chunk column of the right type is a view on
-    the Arrow buffer, not a copy.
+    int64 when every column holds integers; otherwise ``float_dtype`` (each
+    chunk converted as it is copied), or float64 when ``float_dtype`` cannot
+    hold a column as read: integers past 2**24, or floats past float32's
+    largest (3.4e38). The returned set names the integer columns, which
+    ``select_columns`` restores exactly; a float too large for the run is
+    then refused with its row by the run's own check (``inputs.as_computed``).
+    A single single-chunk column of the right type is a view on the Arrow
+    buffer, not a copy.
     """
     integer = frozenset(
         index for index, chunks in enumerate(values) if chunks is not None and all(c.dtype == np.int64 for c in chunks)
     )
-    dtype = np.dtype(np.int64 if len(integer) == len(values) else float_dtype)
+    if len(integer) == len(values):
+        return _filled(values, n_rows, np.dtype(np.int64)), integer
+    dtype = np.dtype(float_dtype)
+    exact = _exact_integers(values, integer, dtype)
+    if exact != integer:
+        dtype = np.dtype(np.float64)
+        exact = _exact_integers(values, integer, dtype)
+    try:
+        with np.errstate(over="raise"):
+            return _filled(values, n_rows, dtype), exact
+    except FloatingPointError:
+        return _filled(values, n_rows, np.dtype(np.float64)), _exact_integers(values, integer, np.dtype(np.float64))
+
+
+def _exact_integers(values: list[list[np.ndarray] | None], integer: frozenset[int], dtype: np.dtype) -> frozenset[int]:
+    """The integer columns whose every value the float ``dtype`` holds exactly (up to 2**24 in float32, 2**53)."""
+    limit = 2 ** (np.finfo(dtype).nmant + 1)
+    return frozenset(
+        index for index in integer if all(-limit <= int(c.min()) and int(c.max()) <= limit for c in values[index])
+    )
+
+
+def _filled(values: list[list[np.ndarray] | None], n_rows: int, dtype: np.dtype) -> np.ndarray:
     if len(values) == 1 and values[0] is not None and len(values[0]) == 1 and values[0][0].dtype == dtype:
-        return values[0][0].reshape(n_rows, 1), integer
+        return values[0][0].reshape(n_rows, 1)
     out = np.empty((n_rows, len(values)), dtype=dtype)
     for index, chunks in enumerate(values):
         if chunks is None:
@@ -821,12 +1324,7 @@ def _stack_columns(
         for chunk in chunks:
             out[row : row + len(chunk), index] = chunk
             row += len(chunk)
-    if dtype.kind == "f":  # integers past 2**53 (2**24 in float32) were rounded: they stay float
-        limit = 2 ** (np.finfo(dtype).nmant + 1)
-        integer = frozenset(
-            index for index in integer if all(int(c.min()) >= -limit and int(c.max()) <= limit for c in values[index])
-        )
-    return out, integer
+    return out
 
 
 # --- column selection --------------------------------------------------------------------------------
@@ -879,9 +1377,18 @@ def _resolve_column(source: Source, selector: str, option: str) -> int:
     return index % n_columns
 
 
+def _checked_columns(source: Source, indices: list[int], option: str) -> np.ndarray:
+    """The columns ``indices`` of a table, once none of them is unreadable (its problem is raised with ``option``)."""
+    for index in indices if source.unreadable else ():  # millions of columns, for one long line
+        if index in source.unreadable:
+            problem, remedy = source.unreadable[index]
+            raise DataError(f"{source.name}: {problem}; {remedy} {option}")
+    return _take_columns(source, indices)
+
+
 def _take_columns(source: Source, indices: list[int]) -> np.ndarray:
     array = source.array
-    to_int = array.dtype != np.int64 and all(index in source.integer_columns for index in indices)
+    to_int = array.dtype != np.int64 and source.integer_columns.issuperset(indices)
     if len(indices) == 1:
         picked = array[:, indices[0]]
     elif indices == list(range(indices[0], indices[-1] + 1)):
@@ -918,36 +1425,48 @@ def iter_row_chunks(
     key: str | None = None,
     key_option: str = "--pred-key",
     float_dtype: type = np.float64,
+    header: bool | None = None,
+    stdin: BinaryIO | None = None,
 ) -> tuple[Source, Iterator[np.ndarray]]:
     """A file's selected columns ``chunk_rows`` rows at a time, without holding the whole file.
 
-    Returns the source's header (name and columns, with an empty array of the
-    right width, for messages and column checks) and an iterator of arrays
-    shaped as ``select_columns`` shapes them. Plain comma/tab files stream
-    through pyarrow's streaming reader, ``.npy`` through its memory map and
-    Parquet by row groups; other forms (stdin, whitespace or commented text,
-    ``.npz``) are read whole and then sliced.
+    Returns the source's header (name, columns and notes, with an empty array
+    of the right width, for messages and column checks) and an iterator of
+    arrays shaped as ``select_columns`` shapes them: the values, integer
+    columns and errors a whole read gives. Text tables (files, pipes, ``-``)
+    are read once from start to end, in pieces of whole lines that pyarrow
+    parses; ``.npy`` streams through its memory map, ``.npz`` arrays as they
+    inflate and Parquet by row groups; other forms (Fortran-order or 0-d
+    ``.npz`` arrays, text tables of very long lines) are read whole and then
+    sliced. ``header`` and ``stdin`` are as for ``read_source``.
     """
     extension = os.path.splitext(path)[1].lower()
-    if path != STDIN and extension in (".csv", ".tsv", ".txt"):
-        _check_file(path)
-        layout = _find_layout(path, _map_file(path), _TEXT_DELIMITERS[extension])
-        layout.path = path
-        if layout.delimiter != _WHITESPACE and not _file_contains(path, b"#"):
-            header = Source(path, np.empty((0, len(layout.names)), float_dtype), layout.names)
-            indices = resolve_columns(header, selectors, exclude=exclude, option=option)
-            return header, rechunk(_csv_blocks(layout, indices, float_dtype), chunk_rows)
-    if path != STDIN and extension in _PARQUET_EXTENSIONS:
+    regular = path != STDIN and _is_regular_file(path, extension)
+    if not regular or extension in _TEXT_DELIMITERS:
+        _refuse_key(STDIN_NAME if path == STDIN else path, key, key_option)
+        delimiter = None if path == STDIN else _TEXT_DELIMITERS.get(extension)
+        options = (selectors, exclude, option, float_dtype, header, stdin)
+        return _text_chunks(path, delimiter, chunk_rows, *options, regular)
+    if extension in _PARQUET_EXTENSIONS:
         _check_file(path)
         return _parquet_chunks(path, chunk_rows, selectors, exclude, option, float_dtype)
+    if extension == ".npz":
+        _check_file(path)
+        streamed = _npz_chunks(path, chunk_rows, key, key_option, selectors, exclude, option)
+        if streamed is not None:
+            return streamed
     source = read_source(path, key=key, key_option=key_option, float_dtype=float_dtype)
     if isinstance(source.array.base, mmap.mmap) and source.array.ndim > 0:  # a memory-mapped .npy
         select_columns(dataclasses.replace(source, array=source.array[:0]), selectors, exclude=exclude, option=option)
         return source, _mapped_chunks(source, chunk_rows, selectors, exclude, option)
-    array = select_columns(source, selectors, exclude=exclude, option=option)
+    return source, row_slices(select_columns(source, selectors, exclude=exclude, option=option), chunk_rows)
+
+
+def row_slices(array: np.ndarray, chunk_rows: int) -> Iterator[np.ndarray]:
+    """An array held whole, ``chunk_rows`` rows at a time (a 0-d array at once), as ``iter_row_chunks`` gives them."""
     if array.ndim == 0:
-        return source, iter([array])
-    return source, (array[start : start + chunk_rows] for start in range(0, max(len(array), 1), chunk_rows))
+        return iter([array])
+    return (array[start : start + chunk_rows] for start in range(0, max(len(array), 1), chunk_rows))
 
 
 def _mapped_chunks(
@@ -967,65 +1486,164 @@ def _mapped_chunks(
         yield chunk
 
 
-def _csv_blocks(layout: _Layout, indices: list[int], float_dtype: type) -> Iterator[np.ndarray]:
-    """The selected columns of a plain comma/tab file, a record batch at a time, as pyarrow reads it.
+def _npz_chunks(
+    path: str,
+    chunk_rows: int,
+    key: str | None,
+    key_option: str,
+    selectors: Sequence[str] | None,
+    exclude: Sequence[str],
+    option: str,
+) -> tuple[Source, Iterator[np.ndarray]] | None:
+    """The rows of an .npz array as they inflate, a chunk at a time; None for one read whole (0-d, Fortran order).
 
-    A line of spaces is blank to ``read_source`` but a row of empty cells to
-    pyarrow, which fails on it. Such lines are rare, so the file is read as it
-    is, and only after a parse error read again without them, past the rows
-    already given; an error that remains is the file's.
+    Memory stays a chunk's however far the array inflates (``NPZ_INFLATE_LIMIT``
+    applies to whole reads only); the header is checked as a whole read
+    checks it, and the selection before any row is read.
     """
-    import pyarrow as pa
+    with _npz_member(path, key, key_option) as (_, _, header, _):
+        if header.fortran_order or not header.shape:
+            return None
+    source = Source(path, np.empty((0, *header.shape[1:]), header.dtype), None)
+    select_columns(source, selectors, exclude=exclude, option=option)
 
-    names = [f"c{index}" for index in range(len(layout.names))]
-    wanted = [names[index] for index in indices]
-    source = pa.OSFile(layout.path)
-    source.seek(layout.body_start)
-    batches = _record_batches(source, layout.delimiter, names, wanted, float_dtype)
-    rows = 0
-    retried = False
-    while True:
-        try:
-            batch = next(batches, None)
-        except pa.ArrowInvalid as exc:
-            if retried:
-                raise DataError(
-                    f"{layout.name}: after data row {rows}: {exc}; fix the file, or read it whole (drop "
-                    "--chunk-size) to have the bad cell named by row and column"
-                ) from None
-            retried = True
-            source = _SpaceLinesDropped(layout.path, layout.body_start)
-            batches = _rows_after(_record_batches(source, layout.delimiter, names, wanted, float_dtype), rows)
-            continue
-        if batch is None:
-            return
-        columns = [batch.column(name) for name in wanted]
-        if any(column.null_count for column in columns):
-            raise DataError(f"{layout.name}: an empty cell after data row {rows}; fill it in")
-        yield _batch_array(columns, float_dtype)
-        rows += batch.num_rows
+    def rows() -> Iterator[np.ndarray]:
+        with _npz_member(path, key, key_option) as (described, handle, header, _):
+            row_bytes = math.prod(header.shape[1:]) * header.dtype.itemsize
+            for start in range(0, header.shape[0], chunk_rows):
+                count = min(chunk_rows, header.shape[0] - start)
+                try:
+                    data = handle.read(count * row_bytes)
+                except (OSError, EOFError, zipfile.BadZipFile) as exc:
+                    raise DataError(f"{described} cannot be read ({exc}); save the archive again") from None
+                if len(data) < count * row_bytes:
+                    raise DataError(f"{described} ends before its {header.shape[0]} rows; save the archive again")
+                part = np.frombuffer(data, header.dtype).reshape(count, *header.shape[1:])
+                yield select_columns(dataclasses.replace(source, array=part), selectors, exclude=exclude, option=option)
+
+    return source, rows()
+
+
+def _text_chunks(
+    path: str,
+    delimiter: str | None,
+    chunk_rows: int,
+    selectors: Sequence[str] | None,
+    exclude: Sequence[str],
+    option: str,
+    float_dtype: type,
+    header: bool | None,
+    stdin: BinaryIO | None,
+    regular: bool,
+) -> tuple[Source, Iterator[np.ndarray]]:
+    """``iter_row_chunks`` of a text table: its bytes are read once, so a pipe streams as a file does.
+
+    The first blocks, through the second data line, give the layout; the
+    body follows from there. ``regular`` says whether ``path`` is a regular
+    file, whose lines can be counted again when an error needs one.
+    """
+    if path == STDIN:
+        name, handle = STDIN_NAME, stdin if stdin is not None else _stdin()
+    else:
+        name, handle = path, _open_stream(path)
+    lone_cr, blocks = _text_blocks(name, handle, close=path != STDIN)
+    head = _text_head(blocks)
+    layout = _find_layout(name, head, delimiter, header)
+    if layout.n_fields > WIDE_FIELDS:
+        layout.data = head + b"".join(blocks)  # the head's offsets hold in the whole
+        source = _read_wide(layout, float_dtype)
+        return source, row_slices(select_columns(source, selectors, exclude=exclude, option=option), chunk_rows)
+    layout.path = path if regular and not lone_cr else None  # where _LineCounter finds the lines, by offset
+    source = Source(name, np.empty((0, len(layout.names)), float_dtype), layout.names, notes=layout.notes)
+    indices = resolve_columns(source, selectors, exclude=exclude, option=option)
+    body = itertools.chain([head[layout.body_start :]], blocks)
+    return source, rechunk(_csv_blocks(layout, body, indices, float_dtype, option), chunk_rows)
 
 
 _PIECE_BYTES = 4 << 20
 """Streamed text is parsed this many bytes (whole lines) at a time, each piece by every core."""
 
 
-def _record_batches(
-    source: pa.NativeFile | io.RawIOBase, delimiter: str, names: list[str], wanted: list[str], float_dtype: type
-) -> Iterator[pa.RecordBatch]:
-    """The ``wanted`` columns of ``source`` (closed at the end) as ``float_dtype``, a record batch at a time.
+def _text_blocks(name: str, handle: BinaryIO, *, close: bool) -> tuple[bool, Iterator[bytes]]:
+    """Whether ``handle``'s text has lone-CR line ends, and its bytes in blocks, those line ends made newlines.
 
+    Whether it has them is judged on its first ``_LINE_END_BYTES``, read
+    here, as ``read_source`` judges; a CRLF cut between two blocks then reads
+    as an extra blank line, which is skipped. Those first bytes come in
+    smaller blocks: the layout is found in them, and they are held while the
+    rest is read in blocks of ``_PIECE_BYTES``. ``close`` closes ``handle``
+    at the end.
+    """
+    first: list[bytes] = []
+    size = min(_LINE_END_BYTES, _PIECE_BYTES)
+    try:
+        while sum(map(len, first)) <= _LINE_END_BYTES and (block := _read_stream(name, handle, size)):
+            first.append(block)
+    except DataError:
+        if close:
+            handle.close()
+        raise
+    lone_cr = _has_lone_cr(b"".join(first))
+
+    def blocks() -> Iterator[bytes]:
+        try:
+            for block in itertools.chain(first, iter(lambda: _read_stream(name, handle, _PIECE_BYTES), b"")):
+                yield _lf_line_ends(block) if lone_cr else block
+        finally:
+            if close:
+                handle.close()
+
+    return lone_cr, blocks()
+
+
+def _text_head(blocks: Iterator[bytes]) -> bytes:
+    """The first of ``blocks`` joined, through the end of the second data line (or all of them)."""
+    head = bytearray()
+    pos = found = 0
+    for block in blocks:
+        head += block
+        if not found and head.startswith(_UTF8_BOM):  # a comment after it is a comment
+            pos = max(pos, len(_UTF8_BOM))
+        while found < 2 and (end := head.find(b"\n", pos)) >= 0:
+            found += _is_data_line(head[pos:end])
+            pos = end + 1
+        if found == 2:
+            break
+    return bytes(head)
+
+
+def _csv_blocks(
+    layout: _Layout, body: Iterator[bytes], indices: list[int], float_dtype: type, option: str
+) -> Iterator[np.ndarray]:
+    """The selected columns of a text table's ``body``, a piece of whole lines at a time, as a whole read gives them.
+
+    ``body`` holds the table's bytes from ``layout.body_start`` on, in blocks.
     pyarrow's streaming reader parses on one thread; its multithreaded reader
     needs the whole input. So the bytes are cut into pieces of whole lines
-    (values never hold a newline: pyarrow's default), and each is parsed by the
-    multithreaded reader: memory stays a piece's, parsing uses every core.
+    (values never hold a newline: pyarrow's default), and each is parsed by
+    the multithreaded reader with the selected columns typed as
+    ``float_dtype``: memory stays a piece's, parsing uses every core. A piece
+    holding a ``#`` loses its comment lines first, and one of a table
+    separated by runs of spaces becomes tab-separated. A piece that does not
+    parse so (a bad or empty cell, true/false, a line of spaces, a row of the
+    wrong width) is read again as a whole read reads a file
+    (``_read_piece``): its values, or the error a whole read gives, with the
+    file's row and line. Whole numbers come back as int64 as they do read
+    whole, block by block.
     """
     import pyarrow as pa
     import pyarrow.csv as pcsv
 
+    names = [f"c{index}" for index in range(layout.n_fields)]
+    wanted = [names[index + layout.index_column] for index in indices]
+    whitespace = layout.delimiter == _WHITESPACE
     options = dict(
         read_options=pcsv.ReadOptions(column_names=names, block_size=1 << 20, use_threads=True),
-        parse_options=pcsv.ParseOptions(delimiter=delimiter, ignore_empty_lines=True),
+        parse_options=pcsv.ParseOptions(
+            delimiter="\t" if whitespace else layout.delimiter,
+            quote_char=False if whitespace else '"',
+            ignore_empty_lines=True,
+        ),
         convert_options=pcsv.ConvertOptions(
             column_types=dict.fromkeys(wanted, pa.from_numpy_dtype(float_dtype)),
             include_columns=wanted,
@@ -1033,15 +1651,161 @@ def _record_batches(
             strings_can_be_null=False,
         ),
     )
-    with source:
-        for piece in _whole_lines(source):
-            yield from pcsv.read_csv(pa.py_buffer(piece), **options).to_batches()
+    booleans = _Booleans(layout, indices, option)
+    lines = _LineCounter(layout)
+    rows, offset = 0, layout.body_start
+    for number, piece in enumerate(_whole_lines(body)):
+        if number == 0 and layout.header_line:
+            piece, offset = piece[1:], offset + 1  # the newline that ends the header
+        text = _SKIPPED_LINE.sub(b"", b"\n" + piece) if b"#" in piece else piece
+        if whitespace:
+            text = _tab_separated(text)
+        try:
+            table = pcsv.read_csv(pa.py_buffer(text or b"\n"), **options)  # pyarrow refuses no bytes at all
+        except pa.ArrowInvalid:
+            table = None
+        if table is not None and not any(table.column(name).null_count for name in wanted):
+            for batch in table.to_batches():
+                block = _batch_array([batch.column(name) for name in wanted], float_dtype)
+                yield booleans.numbers(block, float_dtype)
+                rows += len(block)
+        elif piece.strip():
+            line = lines.at(offset)
+            block = _read_piece(layout, piece, line, rows, indices, float_dtype, option, booleans)
+            yield booleans.numbers(block, float_dtype)
+            rows += len(block)
+        lines.passed(piece)
+        offset += len(piece)
 
 
-def _whole_lines(source: pa.NativeFile | io.RawIOBase) -> Iterator[bytes]:
-    """``source``'s bytes in pieces of about ``_PIECE_BYTES`` that end at a newline (the last one at the end)."""
+class _LineCounter:
+    """The line number at a byte offset of a text table's body, counted only when asked.
+
+    Counting newlines as the pieces go by would cost a pass over every byte;
+    only pieces read again (``_read_piece``) need their first line, so for a
+    file the count goes on from the last offset asked for, over the file's
+    bytes. A stream (a pipe, standard input, text whose line ends were made
+    newlines: ``layout.path`` None) cannot be read again: its pieces are
+    counted as they go by.
+    """
+
+    def __init__(self, layout: _Layout) -> None:
+        self.path = layout.path
+        self.offset = layout.body_start + 1 if layout.header_line else layout.body_start
+        self.line = layout.first_line
+
+    def at(self, offset: int) -> int:
+        """The line starting at ``offset`` (a line start at or after the last offset asked for)."""
+        if self.path is not None:
+            with open(self.path, "rb") as handle:
+                handle.seek(self.offset)
+                while self.offset < offset:
+                    block = handle.read(min(1 << 20, offset - self.offset))
+                    self.line += block.count(b"\n")
+                    self.offset += len(block)
+        return self.line
+
+    def passed(self, piece: bytes) -> None:
+        """Take in a piece the reader has gone past: counted now for a stream, when asked for a file."""
+        if self.path is None:
+            self.line += piece.count(b"\n")
+
+
+def _read_piece(
+    layout: _Layout,
+    piece: bytes,
+    line: int,
+    rows: int,
+    indices: list[int],
+    float_dtype: type,
+    option: str,
+    booleans: _Booleans,
+) -> np.ndarray:
+    """The selected columns of a piece of a streamed text file that starts at ``line``, after ``rows`` data rows,
+    read as a whole read reads a file: its values, or the error a whole read gives (rows and lines the file's)."""
+    import pyarrow as pa
+
+    # The piece as a body of its own: after a newline that stands for the line before it, as after a header.
+    data, header_line = (b"\n" + piece, line - 1) if line > 1 else (piece, None)
+    part = dataclasses.replace(
+        layout, data=data, header_line=header_line, first_line=line, body_start=0, path=None, first_row=rows
+    )
+    table = _parse_body(part)
+    values: list[list[np.ndarray] | None] = []
+    for index in indices:
+        chunks, problem = _convert_text_column(part, index, table.column(index))
+        if problem is not None:
+            raise DataError(f"{layout.name}: {problem.problem}; {problem.remedy} {option}")
+        values.append(_as_integers(chunks, float_dtype))
+        if pa.types.is_boolean(table.column(index).type):
+            booleans.seen(part, index)
+    array, _ = _stack_columns(values, table.num_rows, float_dtype)
+    return array[:, 0] if len(indices) == 1 else array
+
+
+class _Booleans:
+    """Keeps true/false cells of a streamed text table to the whole read's rule, and restores integers.
+
+    Read whole, a column whose every cell is true, false, 1 or 0 (as pyarrow
+    infers it) reads as 1 and 0, but one that also holds another number is
+    text: an error at its first true or false. A piece of the stream sees its
+    own cells only, so for each selected column this remembers the first
+    true/false cell met and whether a number other than 0 and 1 was, and
+    raises the whole read's error once both are.
+    """
+
+    def __init__(self, layout: _Layout, indices: list[int], option: str) -> None:
+        self.layout, self.indices, self.option = layout, indices, option
+        self.first: dict[int, tuple[int, int, str]] = {}  # column -> (row, line, text) of its first true/false
+        self.other: set[int] = set()  # columns holding a number other than 0 and 1
+
+    def seen(self, part: _Layout, index: int) -> None:
+        """Note the first true/false cell of column ``index`` of a piece (``part``) read as booleans."""
+        if index in self.first:
+            return
+        row, text = _first_non_number(_raw_column(part, index))
+        self.first[index] = (part.first_row + row, _line_of_row(part, row), text)
+        self._check(index)
+
+    def numbers(self, block: np.ndarray, float_dtype: type) -> np.ndarray:
+        """``block`` (rows of the selected columns) as int64 when every value is a whole number ``float_dtype``
+        holds exactly, as a whole read gives it; noting the columns with numbers other than 0 and 1."""
+        integer = True
+        limit = 2 ** (np.finfo(float_dtype).nmant + 1)
+        for position, column in enumerate(block.T if block.ndim == 2 else [block]):
+            if column.dtype.kind == "f" and not (_whole(column[:64]) and _whole(column)):
+                integer = False
+                self._other(self.indices[position])
+                continue
+            low, high = column.min(), column.max()
+            integer = integer and -limit < low and high < limit  # as _as_integers
+            if low < 0 or high > 1:
+                self._other(self.indices[position])
+        return block.astype(np.int64) if integer and block.dtype.kind == "f" else block
+
+    def _other(self, index: int) -> None:
+        if index not in self.other:
+            self.other.add(index)
+            self._check(index)
+
+    def _check(self, index: int) -> None:
+        if index in self.first and index in self.other:
+            row, line, text = self.first[index]
+            raise DataError(
+                f"{self.layout.name}: row {row + 1} (line {line}), column {self.layout.names[index]!r}: cannot read "
+                f"{_shorten(text)!r} as a number; fix the cell or choose numeric columns with {self.option}"
+            )
+
+
+def _whole(values: np.ndarray) -> bool:
+    """Whether every value is a whole number (NaN is not)."""
+    return bool(np.array_equal(np.floor(values), values))
+
+
+def _whole_lines(blocks: Iterator[bytes]) -> Iterator[bytes]:
+    """The bytes of ``blocks`` in pieces of about a block that end at a newline (the last one at the end)."""
     tail = b""
-    while block := source.read(_PIECE_BYTES):
+    for block in blocks:
         cut = block.rfind(b"\n") + 1
         if not cut:
             tail += block
@@ -1050,68 +1814,6 @@ def _whole_lines(source: pa.NativeFile | io.RawIOBase) -> Iterator[bytes]:
         tail = block[cut:]
     if tail:
         yield tail
-
-
-def _rows_after(batches: Iterator[pa.RecordBatch], skip: int) -> Iterator[pa.RecordBatch]:
-    """The batches without their first ``skip`` rows."""
-    for batch in batches:
-        if skip < batch.num_rows:
-            yield batch.slice(skip)
-            skip = 0
-        else:
-            skip -= batch.num_rows
-
-
-class _SpaceLinesDropped(io.RawIOBase):
-    """A text table's bytes from ``start`` on, without its lines of spaces, read a block at a time."""
-
-    def __init__(self, path: str, start: int) -> None:
-        super().__init__()
-        self._pieces = _space_lines_dropped(path, start)
-        self._piece = memoryview(b"")
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, buffer: memoryview) -> int:  # type: ignore[override]
-        """Fill ``buffer`` whole (short only at the end): pyarrow takes each read for a block of the file."""
-        filled = 0
-        while filled < len(buffer):
-            if not self._piece:
-                piece = next(self._pieces, None)
-                if piece is None:
-                    break
-                self._piece = memoryview(piece)
-            size = min(len(buffer) - filled, len(self._piece))
-            buffer[filled : filled + size] = self._piece[:size]
-            self._piece = self._piece[size:]
-            filled += size
-        return filled
-
-    def close(self) -> None:
-        self._pieces.close()
-        super().close()
-
-
-def _space_lines_dropped(path: str, start: int) -> Iterator[bytes]:
-    """The bytes of the file from ``start`` on, a block of whole lines at a time, lines of spaces removed.
-
-    Each piece starts at a newline (or at ``start``, a data line or the newline
-    ending the header) and ends before one (or at the end of the file), the
-    shape ``_SPACE_ONLY_LINE`` needs to see every line whole.
-    """
-    with open(path, "rb") as handle:
-        handle.seek(start)
-        tail = b""
-        while block := handle.read(1 << 20):
-            data = tail + block
-            cut = data.rfind(b"\n")
-            if cut <= 0:
-                tail = data
-                continue
-            tail = data[cut:]
-            yield _SPACE_ONLY_LINE.sub(b"", data[:cut])
-        yield _SPACE_ONLY_LINE.sub(b"", tail)
 
 
 def _batch_array(columns: list[pa.Array], float_dtype: type) -> np.ndarray:
@@ -1126,24 +1828,28 @@ def _batch_array(columns: list[pa.Array], float_dtype: type) -> np.ndarray:
 def _parquet_chunks(
     path: str, chunk_rows: int, selectors: Sequence[str] | None, exclude: Sequence[str], option: str, float_dtype: type
 ) -> tuple[Source, Iterator[np.ndarray]]:
+    """The selected columns of a Parquet file, a record batch at a time, converted as a whole read converts them."""
     import pyarrow as pa
-    import pyarrow.parquet as pq
 
+    parquet, names, notes = _open_parquet(path)
+    header = Source(path, np.empty((0, len(names)), float_dtype), names, notes=notes)
     try:
-        parquet = pq.ParquetFile(path)
-    except (OSError, pa.ArrowException) as exc:
-        raise DataError(f"{path}: cannot read as Parquet ({exc})") from None
-    names = parquet.schema_arrow.names
-    header = Source(path, np.empty((0, len(names)), float_dtype), names)
-    wanted = [names[i] for i in resolve_columns(header, selectors, exclude=exclude, option=option)]
+        wanted = [names[i] for i in resolve_columns(header, selectors, exclude=exclude, option=option)]
+    except DataError:
+        parquet.close()
+        raise
 
     def blocks() -> Iterator[np.ndarray]:
-        target = pa.from_numpy_dtype(float_dtype)
-        for batch in parquet.iter_batches(batch_size=chunk_rows, columns=wanted):
-            columns = [batch.column(name) for name in wanted]
-            if any(column.null_count for column in columns):
-                raise DataError(f"{path}: an empty cell (null) in {', '.join(wanted)}; fill it in")
-            yield _batch_array([column.cast(target) for column in columns], float_dtype)
+        rows = 0
+        with parquet:
+            for batch in parquet.iter_batches(
+                batch_size=chunk_rows, columns=list(dict.fromkeys(wanted)), use_pandas_metadata=False
+            ):
+                read = pa.Table.from_batches([batch])
+                table = pa.Table.from_arrays([read.column(name) for name in wanted], names=wanted)
+                block = _parquet_source(path, table, float_dtype, first_row=rows)
+                yield _checked_columns(block, list(range(len(wanted))), option)
+                rows += batch.num_rows
 
     return header, rechunk(blocks(), chunk_rows)
 

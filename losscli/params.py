@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Sequence
 from typing import Any
 
@@ -31,18 +32,26 @@ def _refuse_constant(name: str) -> Any:
     raise ValueError(name)
 
 
-def _coerce(spec: LossSpec, param: Param, value: Any) -> Any:
-    where = f"{spec.name}: -p {param.name}={json.dumps(value)}"
+INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
+
+
+def _coerce(spec: LossSpec, param: Param, value: Any, text: str) -> Any:
+    """``value`` (parsed from ``text``) as ``param`` takes it; a value it cannot take is a usage error."""
+    where = f"{spec.name}: -p {param.name}={text}"
     if value is None:
         return None
+    _check_finite(param, value, where)
     if param.kind == "bool":
         if isinstance(value, bool):
             return value
         raise UnknownParamError(f"{where}: expected true or false")
     if param.kind == "int":
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or float(value) != int(value):
+        whole = isinstance(value, int) or (isinstance(value, float) and value.is_integer())
+        if isinstance(value, bool) or not whole:
             raise UnknownParamError(f"{where}: expected an integer")
         value = int(value)
+        if not INT64_MIN <= value <= INT64_MAX:
+            raise UnknownParamError(f"{where}: expected an integer from {INT64_MIN} to {INT64_MAX} (int64)")
     elif param.kind == "float":
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             raise UnknownParamError(f"{where}: expected a number")
@@ -63,6 +72,19 @@ def _coerce(spec: LossSpec, param: Param, value: Any) -> Any:
         raise UnknownParamError(f"{where}: expected one of {', '.join(param.choices)}")
     _check_bounds(param, value, where)
     return value
+
+
+def _check_finite(param: Param, value: Any, where: str) -> None:
+    """A number beyond float64 (``1e400``) parses as infinite: refuse it, as ``NaN`` and ``Infinity`` are.
+
+    Integers are exact in JSON, so only floats (alone or in a list) can be infinite.
+    """
+    items = value if isinstance(value, list) else [value]
+    bad = next((v for v in items if isinstance(v, float) and not math.isfinite(v)), None)
+    if bad is not None:
+        raise UnknownParamError(
+            f"{where}: a number beyond float64's range (about ±1.8e308) reads as {bad}; give finite numbers"
+        )
 
 
 def _check_bounds(param: Param, value: float, where: str) -> None:
@@ -86,7 +108,7 @@ def parse_params(spec: LossSpec, items: Sequence[str]) -> dict[str, Any]:
                 raise UnknownParamError(f"{spec.name}: set the reduction with --reduction, not -p")
             valid = ", ".join(p.name for p in spec.params) or "none"
             raise UnknownParamError(f"{spec.name} has no parameter {key!r}; valid parameters: {valid}")
-        params[param.name] = _coerce(spec, param, parse_value(text))
+        params[param.name] = _coerce(spec, param, parse_value(text), text)
     return params
 
 

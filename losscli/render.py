@@ -4,17 +4,16 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import functools
 import io
 import json
 import math
-import os
 import sys
-import tempfile
 import time
 import zipfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any, BinaryIO, TextIO
+from typing import Any, TextIO
 
 import numpy as np
 from rich.console import Console
@@ -23,8 +22,9 @@ from rich.table import Table
 from rich.text import Text
 
 from losscli import textout
-from losscli.advisor import Advice
-from losscli.errors import DataError, UsageError
+from losscli.advisor import Advice, Recommendation
+from losscli.errors import UsageError
+from losscli.outfiles import atomic_write
 from losscli.registry import LossSpec
 from losscli.results import Comparison, ComputeResult, Curve, Gradient
 from losscli.validate import shape_text
@@ -193,25 +193,6 @@ def _gradient_columns(gradients: dict[str, Gradient]) -> tuple[list[str], list[A
     return names, arrays
 
 
-@contextlib.contextmanager
-def atomic_write(path: Path, option: str) -> Iterator[BinaryIO]:
-    """A binary file that appears at ``path`` only if the block succeeds (temporary file, then rename)."""
-    try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=path.suffix, dir=path.parent)
-    except OSError as e:
-        raise DataError(f"{option} {path}: cannot write there: {e.strerror}") from e
-    try:
-        with os.fdopen(fd, "wb") as f:
-            yield f
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)  # mkstemp's 0600 would make the result private
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def write_gradients(path: Path, gradients: dict[str, Gradient]) -> None:
     """Write every gradient to ``.npy`` (one argument), ``.npz`` or ``.csv``, atomically."""
     suffix = path.suffix.lower()
@@ -224,7 +205,10 @@ def write_gradients(path: Path, gradients: dict[str, Gradient]) -> None:
         raise UsageError(f"--grad-out {path}: this loss has several gradients ({names}); use a .npz or .csv file")
     if suffix == ".csv":
         header, arrays = _gradient_columns(gradients)
-    with atomic_write(path, "--grad-out") as f:
+        size = functools.partial(_csv_size, header, arrays)
+    else:
+        size = functools.partial(_binary_size, gradients)
+    with atomic_write(path, "--grad-out", size) as f:
         if suffix == ".npy":
             textout.write_npy(f, next(iter(gradients.values())).values)
         elif suffix == ".npz":
@@ -237,6 +221,20 @@ def write_gradients(path: Path, gradients: dict[str, Gradient]) -> None:
             textout.write_columns_csv(text, header, arrays)
             text.flush()
             text.detach()  # ``atomic_write`` closes the file
+
+
+def _binary_size(gradients: dict[str, Gradient]) -> int:
+    """About the bytes of the gradients as ``.npy`` (or ``.npz`` members): a header and the values of each."""
+    return sum(128 + math.prod(g.shape) * g.values.dtype.itemsize for g in gradients.values())
+
+
+def _csv_size(header: list[str], arrays: list[Any], sample_rows: int = 1000) -> int:
+    """About the bytes of the gradient CSV, from its first ``sample_rows`` rows written out."""
+    rows = len(arrays[0]) if arrays else 0
+    sample = io.StringIO()
+    textout.write_columns_csv(sample, header, [a[:sample_rows] for a in arrays])
+    head = len(",".join(header)) + 1
+    return head + (len(sample.getvalue()) - head) * rows // max(min(rows, sample_rows), 1)
 
 
 def spec_row(spec: LossSpec) -> dict[str, Any]:
@@ -253,7 +251,7 @@ def spec_row(spec: LossSpec) -> dict[str, Any]:
 def print_list(specs: list[LossSpec], format_: str) -> None:
     rows = [spec_row(spec) for spec in specs]
     if format_ == "json":
-        print(json.dumps({"losses": rows}))
+        print(textout.dumps({"losses": rows}))
         return
     if format_ == "csv":
         out = io.StringIO()
@@ -279,22 +277,33 @@ def print_list(specs: list[LossSpec], format_: str) -> None:
     stdout().print(table)
 
 
+def _recommendation_dict(r: Recommendation) -> dict[str, Any]:
+    return {
+        "loss": r.loss,
+        "torch_name": r.torch_name,
+        "reason": r.reason,
+        "rule": r.rule,
+        "params": r.params,
+        "reduction": r.reduction,
+        "command": r.command,
+    }
+
+
 def advice_dict(advice: Advice) -> dict[str, Any]:
     return {
         "label_type": advice.label_type,
+        "confidence": advice.confidence,
+        "reading": advice.reading,
         "evidence": advice.evidence,
         "predictions": advice.predictions,
-        "recommendations": [
+        "recommendations": [_recommendation_dict(r) for r in advice.recommendations],
+        "alternatives": [
             {
-                "loss": r.loss,
-                "torch_name": r.torch_name,
-                "reason": r.reason,
-                "rule": r.rule,
-                "params": r.params,
-                "reduction": r.reduction,
-                "command": r.command,
+                "label_type": alt.label_type,
+                "reason": alt.reason,
+                "recommendations": [_recommendation_dict(alt.recommendation)],
             }
-            for r in advice.recommendations
+            for alt in advice.alternatives
         ],
         "warnings": advice.warnings,
     }
@@ -304,34 +313,65 @@ def _evidence_text(key: str, value: Any) -> str:
     if key == "shape":
         return shape_text(tuple(value))
     if isinstance(value, dict):
-        return ", ".join(f"{k}: {v}" for k, v in value.items())
+        return ", ".join(f"{k.replace('_', ' ')}: {v}" for k, v in value.items() if v is not None)
     if isinstance(value, list):
         return ", ".join(str(v) for v in value)
     return str(value)
 
 
+def _evidence_rows(evidence: dict[str, Any]) -> Iterator[tuple[str, str]]:
+    """(name, text) per piece of evidence; a matrix's columns one row each."""
+    for key, value in evidence.items():
+        if value is None:
+            continue
+        if key == "columns":
+            for column in value:
+                rest = {k: v for k, v in column.items() if k not in ("column", "count_fit")}
+                fit = column.get("count_fit") or {}
+                text = _evidence_text(key, rest) + (f"; count fit: {_evidence_text(key, fit)}" if fit else "")
+                yield f"column {column['column']}", text
+        else:
+            yield key.replace("_", " "), _evidence_text(key, value)
+
+
 def print_advice(advice: Advice, format_: str) -> None:
     if format_ == "json":
-        print(json.dumps(advice_dict(advice)))
+        print(textout.dumps(advice_dict(advice)))
         return
     if format_ == "csv":
         out = io.StringIO()
         writer = csv.writer(out, lineterminator="\n")
-        writer.writerow(["rank", "loss", "torch_name", "label_type", "reason", "rule", "command"])
+        header = ["rank", "loss", "torch_name", "label_type", "reason", "rule", "command", "confidence", "reading"]
+        writer.writerow(header)
         for rank, r in enumerate(advice.recommendations, 1):
-            writer.writerow([rank, r.loss, r.torch_name or "", advice.label_type, r.reason, r.rule or "", r.command])
+            writer.writerow(
+                [rank, r.loss, r.torch_name or "", advice.label_type, r.reason, r.rule or "", r.command]
+                + [advice.confidence, advice.reading]
+            )
+        for alt in advice.alternatives:  # the first recommendation of each other reading
+            r = alt.recommendation
+            writer.writerow(
+                ["alternative", r.loss, r.torch_name or "", alt.label_type, r.reason, r.rule or "", r.command]
+                + [advice.confidence, alt.reason]
+            )
         print(out.getvalue(), end="")
         print_warnings(advice.warnings)
         return
     console = stdout()
-    console.print(f"[bold]Label type:[/] [cyan]{advice.label_type}[/]", highlight=False)
+    weak = " (weak evidence)" if advice.confidence == "weak" else ""
+    console.print(f"[bold]Label type:[/] [cyan]{advice.label_type}[/]{weak}", highlight=False)
+    console.print(Padding(Text(advice.reading), (0, 0, 0, 2)))
     evidence = Table(show_header=False, box=None, pad_edge=False)
     evidence.add_column(style="dim")
     evidence.add_column()
-    for key, value in advice.evidence.items():
-        if value is not None:
-            evidence.add_row(key.replace("_", " "), _evidence_text(key, value))
+    for name, text in _evidence_rows(advice.evidence):
+        evidence.add_row(name, text)
     console.print(evidence)
+    for alt in advice.alternatives:
+        r = alt.recommendation
+        console.print(f"[bold]Could also be read as {alt.label_type}:[/]", Text(alt.reason), highlight=False)
+        console.print(f"   first suggestion: [cyan]{r.loss}[/] ({r.torch_name or '—'})", highlight=False)
+        console.print(f"   [green]$ {r.command}[/]", highlight=False, soft_wrap=True, markup=True)
     if advice.predictions is not None:
         console.print(f"[bold]Predictions:[/] {advice.predictions['description']}", highlight=False)
     console.print("\n[bold]Recommended losses, best first[/]")
@@ -374,7 +414,7 @@ def print_comparison(result: Comparison, format_: str, sort: str | None = None) 
     if format_ == "json":
         data = comparison_dict(result)
         data["rows"] = sorted(data["rows"], key=lambda row: models.index(row["pred"]))
-        print(json.dumps(data))
+        print(textout.dumps(data))
         return
     if format_ == "csv":
         out = io.StringIO()
@@ -499,7 +539,7 @@ def _given_as(spec: LossSpec, role: Any) -> str:
 def print_info(spec: LossSpec, format_: str) -> None:
     data = info_dict(spec)
     if format_ == "json":
-        print(json.dumps(data))
+        print(textout.dumps(data))
         return
     if format_ == "csv":
         out = io.StringIO()
@@ -556,7 +596,7 @@ def print_curves(drawn: list[Curve], format_: str, *, grad: bool = False) -> Non
     if format_ == "json":
         data = curve_dict(drawn[0])
         data["curves"] = [curve_dict(c) for c in drawn]
-        print(json.dumps(data))
+        print(textout.dumps(data))
         return
     if format_ == "csv":
         out = io.StringIO()
@@ -616,8 +656,11 @@ def write_curve_image(path: Path, drawn: list[Curve], *, grad: bool, size: tuple
         axes[1].set_ylabel("d loss / d x")
         axes[1].grid(alpha=0.3)
     axes[-1].set_xlabel(drawn[0].x_axis)
-    with atomic_write(path, "--out") as f:
-        figure.savefig(f, format=path.suffix.lower()[1:], dpi=dpi)
+    image = io.BytesIO()  # drawn first, so that a full disk can be told how much room it needed
+    figure.savefig(image, format=path.suffix.lower()[1:], dpi=dpi)
+    data = image.getvalue()
+    with atomic_write(path, "--out", lambda: len(data)) as f:
+        f.write(data)
 
 
 @contextlib.contextmanager

@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from losscli import process
 from losscli.errors import DataError
 
 
@@ -34,7 +35,8 @@ class Spill:
         self.tail: tuple[int, ...] | None = None
         self.rows = 0
         try:
-            self.file = tempfile.TemporaryFile(prefix="losscli-rows-")  # noqa: SIM115 (lives as long as its rows)
+            with process.deferred():  # where O_TMPFILE is missing, the file has a name until it is unlinked
+                self.file = tempfile.TemporaryFile(prefix="losscli-rows-")  # noqa: SIM115 (lives as long as its rows)
         except OSError as e:
             raise _no_room(e) from None
 
@@ -84,7 +86,13 @@ class SpilledArray:
         view = memoryview(block.reshape(-1).view(np.uint8))
         offset, done = start * self.row_items * self.dtype.itemsize, 0
         while done < len(view):  # a read returns at most about 2 GiB
-            got = os.preadv(self.file.fileno(), [view[done:]], offset + done)
+            try:
+                got = os.preadv(self.file.fileno(), [view[done:]], offset + done)
+            except OSError as e:
+                raise DataError(
+                    f"cannot read back the streamed rows from their temporary file in {tempfile.gettempdir()}: "
+                    f"{e.strerror}; set TMPDIR to another disk"
+                ) from None
             if not got:
                 raise DataError("the temporary file of streamed rows ended early (was it removed?)")
             done += got

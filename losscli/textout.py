@@ -101,13 +101,33 @@ def write_json_array(out: TextIO, array: np.ndarray) -> None:
     out.write("]")
 
 
+def dumps(document: Any) -> str:
+    """``document`` as one line of strict JSON: every float that is not finite becomes ``null``.
+
+    ``json.dumps`` writes them as ``NaN`` and ``Infinity``, which jq and other
+    strict parsers refuse; a ratio or a sum that overflows can turn up in any
+    command's output, so every JSON document goes through here.
+    """
+    return json.dumps(_finite_or_null(document), allow_nan=False)
+
+
+def _finite_or_null(value: Any) -> Any:
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {key: _finite_or_null(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_finite_or_null(item) for item in value]
+    return value
+
+
 def write_json(out: TextIO, document: dict[str, Any], arrays: dict[str, np.ndarray]) -> None:
     """``document`` as one line of JSON, each string ``key`` of ``arrays`` in it replaced by that array.
 
     The keys must be strings nothing else in the document holds (a NUL
     character makes sure of it).
     """
-    text = json.dumps(document)
+    text = dumps(document)
     for key, array in arrays.items():
         head, text = text.split(json.dumps(key), 1)
         out.write(head)

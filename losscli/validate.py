@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 
 from losscli.errors import DataError, UsageError
+from losscli.loading import cell_as_written, read_as_text
 from losscli.registry import LossSpec, Role
 
 
@@ -72,14 +73,63 @@ def check_finite(inp: Input) -> None:
         return
     at = _first(~finite)
     bad = a[at]
+    if not np.isnan(bad):
+        _check_overflow(inp, at)
     what = "NaN (an empty or missing value)" if np.isnan(bad) else f"{bad!s}"
     raise DataError(f"{inp.source}: {inp.where(at)}: {what} in {inp.role.name}; remove or fill that row")
 
 
+def _check_overflow(inp: Input, at: tuple[int, ...]) -> None:
+    """An infinity that a text cell did not write as one overflowed in parsing: say so, not "inf in the input"."""
+    written = _cell(inp, at)
+    if written is None:
+        return
+    try:
+        number = float(written)
+    except ValueError:
+        return
+    if math.isfinite(number):
+        raise overflow_error(inp, at, inp.array.dtype, written)
+    if written.lstrip("+-").lower() not in ("inf", "infinity"):
+        raise DataError(
+            f"{inp.source}: {inp.where(at)}: {written} in {inp.role.name} is beyond float64's range (its largest is "
+            f"{np.finfo(np.float64).max:.2g}), so it reads as infinite; rescale the values"
+        )
+
+
+def overflow_error(inp: Input, at: tuple[int, ...], dtype: np.dtype, written: str | None = None) -> DataError:
+    """The error for a finite value of ``inp`` (at ``at``) that ``dtype`` cannot hold: it would be infinite."""
+    written = written or _cell(inp, at) or f"{inp.array[at]!s}"
+    return DataError(
+        f"{inp.source}: {inp.where(at)}: {written} in {inp.role.name} overflows {np.dtype(dtype).name} (its largest "
+        f"is {np.finfo(dtype).max:.2g}) and would be infinite; compute in float64 with --dtype float64"
+    )
+
+
+def _cell(inp: Input, at: tuple[int, ...]) -> str | None:
+    """The cell of ``inp`` at ``at`` as its text file writes it; None when it comes from no text file."""
+    if inp.columns is None or len(at) > 2 or (len(at) == 1 and len(inp.columns) != 1):
+        return None
+    column = inp.columns[at[1]] if len(at) == 2 else inp.columns[0]
+    return cell_as_written(inp.source, inp.first_row + int(at[0]), column)
+
+
+INT64_MAX = np.iinfo(np.int64).max
+
+
 def to_index(inp: Input) -> np.ndarray:
-    """Class indices as int64; floats must be integral (``2.0`` is 2, ``1.5`` is an error)."""
+    """Class indices as int64; floats must be integral (``2.0`` is 2, ``1.5`` is an error).
+
+    A value int64 cannot hold is an error that quotes it as the file writes
+    it, never wrapped round; so is a whole number read from text past the
+    integers the run's float type holds exactly (2**24 in float32), which may
+    have been rounded.
+    """
     a = inp.array
     if a.dtype.kind in "iub":
+        if a.dtype.kind == "u" and a.dtype.itemsize == 8 and (a > INT64_MAX).any():
+            at = _first(a > INT64_MAX)
+            raise _beyond_int64(inp, at, f"{a[at]!s}")
         return a.astype(np.int64, copy=False)
     whole = np.equal(np.floor(a), a)
     if not whole.all():
@@ -88,7 +138,46 @@ def to_index(inp: Input) -> np.ndarray:
             f"{inp.source}: {inp.where(at)}: {a[at]!s} is not a whole number, but {inp.role.name} "
             f"holds {inp.role.doc or 'integers'}; round or fix the labels"
         )
+    limit = 2 ** (np.finfo(a.dtype).nmant + 1)  # text 2**24 + 1 parses as 2**24; every value past int64 is past it
+    large = np.abs(a) >= limit
+    if large.any() and read_as_text(inp.source):
+        at = _first(large)
+        written = _cell(inp, at) or f"{a[at]!s}"
+        if _beyond_int64_text(written):
+            raise _beyond_int64(inp, at, written)
+        fix = (
+            "compute in float64 with --dtype float64"
+            if a.dtype == np.float32
+            else "save such labels as int64 (.npy or Parquet), which are read exactly"
+        )
+        raise DataError(
+            f"{inp.source}: {inp.where(at)}: {written} in {inp.role.name} is 2**{np.finfo(a.dtype).nmant + 1} or "
+            f"more, where {a.dtype.name} does not hold every whole number, so the index read from text may be "
+            f"rounded; {fix}"
+        )
+    beyond = large & ((a >= 2.0**63) | (a < -(2.0**63)))
+    if beyond.any():
+        at = _first(beyond)
+        raise _beyond_int64(inp, at, f"{a[at]!s}")
     return a.astype(np.int64)
+
+
+def _beyond_int64_text(written: str) -> bool:
+    """Whether a number, as written, is an integer int64 cannot hold."""
+    try:
+        return abs(int(written)) > INT64_MAX
+    except ValueError:
+        try:
+            return abs(float(written)) >= 2.0**63
+        except ValueError:
+            return False
+
+
+def _beyond_int64(inp: Input, at: tuple[int, ...], written: str) -> DataError:
+    return DataError(
+        f"{inp.source}: {inp.where(at)}: {written} in {inp.role.name} is too large for an integer index "
+        f"(int64 holds at most {INT64_MAX}); fix the labels"
+    )
 
 
 def _mismatch(spec: LossSpec, a: Input, b: Input, fix: str) -> ShapeError:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import errno
+import io
 import json
 import os
 import shutil
@@ -157,3 +159,50 @@ def losscli_exe() -> str:
     if which is None:
         pytest.skip("the losscli console script is not installed")
     return which
+
+
+class _FullDisk(io.RawIOBase):
+    """A file on a disk with ``room`` bytes left: writes past that fail with ENOSPC."""
+
+    def __init__(self, fd: int, room: int) -> None:
+        self.fd, self.room = fd, room
+
+    def writable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def seek(self, offset: int, whence: int = os.SEEK_SET) -> int:
+        return os.lseek(self.fd, offset, whence)
+
+    def write(self, data: Any) -> int:
+        data = memoryview(data).cast("B")
+        if data.nbytes and not self.room:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        written = os.write(self.fd, data[: self.room])
+        self.room -= written
+        return written
+
+    def close(self) -> None:
+        if not self.closed:
+            os.close(self.fd)
+        super().close()
+
+
+@pytest.fixture
+def full_disk(monkeypatch: pytest.MonkeyPatch) -> Callable[[int], None]:
+    """``full_disk(room)``: output files (``losscli.outfiles``) hold ``room`` bytes, then fail as on a full disk."""
+    from losscli import outfiles
+
+    real_fdopen = os.fdopen
+
+    def fill(room: int) -> None:
+        def fdopen(fd: int, mode: str = "r", *args: Any, **kwargs: Any) -> Any:
+            if mode != "wb":  # not an output file
+                return real_fdopen(fd, mode, *args, **kwargs)
+            return io.BufferedWriter(_FullDisk(fd, room))
+
+        monkeypatch.setattr(outfiles.os, "fdopen", fdopen)
+
+    return fill

@@ -299,9 +299,11 @@ def test_signed_distribution_and_count_evidence():
     recs = advise(d).recommendations
     assert recs[0].reduction == "batchmean" and "--reduction batchmean" in recs[0].command
     assert "cross_entropy" in [r.loss for r in recs]
-    c = infer_label_type(poisson_counts())
-    assert c.label_type == "count"
-    assert c.evidence["n_unique"] > advisor.MAX_CLASSES
+    y = poisson_counts()
+    c = infer_label_type(y)
+    assert c.label_type == "count" and c.confidence == "strong"
+    assert c.evidence["dispersion"] == pytest.approx(y.var(ddof=1) / y.mean(), rel=1e-3)
+    assert c.evidence["spread"] == "consistent with a Poisson's" and c.evidence["count_fit"]["verdict"] == "fits"
     assert c.evidence["integral"] is True and c.evidence["min"] >= 0
 
 

@@ -463,15 +463,19 @@ def test_integral_float_labels_are_class_indices(invoke_json, write_file, class_
     assert out["value"] == pytest.approx(invoke_json(["compute", "cross_entropy", logits, classes])["value"])
 
 
+# Not "0" first: above "1.5", a first line "0" numbers the columns, pandas' header of an unnamed column (README).
+HALF_LABELS = ["1", "1.5", "0", "2"]
+
+
 def test_fractional_class_label_refused(expect_error, write_file, class_files):
     logits, _ = class_files
-    labels = write_file("half.csv", ["0", "1.5", "1", "2"])
+    labels = write_file("half.csv", HALF_LABELS)
     expect_error(["compute", "cross_entropy", logits, labels], 3, "half.csv", "row 2", "column", "whole number")
 
 
 def test_fractional_class_label_message_shows_the_plain_number(expect_error, write_file, class_files):
     logits, _ = class_files
-    line = expect_error(["compute", "cross_entropy", logits, write_file("half.csv", ["0", "1.5", "1", "2"])], 3)
+    line = expect_error(["compute", "cross_entropy", logits, write_file("half.csv", HALF_LABELS)], 3)
     assert "np.float64" not in line
     assert "1.5 is not a whole number" in line
 
@@ -903,10 +907,10 @@ def test_python_dash_m_help():
     assert done.stderr == ""
 
 
-def test_import_cli_loads_neither_torch_nor_pandas():
+def test_import_cli_loads_no_torch_pandas_or_scipy():
     code = (
         "import sys, losscli.cli\n"
-        "heavy = sorted(m for m in ('torch', 'pandas') if m in sys.modules)\n"
+        "heavy = sorted(m for m in ('torch', 'pandas', 'scipy') if m in sys.modules)\n"
         "print(','.join(heavy))\n"
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
@@ -923,3 +927,117 @@ def test_float64_npy_is_validated_as_torch_gets_it(expect_error, invoke_json, wr
     y, mu, p = np.array([1.0, 2.0]), np.array([1e-50, 1.0]), 1.5  # sklearn's mean_tweedie_deviance, by hand
     dev = 2 * (y ** (2 - p) / ((1 - p) * (2 - p)) - y * mu ** (1 - p) / (1 - p) + mu ** (2 - p) / (2 - p))
     assert got["value"] == pytest.approx(dev.mean(), rel=1e-12)
+
+
+# --- strict JSON in every command ---------------------------------------------------------------
+
+
+def _strict_json(text: str) -> object:
+    """``text`` parsed as strict JSON: NaN, Infinity and -Infinity are refused, as jq refuses them."""
+
+    def refuse(constant: str) -> None:
+        raise ValueError(f"{constant} is not JSON")
+
+    return json.loads(text, parse_constant=refuse)
+
+
+def _nulls(document: object) -> int:
+    if isinstance(document, dict):
+        return sum(_nulls(value) for value in document.values())
+    if isinstance(document, list):
+        return sum(_nulls(value) for value in document)
+    return document is None
+
+
+def test_json_is_strict_in_every_command(invoke, write_file):
+    """Each command, given inputs whose numbers overflow (a float32 loss of 6e38, float64 row sums past
+    1.8e308, a change against a baseline of 2.5e-321, log(0) on a curve), prints strict JSON: null where
+    a number is not finite, as compute's value already is."""
+    huge_pred = write_file("hp.npy", np.array([3e38, -3e38, 1.0], dtype=np.float32))
+    huge_labels = write_file("hy.npy", np.array([-3e38, 3e38, 1.0], dtype=np.float32))
+    zeros = write_file("z.npy", np.zeros(4))
+    tiny = write_file("tiny.npy", np.array([0.0, 0.0, 0.0, 1e-160]))  # mse 2.5e-321, a subnormal
+    large = write_file("large.npy", np.array([0.0, 0.0, 0.0, 1e10]))
+    wide = write_file("wide.npy", np.array([[1e308, 1e308], [1.0, 2.0], [1.5e308, 1e308]]))
+    runs = {
+        "list": ["list"],
+        "info": ["info", "ce"],
+        "compute": ["compute", "mse", huge_pred, huge_labels],
+        "compute streamed": ["compute", "mse", huge_pred, huge_labels, "--chunk-size", "2"],
+        "compute none": ["compute", "mse", huge_pred, huge_labels, "--reduction", "none"],
+        "compare": ["compare", large, tiny, "--labels", zeros, "-l", "mse", "--baseline", tiny, "--dtype", "float64"],
+        "compare float32": ["compare", huge_pred, "--labels", huge_labels, "-l", "mse,l1"],
+        "recommend": ["recommend", wide, "--pred", wide],
+        "curve": ["curve", "mse", "--target", "0", "--range=-1e200:1e200", "--points", "3"],
+    }
+    for name, args in runs.items():
+        result = invoke([*args, "-f", "json"])
+        assert result.exit_code == 0, (name, result.stderr, result.exception)
+        document = _strict_json(result.stdout)
+        if name not in ("list", "info"):  # each of the others held a number that is not finite
+            assert _nulls(document), name
+
+
+# --- empty inputs, in every form and command ----------------------------------------------------------
+
+
+def _empty_files(tmp_path: Path) -> dict[str, tuple[str, str]]:
+    """Files holding no values, each with a fragment of the error it gets."""
+    import pandas as pd
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    files: dict[str, tuple[str, str]] = {}
+    for shape in [(0,), (0, 3), (5, 0), (2, 0, 3)]:
+        path = tmp_path / f"e{len(files)}.npy"
+        np.save(path, np.zeros(shape))
+        files[f"npy {shape}"] = (str(path), f"an empty array of shape {shape}")
+        path = tmp_path / f"e{len(files)}.npz"
+        np.savez_compressed(path, y=np.zeros(shape))
+        files[f"npz {shape}"] = (str(path), f"array 'y': an empty array of shape {shape}")
+    for name, table in {"rows": pa.table({"y": pa.array([], pa.float64())}), "columns": pa.table({})}.items():
+        path = tmp_path / f"no-{name}.parquet"
+        pq.write_table(table, path)
+        files[f"parquet without {name}"] = (str(path), "the Parquet file holds no data")
+    path = tmp_path / "index-only.parquet"
+    pd.DataFrame({"id": [4, 1, 2]}).set_index("id").to_parquet(path)  # not a range: stored as a column
+    files["parquet of a pandas index"] = (str(path), "0 columns besides pandas' index 'id'")
+    for name, text, fragment in [
+        ("header.csv", "y\n", "no data rows"),
+        ("blank.csv", "\n\n", "the file is empty"),
+        ("comments.tsv", "# only\n", "no data rows"),
+    ]:
+        path = tmp_path / name
+        path.write_text(text)
+        files[name] = (str(path), fragment)
+    return files
+
+
+def test_empty_inputs_are_one_error_line_with_exit_3(expect_error, write_file, tmp_path):
+    """Zero rows or zero columns, in any form, as labels or predictions of any command: exit 3, never a
+    value of null with exit 0, never an unexpected error (exit 1)."""
+    good = write_file("good.npy", np.array([0.0, 1.0, 1.0]))
+    for empty, fragment in _empty_files(tmp_path).values():
+        for args in (
+            ["compute", "mse", good, empty],
+            ["compute", "mse", empty, good, "--chunk-size", "2"],
+            ["compute", "mse", good, empty, "--chunk-size", "2"],
+            ["compare", good, "--labels", empty],
+            ["compare", good, "--labels", empty, "-l", "mse"],
+            ["compare", empty, "--labels", good, "-l", "mse"],
+            ["recommend", empty],
+            ["recommend", good, "--pred", empty],
+        ):
+            expect_error(args, 3, empty, fragment)
+
+
+@pytest.mark.parametrize("where", ["pred", "labels"])
+def test_compare_names_a_value_past_float32(expect_error, invoke_json, write_file, where):
+    """As compute does: the row and value, and --dtype float64, rather than a RuntimeWarning and 'inf'."""
+    big, small = np.array([1.0, 3.5e38, 2.0]), np.array([1.0, 2.0, 2.0])
+    pred = write_file("p.npy", big if where == "pred" else small)
+    labels = write_file("y.npy", big if where == "labels" else small)
+    bad = pred if where == "pred" else labels
+    expect_error(["compare", pred, "--labels", labels, "-l", "mse"], 3, f"{bad}: row 2: 3.5e+38", "--dtype float64")
+    got = invoke_json(["compare", pred, "--labels", labels, "-l", "mse", "--dtype", "float64"])
+    assert got["rows"][0]["values"]["mse"] == pytest.approx(np.mean((big - small) ** 2), rel=1e-12)

@@ -86,6 +86,18 @@ def test_compute_bad_cell_through_the_fork(fork_always, expect_error, write_file
     expect_error(["compute", "mse", pred, labels], 3, "p.csv", "row 2", "'abc'")
 
 
+def test_a_reader_left_uncollected_stops_its_child(fork_always, write_file):
+    import os
+
+    path = write_file("p.csv", ["p", 1, 2, 3])
+    with pytest.raises(RuntimeError), forkread.start([path], "float32") as reader:
+        child = reader.pid
+        raise RuntimeError("the import failed")
+    assert reader.pid == 0 and reader.memfds == []
+    with pytest.raises(ChildProcessError):
+        os.waitpid(child, os.WNOHANG)  # killed and reaped already
+
+
 def test_parser_pool_has_one_thread_until_the_import_is_done():
     import os
     import time

@@ -13,7 +13,15 @@ import numpy as np
 import pytest
 
 from losscli.errors import DataError
-from losscli.loading import Source, read_source, resolve_columns, select_columns, split_column_options
+from losscli.loading import (
+    Source,
+    cell_as_written,
+    iter_row_chunks,
+    read_source,
+    resolve_columns,
+    select_columns,
+    split_column_options,
+)
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -404,6 +412,80 @@ def test_key_on_a_file_that_is_not_npz(tmp_path):
     )
 
 
+@pytest.mark.parametrize(
+    ("shape", "what"), [((0,), "rows"), ((0, 3), "rows"), ((5, 0), "columns"), ((2, 0, 3), "values")]
+)
+@pytest.mark.parametrize("suffix", [".npy", ".npz"])
+def test_empty_arrays_are_refused(tmp_path, shape, what, suffix):
+    path = str(tmp_path / f"e{suffix}")
+    (np.save if suffix == ".npy" else np.savez)(path, np.zeros(shape))
+    name = path if suffix == ".npy" else f"{path}: array 'arr_0'"
+    assert data_error(path) == f"{name}: an empty array of shape {shape} (no {what}); give at least one value"
+    with pytest.raises(DataError, match="empty array"):
+        iter_row_chunks(path, 2)
+
+
+def _npz_bytes(**arrays) -> bytes:
+    buffer = io.BytesIO()
+    np.savez_compressed(buffer, **arrays)
+    return buffer.getvalue()
+
+
+def test_compressed_npz_past_the_limit_is_refused_before_inflating(tmp_path, monkeypatch):
+    """A small archive that inflates to far more (zeros deflate ~1000:1) is refused from its header:
+    nothing is inflated but the header (the limit is lowered here; it is 1 GiB)."""
+    from losscli import loading
+
+    path = write(tmp_path, "bomb.npz", _npz_bytes(x=np.zeros(1 << 20)))  # 8 MiB of zeros in ~8 KiB
+    assert os.path.getsize(path) < 64 << 10
+    monkeypatch.setattr(loading, "NPZ_INFLATE_LIMIT", 1 << 20)
+    inflated = []
+    real_read_array = np.lib.format.read_array
+    monkeypatch.setattr(np.lib.format, "read_array", lambda *a, **k: inflated.append(1) or real_read_array(*a, **k))
+    message = data_error(path)
+    assert message.startswith(f"{path}: array 'x' inflates to 8.0 MiB (shape (1048576,), float64) from ")
+    assert "more than the 1.0 MiB losscli inflates in memory; stream it with --chunk-size" in message
+    assert not inflated
+    # Under --chunk-size it streams, a chunk at a time, with the values numpy reads.
+    _, chunks = iter_row_chunks(path, 300_000)
+    parts = list(chunks)
+    assert [len(p) for p in parts] == [300_000, 300_000, 300_000, 148_576]
+    assert not any(p.any() for p in parts)
+    # Below the limit, and for an archive stored without compression, it is read whole.
+    monkeypatch.setattr(loading, "NPZ_INFLATE_LIMIT", 8 << 20)
+    np.testing.assert_array_equal(read_source(path).array, np.zeros(1 << 20))
+
+
+def test_npz_entry_whose_size_lies_about_its_header_is_corrupt(tmp_path):
+    """The zip entry's declared size must be the .npy header's plus shape x itemsize."""
+    import zipfile
+
+    member = io.BytesIO()
+    np.save(member, np.arange(4.0))
+    data = member.getvalue()
+    header = data[: len(data) - 32].replace(b"(4,)", b"(9,)")  # claims 9 float64 values, holds 4
+    path = str(tmp_path / "lie.npz")
+    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("x.npy", header + data[-32:])
+    message = data_error(path)
+    assert message.startswith(f"{path}: array 'x' is corrupt: its header declares shape (9,) of float64 (")
+    assert message.endswith("save the archive again")
+    with pytest.raises(DataError, match="is corrupt"):
+        iter_row_chunks(path, 2)
+
+
+@pytest.mark.parametrize("chunk_rows", [1, 3, 10])
+@pytest.mark.parametrize("order", ["C", "F"])
+def test_npz_streams_as_read_whole(tmp_path, chunk_rows, order):
+    array = np.asarray(np.arange(24.0).reshape(8, 3), order=order)
+    path = write(tmp_path, "a.npz", _npz_bytes(x=array, y=np.arange(8)))
+    for key, selectors in (("x", None), ("x", ["2", "0"]), ("y", None)):
+        _, chunks = iter_row_chunks(path, chunk_rows, key=key, selectors=selectors)
+        np.testing.assert_array_equal(
+            np.concatenate(list(chunks)), select_columns(read_source(path, key=key), selectors)
+        )
+
+
 # --- Parquet ---------------------------------------------------------------------------
 
 
@@ -462,11 +544,68 @@ def test_parquet_non_numeric_and_null_columns(tmp_path):
     source = read_source(path)
     np.testing.assert_array_equal(select_columns(source, ["ok"]), [1.0, 2.0])
     assert selection_error(source, ["name"]) == (
-        f"{path}: column 'name' holds string values, not numbers; choose numeric columns with --pred-col"
+        f"{path}: column 'name' holds string values, not numbers; convert it to numbers when writing the file, "
+        "or choose numeric columns with --pred-col"
     )
     assert selection_error(source, ["score"]) == (
         f"{path}: row 2, column 'score': empty cell (null); fill it in or choose other columns with --pred-col"
     )
+
+
+@pytest.mark.parametrize("chunk_rows", [None, 1, 2])
+@pytest.mark.parametrize("index", ["filtered", "named"])
+def test_pandas_index_of_a_parquet_file_is_left_out_with_a_note(tmp_path, index, chunk_rows):
+    """df.to_parquet stores an index that is not a range as a column its metadata names; it is no data."""
+    import pandas as pd
+
+    frame = pd.DataFrame({"id": [7, 3, 9, 10], "p": [0.1, 0.5, 0.9, 0.2], "y": [0.0, 1.0, 1.0, 0.0]})
+    frame = frame.iloc[[0, 2, 3]] if index == "filtered" else frame.set_index("id")
+    stored = "__index_level_0__" if index == "filtered" else "id"
+    path = str(tmp_path / "pandas.parquet")
+    frame.to_parquet(path)
+    want = pd.read_parquet(path)  # pandas reads the column back as the index
+    if chunk_rows is None:
+        source = read_source(path)
+        got = select_columns(source, None)
+    else:
+        source, chunks = iter_row_chunks(path, chunk_rows)
+        got = np.concatenate(list(chunks))
+    assert source.columns == list(want.columns) == (["id", "p", "y"] if index == "filtered" else ["p", "y"])
+    np.testing.assert_array_equal(got, want.to_numpy())
+    note = f"{path}: column {stored!r} is pandas' index (as df.to_parquet writes it), not data: left out"
+    assert source.notes == [note]
+
+
+def test_default_pandas_index_leaves_every_column(tmp_path):
+    import pandas as pd
+
+    path = str(tmp_path / "plain.parquet")
+    pd.DataFrame({"p": [0.1, 0.5], "y": [0.0, 1.0]}).to_parquet(path)
+    source = read_source(path)
+    assert source.columns == ["p", "y"] and source.notes == []
+
+
+def test_parquet_of_pandas_index_only_holds_no_data(tmp_path):
+    import pandas as pd
+
+    path = str(tmp_path / "index.parquet")
+    pd.DataFrame({"id": [5, 1, 3]}).set_index("id").to_parquet(path)
+    assert data_error(path) == (
+        f"{path}: the Parquet file holds no data (3 rows, 0 columns besides pandas' index 'id'); "
+        "give a file with at least one row of numbers"
+    )
+
+
+@pytest.mark.parametrize(("rows", "columns"), [(0, 1), (0, 0)])
+def test_parquet_without_rows_or_columns(tmp_path, rows, columns):
+    import pyarrow as pa
+
+    path = write_parquet(tmp_path, {"a": pa.array([], pa.float64())} if columns else {})
+    message = f"{path}: the Parquet file holds no data ({rows} rows, {columns} columns)"
+    assert data_error(path).startswith(message)
+    with pytest.raises(DataError) as caught:
+        iter_row_chunks(path, 2)
+    assert str(caught.value).startswith(message)
 
 
 def test_corrupt_parquet(tmp_path):
@@ -623,6 +762,32 @@ def test_selecting_columns_of_1d_and_4d_arrays(tmp_path):
     )
 
 
+# --- cells as written, for error messages -------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "row", "column", "written"),
+    [
+        ("a.csv", "# c\nid,y\n\na, 99999999999999999999 \nb,3.5e38\n", 1, "y", "3.5e38"),
+        ("a.csv", "id,y\na,1\nb,\"1e400\"\n", 1, "y", "1e400"),
+        ("a.tsv", "1\t16777219\n2\t2\n", 0, "1", "16777219"),
+        ("a.txt", "  1   2\n\t3 \t 99999999999999999999\n", 1, "1", "99999999999999999999"),
+        ("a.csv", "y\r\n1\r\n2e400\r\n", 1, "y", "2e400"),
+        ("a.csv", "y\n1\n", 5, "y", None),  # no such row
+        ("a.csv", "y\n1\n", 0, "z", None),  # no such column
+        ("a.npy", None, 0, "0", None),  # not text
+    ],
+)
+def test_cell_as_written(tmp_path, name, content, row, column, written):
+    path = str(tmp_path / name)
+    if content is None:
+        np.save(path, np.zeros(2))
+    else:
+        write(tmp_path, name, content)
+    assert cell_as_written(path, row, column) == written
+    assert cell_as_written("<stdin>", row, column) is None
+
+
 # --- start-up ---------------------------------------------------------------------------
 
 
@@ -658,11 +823,16 @@ def test_loading_imports_neither_pandas_nor_torch(tmp_path):
 # --- streamed text: pieces of whole lines, each parsed by every core ----------------------------
 
 
-def test_streamed_bad_cell_in_a_later_piece_names_the_rows_before(monkeypatch, write_file):
+def test_streamed_bad_cell_in_a_later_piece_names_its_row_and_line(monkeypatch, write_file):
+    """The piece holding the bad cell is read again as a whole read reads a file: the same message."""
     from losscli import loading
 
     monkeypatch.setattr(loading, "_PIECE_BYTES", 8)
-    path = write_file("p.csv", b"a\n1\n2\n3\n4\n5\nx\n7\n")
+    path = write_file("p.csv", b"a\n1\n2\n\n3\n4\n5\nx\n7\n")
     _, chunks = loading.iter_row_chunks(path, 2)
-    with pytest.raises(DataError, match=r"p\.csv: after data row [34]: .*'x'"):  # the rows given before it
+    with pytest.raises(DataError) as streamed:
         list(chunks)
+    with pytest.raises(DataError) as whole:
+        select_columns(read_source(path), None)
+    assert str(streamed.value) == str(whole.value)
+    assert "row 6 (line 8), column 'a': cannot read 'x' as a number" in str(streamed.value)

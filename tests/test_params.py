@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import json
+import math
+
+import numpy as np
 import pytest
 
 from losscli.errors import UnknownParamError, UsageError
 from losscli.params import check_reduction, parse_inputs, parse_params, parse_value, split_assignment
-from losscli.registry import get_loss
+from losscli.registry import get_loss, list_losses
 
 # --- JSON values -------------------------------------------------------------------------------
 
@@ -121,6 +125,52 @@ def test_coercion_errors(loss, item, fragment):
 def test_non_finite_numbers_refused(text):
     with pytest.raises(UnknownParamError):
         parse_params(get_loss("margin_ranking"), [f"margin={text}"])
+
+
+EVERY_PARAM = [
+    pytest.param(spec, param, id=f"{spec.name}-{param.name}") for spec in list_losses() for param in spec.params
+]
+
+
+@pytest.mark.parametrize(("spec", "param"), EVERY_PARAM)
+@pytest.mark.parametrize("text", ["1e400", "-1e400", "[1,1e400]", "[-1e999]"])
+def test_numbers_beyond_float64_are_refused_for_every_parameter(spec, param, text):
+    """JSON reads 1e400 as an infinite float: no parameter of any kind takes it (exit 2, naming it)."""
+    assert not math.isfinite(max(map(abs, np.atleast_1d(json.loads(text)))))  # the premise
+    with pytest.raises(UnknownParamError) as caught:
+        parse_params(spec, [f"{param.name}={text}"])
+    message = str(caught.value)
+    assert message.startswith(f"{spec.name}: -p {param.name}={text}: ")
+    assert "finite" in message
+    assert caught.value.exit_code == 2
+
+
+@pytest.mark.parametrize(("spec", "param"), [p for p in EVERY_PARAM if p.values[1].kind in ("int", "float", "tensor")])
+def test_large_finite_numbers_are_not_mistaken_for_infinite(spec, param):
+    """1e308 is finite: it passes the check for infinity (a bound or the int64 range may still refuse it)."""
+    try:
+        parse_params(spec, [f"{param.name}=1e308"])
+    except UnknownParamError as error:
+        assert "finite" not in str(error)
+
+
+@pytest.mark.parametrize("text", ["99999999999999999999", "1e300", "-9223372036854775809"])
+def test_integer_parameters_beyond_int64_are_refused(text):
+    """torch keeps ignore_index in an int64: a larger integer is a usage error quoted as typed, not an overflow."""
+    with pytest.raises(UnknownParamError) as caught:
+        parse_params(get_loss("cross_entropy"), [f"ignore_index={text}"])
+    assert str(caught.value).startswith(f"cross_entropy: -p ignore_index={text}: expected an integer from ")
+    assert parse_params(get_loss("cross_entropy"), [f"ignore_index={2**63 - 1}"]) == {"ignore_index": 2**63 - 1}
+
+
+@pytest.mark.parametrize(
+    ("loss", "item"),
+    [("cross_entropy", "ignore_index=1e400"), ("cross_entropy", "weight=[1,1e400]"), ("huber", "delta=-1e400")],
+)
+def test_infinite_parameter_through_the_cli(expect_error, write_file, loss, item):
+    pred = write_file("p.csv", [[0.1, 0.9], [0.8, 0.2]])
+    labels = write_file("y.csv", [1, 0] if loss == "cross_entropy" else [[0.0, 1.0], [1.0, 0.0]])
+    expect_error(["compute", loss, pred, labels, "-p", item], 2, f"-p {item}:", "finite")
 
 
 def test_unknown_parameter_lists_the_valid_ones():

@@ -553,7 +553,7 @@ def test_nan_in_labels_names_the_row(expect_error, write_file):
     expect_error(["recommend", path, "--label-col", "y", "--pred-col", "p"], 3, "data.csv", "row 2")
 
 
-# --- speed: recommend imports neither torch nor pandas ------------------------------------------
+# --- speed: recommend imports neither torch nor pandas, and scipy only for whole numbers ----------
 
 IMPORT_PROBE = """
 import json, sys
@@ -565,19 +565,27 @@ except SystemExit as e:
     code = e.code
 else:
     code = 0
-print(json.dumps({"code": code, "torch": "torch" in sys.modules, "pandas": "pandas" in sys.modules}), file=sys.stderr)
+print(json.dumps({"code": code, **{m: m in sys.modules for m in ("torch", "pandas", "scipy")}}), file=sys.stderr)
 """
 
 
-@pytest.mark.parametrize("args", [["--label-type", "binary", "-f", "json"], ["LABELS"]], ids=["label_type", "csv"])
-def test_recommend_imports_neither_torch_nor_pandas(write_file, args):
-    path = write_file("labels.csv", ["y", *rng(4).integers(0, 10, 300)])
-    args = [path if a == "LABELS" else a for a in args]
+@pytest.mark.parametrize(
+    "args, labels, scipy",
+    [
+        (["--label-type", "binary", "-f", "json"], None, False),
+        (["LABELS"], rng(4).normal(3.0, 2.0, 300), False),
+        (["LABELS"], rng(4).integers(0, 10, 300), True),  # the count tests need scipy.special
+    ],
+    ids=["label_type", "real_csv", "whole_number_csv"],
+)
+def test_recommend_imports_no_torch_or_pandas_and_scipy_only_for_whole_numbers(write_file, args, labels, scipy):
+    if labels is not None:
+        args = [write_file("labels.csv", ["y", *labels]) if a == "LABELS" else a for a in args]
     proc = subprocess.run(
         [sys.executable, "-c", IMPORT_PROBE, json.dumps(args)], capture_output=True, text=True, timeout=60
     )
     report = json.loads(proc.stderr.strip().splitlines()[-1])
-    assert report == {"code": 0, "torch": False, "pandas": False}, proc.stderr
+    assert report == {"code": 0, "torch": False, "pandas": False, "scipy": scipy}, proc.stderr
     assert proc.stdout.strip()
 
 
@@ -588,3 +596,69 @@ def test_a_prediction_column_against_flat_labels_is_a_broadcast_mistake(invoke_j
     labels = write_file("flat.npy", 3 * rng.normal(size=30))
     warnings = invoke_json(["recommend", labels, "--pred", pred])["warnings"]
     assert any("shape (30, 1) and the labels (30,)" in w and "(30, 30)" in w for w in warnings), warnings
+
+
+# --- whole-number labels: classes, counts or measurements (issue 11) -----------------------------
+
+
+def test_poisson_counts_far_from_zero_are_counts_not_classes(invoke_json, write_file):
+    """200 Poisson(20) counts, none below 10: counts, with the evidence that decided in the JSON."""
+    y = rng(1).poisson(20, 200)
+    out = recommend(invoke_json, write_file("counts.csv", ["count", *y]))
+    assert out["label_type"] == "count" and out["confidence"] == "strong" and out["alternatives"] == []
+    assert out["recommendations"][0]["loss"] == "poisson_nll"
+    assert all("weight" not in rec["params"] for rec in out["recommendations"])
+    ev = out["evidence"]
+    assert ev["n_unique"] == len(np.unique(y)) and ev["missing_below_min"] == f"0..{y.min() - 1}"
+    assert ev["dispersion"] == pytest.approx(y.var(ddof=1) / y.mean(), rel=1e-3)
+    assert ev["count_fit"]["verdict"] == "fits" and "Poisson" in out["reading"]
+
+
+def test_body_measurements_as_whole_numbers_are_continuous(invoke_json, write_file):
+    """Linnerud's physiological data (weight lb, waist in, pulse; 20 x 3 integers): measurements."""
+    from sklearn.datasets import load_linnerud
+
+    y = load_linnerud().target.astype(int)
+    path = write_file("body.csv", [["weight", "waist", "pulse"], *y.tolist()])
+    out = recommend(invoke_json, path)
+    assert out["label_type"] == "continuous" and out["confidence"] == "strong"
+    assert out["recommendations"][0]["loss"] == "mse"
+    assert [c["reading"] for c in out["evidence"]["columns"]] == ["continuous", "continuous", "count"]
+
+
+def test_weak_evidence_lists_both_readings_with_their_first_recommendation(invoke, invoke_json, write_file):
+    """20 Poisson(3) counts: too few to tell counts from class indices; both readings, each runnable."""
+    y = rng(3).poisson(3, 20)
+    labels = write_file("small.npy", y)
+    out = recommend(invoke_json, labels)
+    assert out["confidence"] == "weak"
+    readings = [out["label_type"]] + [alt["label_type"] for alt in out["alternatives"]]
+    assert sorted(readings) == ["count", "multiclass"]
+    for alt in out["alternatives"]:
+        assert alt["reason"]
+        (rec,) = alt["recommendations"]
+        assert rec["loss"] == FIRST[alt["label_type"]]
+        words = shlex.split(rec["command"])
+        assert words[:3] == ["losscli", "compute", rec["loss"]] and labels in words
+    table = invoke(["recommend", labels])
+    assert table.exit_code == 0, table.stderr
+    assert "(weak evidence)" in table.stdout
+    other = out["alternatives"][0]
+    assert f"Could also be read as {other['label_type']}" in table.stdout
+    assert f"losscli compute {other['recommendations'][0]['loss']}" in table.stdout
+
+
+def test_weak_evidence_in_csv_adds_the_other_readings_rows(invoke, write_file):
+    path = write_file("ratings.npy", rng(6).choice([1, 2, 3, 4, 5], 500, p=[0.1, 0.1, 0.2, 0.3, 0.3]))
+    result = invoke(["recommend", path, "-f", "csv"])
+    assert result.exit_code == 0, result.stderr
+    rows = list(csv.DictReader(io.StringIO(result.stdout)))
+    assert rows[0]["label_type"] == "multiclass" and rows[0]["confidence"] == "weak"
+    alternative = [r for r in rows if r["rank"] == "alternative"]
+    assert [(r["label_type"], r["loss"]) for r in alternative] == [("continuous", "mse")]
+    assert "ordered scale" in alternative[0]["reading"]
+
+
+def test_given_label_type_has_no_alternatives(invoke_json):
+    out = recommend(invoke_json, "--label-type", "count")
+    assert out["confidence"] == "given" and out["alternatives"] == []

@@ -300,7 +300,7 @@ def test_list_table_and_csv(runner, invoke):
     assert len(lines) == len(SPECS) + 1
 
 
-def test_reading_the_registry_imports_neither_torch_nor_pandas():
+def test_reading_the_registry_imports_no_torch_pandas_or_scipy():
     code = (
         "import sys\n"
         "from typer.testing import CliRunner\n"
@@ -308,10 +308,10 @@ def test_reading_the_registry_imports_neither_torch_nor_pandas():
         "from losscli.registry import get_loss, list_losses\n"
         "specs = list_losses()\n"
         "assert all(get_loss(a) for s in specs for a in (s.name, *s.aliases))\n"
-        "for args in (['list'], ['list', '-f', 'json'], ['--help'], ['compute', '--help']):\n"
+        "for args in (['list'], ['list', '-f', 'json'], ['info', 'mse'], ['--help'], ['compute', '--help']):\n"
         "    result = CliRunner().invoke(app, args)\n"
         "    assert result.exit_code == 0, (args, result.output)\n"
-        "print(','.join(m for m in ('torch', 'pandas') if m in sys.modules))\n"
+        "print(','.join(m for m in ('torch', 'pandas', 'scipy') if m in sys.modules))\n"
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr

@@ -71,3 +71,44 @@ def test_no_room_for_the_spill_file_is_one_error_line(monkeypatch, expect_error,
     pred, labels = write_file("p.csv", "x\n1\n2\n3\n"), write_file("y.csv", "y\n0\n2\n5\n")
     args = ["compute", "mse", pred, labels, "--chunk-size", "2", "-f", "json"]
     expect_error(args, 3, "No space left on device", "TMPDIR")
+
+
+def test_a_signal_while_the_spill_file_has_a_name_leaves_nothing(monkeypatch, invoke, write_file, tmp_path):
+    """Where O_TMPFILE is missing, TemporaryFile makes a named file and unlinks it: no signal falls between."""
+    import os
+    import signal
+    import tempfile
+
+    spill_dir = tmp_path / "tmp"
+    spill_dir.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(spill_dir))
+    monkeypatch.setattr(tempfile, "_O_TMPFILE_WORKS", False)
+    make = tempfile._mkstemp_inner
+
+    def make_then_stop(*args, **kwargs):
+        made = make(*args, **kwargs)
+        os.kill(os.getpid(), signal.SIGTERM)
+        return made
+
+    monkeypatch.setattr(tempfile, "_mkstemp_inner", make_then_stop)
+    pred, labels = write_file("p.csv", "x\n1\n2\n3\n"), write_file("y.csv", "y\n0\n2\n5\n")
+    result = invoke(["compute", "mse", pred, labels, "--chunk-size", "2", "-f", "json"])
+    assert result.exit_code == 143 and result.stderr == "Error: interrupted by SIGTERM\n"
+    assert os.listdir(spill_dir) == []
+
+
+def test_a_failed_read_back_is_one_error_naming_tmpdir(monkeypatch):
+    import errno
+
+    from losscli import spill as spill_module
+    from losscli.errors import DataError
+
+    spill = Spill(np.float32)
+    spill.append(np.zeros(4))
+
+    def broken(*args):
+        raise OSError(errno.EIO, "Input/output error")
+
+    monkeypatch.setattr(spill_module.os, "preadv", broken)
+    with pytest.raises(DataError, match="read back the streamed rows .* Input/output error; set TMPDIR"):
+        spill.array()[:2]

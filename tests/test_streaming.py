@@ -115,6 +115,9 @@ def test_unselected_text_column_is_not_parsed(write_file):
         pytest.param(b"a,b\r\n1,2\r\n3,4\r\n5,6\r\n", id="crlf"),
         pytest.param(b"a,b\n1,2\n\n3,4\n5,6\n", id="blank-line"),
         pytest.param(b"\xef\xbb\xbfa,b\n1,2\n3,4\n5,6\n", id="bom"),
+        pytest.param(b"\xef\xbb\xbf# a comment\na,b\n1,2\n3,4\n5,6\n", id="bom-then-comment"),
+        pytest.param(b"# a comment\n\na,b\n1,2\n# between\n3,4\n5,6\n# the end", id="comments"),
+        pytest.param(b"a,b\r1,2\r3,4\r5,6\r", id="lone-cr"),
         pytest.param(b"a,b\n1,2\n3,4\n5,6", id="no-final-newline"),
         pytest.param(b'"a","b"\n"1","2"\n3,4\n5,6\n', id="quoted"),
         pytest.param(b"a,b\n1e3,inf\n3,4\n5,-6E-2\n", id="exponents-inf"),
@@ -651,9 +654,15 @@ def test_streamed_shape_error_reports_a_bad_cell_met_counting_the_rows(expect_er
     assert "has input of shape" not in expect_error([*args, "--chunk-size", "50000"], 3, "bad.csv")
 
 
-def test_stdin_with_chunk_size_is_a_usage_error(expect_error, write_file):
-    labels = write_file("y.csv", "y\n1\n2\n")
-    expect_error(["compute", "mse", "-", labels, "--chunk-size", "2"], 2, "standard input", input="x\n1\n2\n")
+def test_stdin_streams_as_a_file_does(invoke_json, expect_error, write_file):
+    """Standard input is read once, from start to end, a piece at a time, as a file is."""
+    text = "# pandas' index, a comment and a lone line of spaces\n,x\n0,1\n1,2.5\n   \n2,-4\n"
+    labels = write_file("y.csv", "y\n1\n2\n3\n")
+    args = ["compute", "mse", "-", labels]
+    whole = invoke_json(args, input=text)
+    assert whole["value"] == pytest.approx(np.mean((np.array([1, 2.5, -4]) - [1, 2, 3]) ** 2))
+    assert invoke_json([*args, "--chunk-size", "2"], input=text) == whole
+    expect_error(["compute", "mse", "-", "-", "--chunk-size", "2"], 2, "standard input", input=text)
 
 
 def test_non_decomposing_loss_is_computed_whole_with_a_warning(invoke, invoke_json, write_file, monkeypatch):

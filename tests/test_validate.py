@@ -101,6 +101,54 @@ def test_to_index_refuses_fractions():
     assert "whole number" in message
 
 
+@pytest.mark.parametrize(
+    ("array", "shown"),
+    [
+        (np.array([1, 2**64 - 1, 3], np.uint64), "18446744073709551615"),
+        (np.array([1.0, 1e20, 3.0]), "1e+20"),
+        (np.array([1.0, -(2.0**63) * 2, 3.0], np.float32), "-1.8446744e+19"),
+    ],
+)
+def test_to_index_refuses_values_beyond_int64_never_wrapping_them(array, shown):
+    """astype(np.int64) wraps 2**64 - 1 to -1 and makes 1e20 -2**63: the error quotes the stored value."""
+    role = get_loss("nll").roles[1]
+    with pytest.raises(DataError) as caught:
+        to_index(Input(role, array, "c.npy"))
+    assert str(caught.value).startswith(f"c.npy: row 2: {shown} in target is too large for an integer index")
+    assert "9223372036854775807" in str(caught.value)
+
+
+def test_to_index_keeps_the_largest_int64s_exact():
+    role = get_loss("nll").roles[1]
+    array = np.array([0, 2**63 - 1], np.uint64)
+    np.testing.assert_array_equal(to_index(Input(role, array, "c.npy")), [0, 2**63 - 1])
+    stored = np.array([0.0, 2.0**60], np.float32)  # a float file holds this whole number exactly
+    np.testing.assert_array_equal(to_index(Input(role, stored, "c.npy")), [0, 2**60])
+
+
+@pytest.mark.parametrize(
+    ("cell", "dtype", "fragment"),
+    [
+        ("99999999999999999999", np.float32, "99999999999999999999 in target is too large for an integer index"),
+        ("99999999999999999999", np.float64, "99999999999999999999 in target is too large for an integer index"),
+        ("1e20", np.float64, "1e20 in target is too large"),
+        ("16777219", np.float32, "16777219 in target is 2**24 or more, where float32"),
+        ("16777219", np.float32, "compute in float64 with --dtype float64"),
+        ("9007199254740993", np.float64, "9007199254740993 in target is 2**53 or more"),
+        ("9223372036854775807", np.float64, "9223372036854775807 in target is 2**53 or more"),
+    ],
+)
+def test_to_index_quotes_text_as_written(tmp_path, cell, dtype, fragment):
+    """A text cell is parsed in the run's float type: past its whole numbers the error quotes the file's text."""
+    path = tmp_path / "y.csv"
+    path.write_text(f"# labels\nid,label\na,1\n\nb,{cell}\n")
+    role = get_loss("nll").roles[1]
+    with pytest.raises(DataError) as caught:
+        to_index(Input(role, np.array([1, float(cell)], dtype), str(path), ["label"]))
+    assert str(caught.value).startswith(f"{path}: row 2, column 'label': ")
+    assert fragment in str(caught.value)
+
+
 # --- shape rules ------------------------------------------------------------------------------
 
 

@@ -420,7 +420,7 @@ def test_boxes_rule_passes_a_lone_box_given_as_one_column(compute_json, write_fi
 
 def test_box_parameter_problems_exit_2(expect_error, write_file):
     pred = write_file("b.csv", boxes(BOX_A, BOX_B))
-    expect_error(["compute", "ciou", pred, pred, "-p", "eps=-1e-7"], 2, "ciou: -p eps=-1e-07", ">= 0")
+    expect_error(["compute", "ciou", pred, pred, "-p", "eps=-1e-7"], 2, "ciou: -p eps=-1e-7", ">= 0")  # quoted as typed
 
 
 # --- value domain: positive (gamma_deviance, poisson_deviance) ------------------------
