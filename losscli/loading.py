@@ -25,6 +25,7 @@ import csv
 import dataclasses
 import errno
 import itertools
+import lzma
 import math
 import mmap
 import os
@@ -32,6 +33,7 @@ import re
 import stat
 import sys
 import zipfile
+import zlib
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, BinaryIO, NamedTuple
@@ -434,6 +436,10 @@ refused rather than inflated blindly (``--chunk-size`` streams it, an .npy is
 memory-mapped). The same size past which ``compute`` streams large files."""
 
 
+_ZIP_READ_ERRORS = (OSError, EOFError, zipfile.BadZipFile, zlib.error, lzma.LZMAError)
+"""What reading a damaged archive member raises (zlib.error, LZMAError: a compressed stream that is corrupt)."""
+
+
 def _read_npz(path: str, key: str | None, key_option: str) -> Source:
     with _npz_member(path, key, key_option) as (described, handle, header, info):
         if info.compress_type != zipfile.ZIP_STORED and header.data_bytes > NPZ_INFLATE_LIMIT:
@@ -446,7 +452,7 @@ def _read_npz(path: str, key: str | None, key_option: str) -> Source:
         try:
             handle.seek(0)  # read_array reads the header again: rewinding inflates it again, a few bytes
             array = np.lib.format.read_array(handle, allow_pickle=False)
-        except (ValueError, OSError, EOFError, zipfile.BadZipFile) as exc:
+        except (ValueError, *_ZIP_READ_ERRORS) as exc:
             raise DataError(f"{described} cannot be read ({exc}); save the archive again") from None
     return Source(path, array, None)
 
@@ -487,12 +493,12 @@ def _npz_member(
         info = archive.getinfo(members[key])
         try:
             member = archive.open(info)
-        except (OSError, EOFError, zipfile.BadZipFile, NotImplementedError, RuntimeError) as exc:
+        except (NotImplementedError, RuntimeError, *_ZIP_READ_ERRORS) as exc:
             raise DataError(f"{described} cannot be read ({exc}); save the archive again") from None
         with member:
             try:
                 header = _npy_header(described, member)
-            except (OSError, EOFError, zipfile.BadZipFile) as exc:
+            except _ZIP_READ_ERRORS as exc:
                 raise DataError(f"{described} cannot be read ({exc}); save the archive again") from None
             _check_array_dtype(described, header.dtype)
             _check_not_empty(described, header.shape)
@@ -650,6 +656,16 @@ class _Layout:
     index_column: bool = False  # every line starts with a field of pandas' index, left out
     notes: list[str] = field(default_factory=list)  # become ``Source.notes``
     first_row: int = 0  # data rows before these, for a piece of a streamed file
+    fields_from: str | None = None  # for a piece: the whole file's line that sets the number of fields
+
+    @property
+    def fields_reference(self) -> str:
+        """The line whose number of fields every row must have, as messages name it."""
+        if self.fields_from is not None:
+            return self.fields_from
+        if self.header_line:
+            return f"the header (line {self.header_line})"
+        return f"the first row (line {self.first_line})"
 
     @property
     def n_fields(self) -> int:
@@ -1158,12 +1174,8 @@ def _raise_ragged_line(layout: _Layout) -> None:
 
 
 def _ragged_line(layout: _Layout, line_no: int, n_fields: int) -> DataError:
-    if layout.header_line:
-        reference = f"the header (line {layout.header_line})"
-    else:
-        reference = f"the first row (line {layout.first_line})"
     return DataError(
-        f"{layout.name}: line {line_no} has {n_fields} field{'s' * (n_fields != 1)} but {reference} "
+        f"{layout.name}: line {line_no} has {n_fields} field{'s' * (n_fields != 1)} but {layout.fields_reference} "
         f"has {layout.n_fields}; give every row the same number of fields"
     )
 
@@ -1514,7 +1526,7 @@ def _npz_chunks(
                 count = min(chunk_rows, header.shape[0] - start)
                 try:
                     data = handle.read(count * row_bytes)
-                except (OSError, EOFError, zipfile.BadZipFile) as exc:
+                except _ZIP_READ_ERRORS as exc:
                     raise DataError(f"{described} cannot be read ({exc}); save the archive again") from None
                 if len(data) < count * row_bytes:
                     raise DataError(f"{described} ends before its {header.shape[0]} rows; save the archive again")
@@ -1646,7 +1658,7 @@ def _csv_blocks(
         ),
         convert_options=pcsv.ConvertOptions(
             column_types=dict.fromkeys(wanted, pa.from_numpy_dtype(float_dtype)),
-            include_columns=wanted,
+            include_columns=list(dict.fromkeys(wanted)),  # a column chosen twice is read once
             null_values=[""],
             strings_can_be_null=False,
         ),
@@ -1728,7 +1740,14 @@ def _read_piece(
     # The piece as a body of its own: after a newline that stands for the line before it, as after a header.
     data, header_line = (b"\n" + piece, line - 1) if line > 1 else (piece, None)
     part = dataclasses.replace(
-        layout, data=data, header_line=header_line, first_line=line, body_start=0, path=None, first_row=rows
+        layout,
+        data=data,
+        header_line=header_line,
+        first_line=line,
+        body_start=0,
+        path=None,
+        first_row=rows,
+        fields_from=layout.fields_reference,
     )
     table = _parse_body(part)
     values: list[list[np.ndarray] | None] = []
@@ -1839,12 +1858,24 @@ def _parquet_chunks(
         parquet.close()
         raise
 
+    def batches() -> Iterator[pa.RecordBatch]:
+        """The record batches; a page found damaged on the way is the whole read's error (exit 3)."""
+        iterator = parquet.iter_batches(
+            batch_size=chunk_rows, columns=list(dict.fromkeys(wanted)), use_pandas_metadata=False
+        )
+        while True:
+            try:
+                batch = next(iterator, None)
+            except (pa.ArrowException, OSError) as exc:
+                raise DataError(f"{path}: not a readable Parquet file ({exc})") from None
+            if batch is None:
+                return
+            yield batch
+
     def blocks() -> Iterator[np.ndarray]:
         rows = 0
         with parquet:
-            for batch in parquet.iter_batches(
-                batch_size=chunk_rows, columns=list(dict.fromkeys(wanted)), use_pandas_metadata=False
-            ):
+            for batch in batches():
                 read = pa.Table.from_batches([batch])
                 table = pa.Table.from_arrays([read.column(name) for name in wanted], names=wanted)
                 block = _parquet_source(path, table, float_dtype, first_row=rows)

@@ -172,10 +172,11 @@ def print_compute(result: ComputeResult, format_: str, rows: int) -> None:
         write_compute_csv(sys.stdout, result)
     else:
         compute_table(result, rows, stdout())
-        print_warnings(result.warnings)
+    print_warnings(result.warnings)
 
 
 def print_warnings(messages: list[str]) -> None:
+    """Every warning as a ``Warning: …`` line on stderr, in every output format (SPEC: JSON keeps them too)."""
     console = stderr()
     for message in messages:
         console.print(f"[yellow]Warning:[/] {message}", highlight=False, soft_wrap=True)
@@ -337,6 +338,7 @@ def _evidence_rows(evidence: dict[str, Any]) -> Iterator[tuple[str, str]]:
 def print_advice(advice: Advice, format_: str) -> None:
     if format_ == "json":
         print(textout.dumps(advice_dict(advice)))
+        print_warnings(advice.warnings)
         return
     if format_ == "csv":
         out = io.StringIO()
@@ -415,6 +417,7 @@ def print_comparison(result: Comparison, format_: str, sort: str | None = None) 
         data = comparison_dict(result)
         data["rows"] = sorted(data["rows"], key=lambda row: models.index(row["pred"]))
         print(textout.dumps(data))
+        print_warnings(result.warnings)
         return
     if format_ == "csv":
         out = io.StringIO()

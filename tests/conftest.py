@@ -47,11 +47,14 @@ settings.register_profile(
 )
 # torch.testing (imported by tests/references.py) loads a profile of its own when imported, so the
 # property tests take theirs explicitly: @settings(settings.get_profile("losscli")).
+# LOSSCLI_EXAMPLES=N sets the number of examples per test in either profile.
+_examples = os.environ.get("LOSSCLI_EXAMPLES")
 settings.register_profile(
     "losscli",
     parent=settings.get_profile(
         os.environ.get("HYPOTHESIS_PROFILE") or ("slow" if os.environ.get("LOSSCLI_SLOW") == "1" else "fast")
     ),
+    **({"max_examples": int(_examples)} if _examples else {}),
 )
 
 

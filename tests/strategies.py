@@ -277,6 +277,19 @@ def split_fields(line: str, kind: str) -> list[str]:
     return next(csv.reader([line], delimiter="\t" if kind == "tsv" else ","))
 
 
+def stdin_kind(data: bytes) -> str:
+    """How a table on standard input is split (README: read off its first data line): tabs, commas, or runs of
+    spaces, whichever that line shows first in this order; a line of one field is CSV."""
+    text = data.decode("utf-8", errors="replace").removeprefix("\ufeff")
+    lines = [line.removesuffix("\r") for line in text.split("\n")] if "\n" in text else text.split("\r")
+    first = next((line for line in lines if line.strip(" \t\r") and not line.strip(" \t\r").startswith("#")), "")
+    if "\t" in first:
+        return "tsv"
+    if "," in first or len(first.split()) < 2:
+        return "csv"
+    return "txt"
+
+
 def _odd_numeral(text: str) -> bool:
     """A text Python's ``float()`` reads but that is no plain decimal number: the rules do not say."""
     if cell_value(text) is not None:
@@ -793,19 +806,20 @@ def text_inputs(draw: Any, problem: Problem, kind: str, stdin: bool = False) -> 
     ext = TEXT_EXTENSIONS[kind]
     names = ["data" + ext] if layout.single_file else ["pred" + ext, "labels" + ext]
     files = dict(zip(names, (w.data for w in written), strict=True))
-    table_readings = [
-        [Unknown("damaged bytes")] if ("truncated" in w.how or "flipped" in w.how) else read_text(w.data, kind, header)
-        for w in written
-    ]
     pred_path, labels_path = names[0], (None if layout.single_file else names[1])
-    stdin_data = None
+    stdin_data, kinds = None, [kind] * len(written)
     if stdin:
         which = 0 if layout.single_file or draw(st.booleans()) else 1
         stdin_data = files.pop(names[which])
+        kinds[which] = stdin_kind(stdin_data)  # standard input has no extension: its first line shows the delimiter
         if which == 0:
             pred_path = "-"
         else:
             labels_path = "-"
+    table_readings = [
+        [Unknown("damaged bytes")] if ("truncated" in w.how or "flipped" in w.how) else read_text(w.data, k, header)
+        for w, k in zip(written, kinds, strict=True)
+    ]
     readings = []
     if layout.single_file:
         for table in table_readings[0]:
@@ -844,7 +858,9 @@ def _cast(values: np.ndarray, dtype: str) -> np.ndarray | None:
         outside = values.size and (values.min() < info.min or values.max() > info.max)
         if not np.all(np.floor(as_float) == as_float) or outside:
             return None
-        return values.astype(target)
+        with np.errstate(invalid="ignore"):  # 2.0**63 is not above int64's max as a float: it wraps round
+            cast = values.astype(target)
+        return cast if np.all(cast == values) else None
     with np.errstate(all="ignore"):
         cast = values.astype(target)
     # float16 (or float32) cannot hold a value past its range: it would become inf

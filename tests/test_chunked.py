@@ -343,7 +343,8 @@ def test_cli_loss_that_does_not_decompose_warns_and_computes(invoke, write_file)
     assert chunked.exit_code == 0, chunked.stderr
     note = "ntxent does not decompose over samples: --chunk-size is ignored"
     chunked_json = json.loads(chunked.stdout)
-    assert note in chunked_json.pop("warnings") and chunked.stderr == ""  # JSON carries its warnings
+    assert note in chunked_json.pop("warnings")  # JSON carries its warnings, and stderr says them too (SPEC)
+    assert chunked.stderr.splitlines() == [f"Warning: {note}"]
     whole = invoke(["compute", "ntxent", embeddings, labels, "-f", "json"])
     whole_json = json.loads(whole.stdout)
     assert whole_json.pop("warnings") == [] and chunked_json == whole_json

@@ -304,3 +304,73 @@ def test_streamed_arrays_are_the_whole_arrays(tmp_path, monkeypatch, kind, form,
         np.testing.assert_array_equal(np.concatenate(parts), whole)
         if whole.dtype.kind in "iub":
             assert all(p.dtype.kind in "iub" for p in parts), [p.dtype for p in parts]
+
+
+# --- damaged files and odd selections, streamed as read whole (found by tests/test_properties.py) ---------
+
+
+def _same_failure(invoke, args: list[Any], fragment: str) -> None:
+    """The whole read and every chunk size end in the same one-line Error: (exit 3) naming ``fragment``."""
+    whole = invoke(args)
+    assert whole.exit_code == 3, (whole.exit_code, whole.stderr)
+    assert whole.stderr.startswith("Error: ") and whole.stderr.count("\n") == 1, whole.stderr
+    assert fragment in whole.stderr, whole.stderr
+    for chunk_rows in CHUNKS:
+        streamed = invoke([*args, "--chunk-size", chunk_rows])
+        assert (streamed.exit_code, streamed.stderr) == (3, whole.stderr), chunk_rows
+
+
+def test_a_ragged_line_names_the_header_line_when_streamed(invoke, tmp_path, monkeypatch):
+    monkeypatch.setattr(loading, "_PIECE_BYTES", 16)
+    path = tmp_path / "t.csv"
+    path.write_text("a,b\n" + "0.5,0.5\n" * 8 + "1,2,3\n")
+    _same_failure(invoke, ["compute", "mse", path, path], "line 10 has 3 fields but the header (line 1) has 2")
+    path.write_text("0.5,0.5\n" * 8 + "1,2,3\n")
+    args = ["compute", "mse", path, path, "--no-header"]
+    _same_failure(invoke, args, "line 9 has 3 fields but the first row (line 1) has 2")
+
+
+def test_a_column_chosen_twice_streams_as_read_whole(invoke_json, tmp_path, monkeypatch):
+    monkeypatch.setattr(loading, "_PIECE_BYTES", 16)
+    pred, labels = tmp_path / "p.csv", tmp_path / "y.csv"
+    pred.write_text("a,b\n" + "".join(f"{v},{2 * v}\n" for v in FLOATS))
+    labels.write_text("y,z\n" + "".join(f"{v},{v}\n" for v in CLASSES))
+    args = ["compute", "mse", pred, labels, "--pred-col", "b", "--pred-col", "-1", "--label-col", "y,z", "--no-grad"]
+    reference = np.mean((np.column_stack([2 * FLOATS, 2 * FLOATS]) - np.array(CLASSES)[:, None]) ** 2)
+    assert invoke_json(args)["value"] == pytest.approx(reference, rel=1e-6)
+    for chunk_rows in CHUNKS:
+        assert invoke_json([*args, "--chunk-size", chunk_rows])["value"] == pytest.approx(reference, rel=1e-6)
+
+
+def test_a_damaged_deflate_stream_in_an_npz_is_a_data_error(invoke, tmp_path):
+    import zipfile
+
+    path = tmp_path / "t.npz"
+    np.savez_compressed(path, y=np.linspace(0, 1, 4096))  # compressible: the member is a deflate stream
+    with zipfile.ZipFile(path) as archive:
+        info = archive.getinfo("y.npy")
+    data = bytearray(path.read_bytes())
+    start = info.header_offset + 30 + len(info.filename.encode()) + len(info.extra)  # past the local header
+    for offset in range(start + 80, start + 120):  # inside the deflate stream, past the .npy header
+        data[offset] ^= 0xFF
+    path.write_bytes(bytes(data))
+    with zipfile.ZipFile(path) as archive, pytest.raises(Exception) as raised, archive.open("y.npy") as member:
+        member.read()
+    assert type(raised.value).__name__ in ("error", "BadZipFile")  # zlib.error, or zipfile's CRC check
+    _same_failure(invoke, ["compute", "mse", path, path, "--no-grad"], f"{path}: array 'y' cannot be read")
+
+
+def test_a_damaged_parquet_page_is_a_data_error_when_streamed(invoke, tmp_path):
+    import pyarrow.parquet as pq
+
+    path = tmp_path / "t.parquet"
+    pq.write_table(pa.table({"y": pa.array(np.arange(64, dtype=np.float64))}), path, compression="zstd")
+    pages = pq.ParquetFile(path).metadata.row_group(0).column(0)
+    start = pages.data_page_offset
+    data = bytearray(path.read_bytes())
+    for offset in range(start + 20, start + 60):
+        data[offset] ^= 0x5A
+    path.write_bytes(bytes(data))
+    with pytest.raises((OSError, pa.ArrowException)):
+        pq.read_table(path)
+    _same_failure(invoke, ["compute", "mse", path, path, "--no-grad"], f"{path}: not a readable Parquet file")
