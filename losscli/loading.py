@@ -32,6 +32,7 @@ import os
 import re
 import stat
 import sys
+import tokenize
 import zipfile
 import zlib
 from collections.abc import Iterator, Sequence
@@ -399,7 +400,7 @@ def _npy_header(name: str, handle: BinaryIO) -> _NpyHeader:
             # Version 3 differs from 2 only in encoding field names as UTF-8 rather
             # than Latin-1; read as Latin-1 the header still gives the dtype's kind.
             shape, fortran_order, dtype = np.lib.format.read_array_header_2_0(handle)
-    except (ValueError, EOFError, SyntaxError, TypeError) as exc:
+    except (ValueError, EOFError, SyntaxError, TypeError, tokenize.TokenError) as exc:  # a damaged header dict
         raise DataError(f"{name}: not a valid .npy file ({exc}); save it again with numpy.save") from None
     return _NpyHeader(tuple(shape), fortran_order, dtype, handle.tell())
 
@@ -706,6 +707,7 @@ def _read_text(
     return Source(name, array, names, integer_columns, unreadable, layout.notes)
 
 
+_ODD_CONTROLS = re.compile("[\x0b\x0c\x1c\x1d\x1e]|\r(?!\n)")
 SMALL_TEXT = 256 << 10
 """Text tables up to this many bytes are parsed in Python: importing pyarrow would take longer."""
 
@@ -721,15 +723,18 @@ def _parse_small(layout: _Layout) -> np.ndarray | None:
     text = bytes(layout.data[layout.body_start :]).decode("utf-8", errors="replace")
     if not text.isascii() or "_" in text:  # Python's float reads 1_000 and other digits than 0-9; pyarrow does not
         return None
+    if _ODD_CONTROLS.search(text):  # line ends to str.splitlines and whitespace to str.split, but not to pyarrow
+        return None
     rows = []
-    for line in text.splitlines():
-        stripped = line.strip()
+    for line in text.split("\n"):
+        line = line.removesuffix("\r")
+        stripped = line.strip(" \t")
         if not stripped or stripped.startswith("#"):
             continue
         if layout.delimiter == _WHITESPACE:
             fields = stripped.split()
-        else:
-            fields = next(csv.reader([stripped], delimiter=layout.delimiter))
+        else:  # the line as it is: stripping it could take a tab delimiter off its end
+            fields = next(csv.reader([line], delimiter=layout.delimiter))
         if len(fields) != layout.n_fields:
             return None
         fields = fields[layout.index_column :]

@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 import textwrap
+import tokenize
 from pathlib import Path
 
 import numpy as np
@@ -366,6 +367,12 @@ def test_corrupt_npy(tmp_path):
     np.save(full, np.arange(1000.0))
     path = write(tmp_path, "cut.npy", full.read_bytes()[:300])
     assert data_error(path).startswith(f"{path}: not a readable .npy file")
+    # a damaged header dict: numpy's parser stops with tokenize's TokenError, not a ValueError
+    damaged = full.read_bytes().replace(b"'shape': (", b"'shape':((", 1)
+    with pytest.raises(tokenize.TokenError):
+        np.lib.format.read_array_header_1_0(io.BytesIO(damaged[8:]))
+    path = write(tmp_path, "header.npy", damaged)
+    assert data_error(path).startswith(f"{path}: not a valid .npy file")
 
 
 def test_npz_archive_named_npy(tmp_path):

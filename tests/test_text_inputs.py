@@ -554,6 +554,29 @@ def test_lone_carriage_return_far_down_never_hides_a_row(tmp_path, read_path):
     np.testing.assert_array_equal(got, np.vstack([rows, [[7, 8], [9, 10]]]))
 
 
+# --- the Python path for small files reads lines as pyarrow does ---------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("name", "text", "problem"),
+    [
+        # str.splitlines ends a line at a vertical tab, a form feed or \x1c-\x1e; pyarrow (and csv) do not
+        ("v.csv", "a,b\n1,2\n3,4\x0b5,6\n", "line 3 has 3 fields but the header (line 1) has 2"),
+        ("f.csv", "a,b\n1,2\x0c3,4\n", "line 2 has 3 fields but the header (line 1) has 2"),
+        ("g.csv", "a,b\n1,2\x1e3,4\n", "line 2 has 3 fields but the header (line 1) has 2"),
+        # stripping a line would take its last (empty) field off with the tab before it
+        ("t.tsv", "a\tb\tc\n1\t2\t\n", "row 1 (line 2), column 'c': empty cell"),
+        ("u.tsv", "a\tb\n1\t2\t\n", "line 2 has 3 fields but the header (line 1) has 2"),
+    ],
+)
+def test_every_read_path_refuses_what_pyarrow_refuses(tmp_path, read_path, name, text, problem):
+    path = tmp_path / name
+    path.write_bytes(text.encode())
+    with pytest.raises(DataError) as raised:
+        read_path(str(path))
+    assert problem in str(raised.value)
+
+
 # --- every read path gives the table written ---------------------------------------------------------
 
 
