@@ -134,8 +134,8 @@ def _distinct(flat: np.ndarray) -> np.ndarray | None:
     """The sorted distinct values of integral labels (O(N) for a compact range); None for real values."""
     if flat.dtype.kind not in "iub" and not np.all(np.floor(flat) == flat):
         return None
-    lo, hi = int(flat.min()), int(flat.max())
-    if hi - lo > 10 * len(flat) + 1000:
+    lo = flat.min()  # a numpy scalar: a float label of 2.0**63 is no int64, and no Python int is cast to one
+    if int(flat.max()) - int(lo) > 10 * len(flat) + 1000:
         return np.unique(flat)
     present = np.bincount((flat - lo).astype(np.int64), minlength=1) > 0
     return np.flatnonzero(present) + lo

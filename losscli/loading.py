@@ -526,16 +526,52 @@ def _read_parquet(path: str, float_dtype: type = np.float64) -> Source:
     import pyarrow as pa
 
     parquet, names, notes = _open_parquet(path)
-    try:
-        with parquet:
+    damaged: dict[int, str] = {}
+    with parquet:
+        try:
             # ParquetFile.read rather than pq.read_table: read_table goes through
             # pyarrow.dataset, whose import pulls in pandas.
             table = parquet.read(columns=names, use_threads=True, use_pandas_metadata=False)
-    except (pa.ArrowException, OSError) as exc:
-        raise DataError(f"{path}: not a readable Parquet file ({exc})") from None
+        except (pa.ArrowException, OSError):
+            table, damaged = _read_parquet_columns(parquet, names)
     source = _parquet_source(path, table, float_dtype)
+    for index, reason in damaged.items():  # an error only if chosen, as when streamed (which reads only those)
+        source.unreadable[index] = _damaged_column(names[index], reason)
     source.notes.extend(notes)
     return source
+
+
+def _damaged_column(name: str, reason: str) -> ColumnProblem:
+    return ColumnProblem(
+        f"column {name!r} is not readable Parquet ({reason})", "write the file again, or choose other columns with"
+    )
+
+
+def _first_damaged_column(parquet: pq.ParquetFile, names: list[str]) -> tuple[str, str] | None:
+    """The first of ``names`` whose pages fail to read (read a batch at a time) and why; None if none does."""
+    import pyarrow as pa
+
+    for name in names:
+        try:
+            for _ in parquet.iter_batches(batch_size=1 << 16, columns=[name], use_pandas_metadata=False):
+                pass
+        except (pa.ArrowException, OSError) as exc:
+            return name, str(exc).strip()
+    return None
+
+
+def _read_parquet_columns(parquet: pq.ParquetFile, names: list[str]) -> tuple[pa.Table, dict[int, str]]:
+    """A damaged file's columns read one at a time: the table (nulls for a damaged column) and why each failed."""
+    import pyarrow as pa
+
+    columns, damaged = [], {}
+    for index, name in enumerate(names):
+        try:
+            columns.append(parquet.read(columns=[name], use_pandas_metadata=False).column(0))
+        except (pa.ArrowException, OSError) as exc:
+            columns.append(pa.nulls(parquet.metadata.num_rows, pa.float64()))
+            damaged[index] = str(exc).strip()
+    return pa.Table.from_arrays(columns, names=names), damaged
 
 
 def _open_parquet(path: str) -> tuple[pq.ParquetFile, list[str], list[str]]:
@@ -1872,7 +1908,11 @@ def _parquet_chunks(
             try:
                 batch = next(iterator, None)
             except (pa.ArrowException, OSError) as exc:
-                raise DataError(f"{path}: not a readable Parquet file ({exc})") from None
+                found = _first_damaged_column(parquet, list(dict.fromkeys(wanted)))
+                if found is None:
+                    raise DataError(f"{path}: not a readable Parquet file ({str(exc).strip()})") from None
+                problem, remedy = _damaged_column(*found)
+                raise DataError(f"{path}: {problem}; {remedy} {option}") from None
             if batch is None:
                 return
             yield batch

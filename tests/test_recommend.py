@@ -662,3 +662,11 @@ def test_weak_evidence_in_csv_adds_the_other_readings_rows(invoke, write_file):
 def test_given_label_type_has_no_alternatives(invoke_json):
     out = recommend(invoke_json, "--label-type", "count")
     assert out["confidence"] == "given" and out["alternatives"] == []
+
+
+@pytest.mark.parametrize("values", [[2.0**63], [2.0**63, 2.0**63 + 2048], [-(2.0**63) - 4096.0, -(2.0**63)]])
+def test_whole_numbers_past_int64_are_read_without_overflow(invoke_json, write_file, values):
+    """Whole floats beyond int64 (as a float64 run reads 9223372036854775807) have distinct values to count
+    all the same (found by tests/test_properties.py: an OverflowError, exit 1)."""
+    out = recommend(invoke_json, write_file("big.npy", np.array(values)))
+    assert out["evidence"]["n_unique"] == len(np.unique(values))

@@ -360,17 +360,34 @@ def test_a_damaged_deflate_stream_in_an_npz_is_a_data_error(invoke, tmp_path):
     _same_failure(invoke, ["compute", "mse", path, path, "--no-grad"], f"{path}: array 'y' cannot be read")
 
 
-def test_a_damaged_parquet_page_is_a_data_error_when_streamed(invoke, tmp_path):
+def _damage_column(path: Path, column: int) -> None:
+    """Flip bits in the first data page of one column of a Parquet file (its page header and values)."""
+    import pyarrow.parquet as pq
+
+    start = pq.ParquetFile(path).metadata.row_group(0).column(column).data_page_offset
+    data = bytearray(path.read_bytes())
+    for offset in range(start, start + 40):
+        data[offset] ^= 0x5A
+    path.write_bytes(bytes(data))
+
+
+def test_a_damaged_parquet_column_is_an_error_only_when_chosen(invoke, invoke_json, tmp_path):
+    """As pandas' read_parquet(columns=...) would, read whole or streamed: the damaged column fails (exit 3,
+    naming it), the others are read."""
     import pyarrow.parquet as pq
 
     path = tmp_path / "t.parquet"
-    pq.write_table(pa.table({"y": pa.array(np.arange(64, dtype=np.float64))}), path, compression="zstd")
-    pages = pq.ParquetFile(path).metadata.row_group(0).column(0)
-    start = pages.data_page_offset
-    data = bytearray(path.read_bytes())
-    for offset in range(start + 20, start + 60):
-        data[offset] ^= 0x5A
-    path.write_bytes(bytes(data))
+    y, p = np.arange(64, dtype=np.float64), np.linspace(0, 1, 64)
+    pq.write_table(pa.table({"y": y, "p": p, "bad": p}), path, compression="zstd")
+    _damage_column(path, 2)
     with pytest.raises((OSError, pa.ArrowException)):
         pq.read_table(path)
-    _same_failure(invoke, ["compute", "mse", path, path, "--no-grad"], f"{path}: not a readable Parquet file")
+    np.testing.assert_array_equal(pq.read_table(path, columns=["y", "p"]).column("y").to_numpy(), y)
+    reference = float(np.mean((p - y) ** 2))
+    args = ["compute", "mse", path, "--pred-col", "p", "--label-col", "y", "--no-grad"]
+    assert invoke_json(args)["value"] == pytest.approx(reference, rel=1e-6)
+    for chunk_rows in CHUNKS:
+        assert invoke_json([*args, "--chunk-size", chunk_rows])["value"] == pytest.approx(reference, rel=1e-6)
+    bad = ["compute", "mse", path, "--pred-col", "bad", "--label-col", "y", "--no-grad"]
+    _same_failure(invoke, bad, f"{path}: column 'bad' is not readable Parquet (")
+    assert invoke(bad).stderr.rstrip().endswith("write the file again, or choose other columns with --pred-col")
