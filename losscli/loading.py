@@ -548,28 +548,41 @@ def _damaged_column(name: str, reason: str) -> ColumnProblem:
 
 
 def _first_damaged_column(parquet: pq.ParquetFile, names: list[str]) -> tuple[str, str] | None:
-    """The first of ``names`` whose pages fail to read (read a batch at a time) and why; None if none does."""
+    """The first of ``names`` whose pages fail to read (read a batch at a time), or read with another number
+    of rows than the file's metadata says, and why; None if none does."""
     import pyarrow as pa
 
+    expected = parquet.metadata.num_rows
     for name in names:
         try:
-            for _ in parquet.iter_batches(batch_size=1 << 16, columns=[name], use_pandas_metadata=False):
-                pass
+            rows = 0
+            for batch in parquet.iter_batches(batch_size=1 << 16, columns=[name], use_pandas_metadata=False):
+                rows += batch.num_rows
         except (pa.ArrowException, OSError) as exc:
             return name, str(exc).strip()
+        if rows != expected:
+            return name, _wrong_length(rows, expected)
     return None
+
+
+def _wrong_length(rows: int, expected: int) -> str:
+    return f"it holds {rows} rows where the file's metadata says {expected}"
 
 
 def _read_parquet_columns(parquet: pq.ParquetFile, names: list[str]) -> tuple[pa.Table, dict[int, str]]:
     """A damaged file's columns read one at a time: the table (nulls for a damaged column) and why each failed."""
     import pyarrow as pa
 
+    rows = parquet.metadata.num_rows
     columns, damaged = [], {}
     for index, name in enumerate(names):
         try:
-            columns.append(parquet.read(columns=[name], use_pandas_metadata=False).column(0))
+            column = parquet.read(columns=[name], use_pandas_metadata=False).column(0)
+            if len(column) != rows:
+                raise pa.ArrowInvalid(_wrong_length(len(column), rows))
+            columns.append(column)
         except (pa.ArrowException, OSError) as exc:
-            columns.append(pa.nulls(parquet.metadata.num_rows, pa.float64()))
+            columns.append(pa.nulls(rows, pa.float64()))
             damaged[index] = str(exc).strip()
     return pa.Table.from_arrays(columns, names=names), damaged
 
@@ -1904,9 +1917,12 @@ def _parquet_chunks(
         iterator = parquet.iter_batches(
             batch_size=chunk_rows, columns=list(dict.fromkeys(wanted)), use_pandas_metadata=False
         )
+        rows = 0
         while True:
             try:
                 batch = next(iterator, None)
+                if batch is None and rows != parquet.metadata.num_rows:
+                    raise pa.ArrowInvalid(_wrong_length(rows, parquet.metadata.num_rows))
             except (pa.ArrowException, OSError) as exc:
                 found = _first_damaged_column(parquet, list(dict.fromkeys(wanted)))
                 if found is None:
@@ -1915,6 +1931,7 @@ def _parquet_chunks(
                 raise DataError(f"{path}: {problem}; {remedy} {option}") from None
             if batch is None:
                 return
+            rows += batch.num_rows
             yield batch
 
     def blocks() -> Iterator[np.ndarray]:

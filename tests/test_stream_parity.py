@@ -391,3 +391,20 @@ def test_a_damaged_parquet_column_is_an_error_only_when_chosen(invoke, invoke_js
     bad = ["compute", "mse", path, "--pred-col", "bad", "--label-col", "y", "--no-grad"]
     _same_failure(invoke, bad, f"{path}: column 'bad' is not readable Parquet (")
     assert invoke(bad).stderr.rstrip().endswith("write the file again, or choose other columns with --pred-col")
+
+
+def test_a_parquet_column_shorter_than_the_file_says_is_damaged(invoke, invoke_json, tmp_path):
+    """A flipped bit in a page header can make a column read with fewer rows than the file's metadata
+    says (pyarrow: 'expected length 1 but got length 0'): that column is damaged, the other is read."""
+    import pyarrow.parquet as pq
+
+    path = tmp_path / "t.parquet"
+    pq.write_table(pa.table({"A": pa.array([0.5], pa.float32()), "A0": pa.array([0.0], pa.float32())}), path)
+    data = bytearray(path.read_bytes())
+    data[83] ^= 0b10  # in A0's page header: its number of values
+    path.write_bytes(bytes(data))
+    with pytest.raises(pa.ArrowInvalid, match="expected length 1 but got length 0"):
+        pq.ParquetFile(path).read()
+    assert invoke_json(["compute", "mse", path, path, "--pred-col", "A", "--label-col", "A"])["value"] == 0.0
+    args = ["compute", "mse", path, "--pred-col", "A0", "--label-col", "A", "--no-grad"]
+    _same_failure(invoke, args, f"{path}: column 'A0' is not readable Parquet (it holds 0 rows where the file")
