@@ -522,8 +522,15 @@ def _size_text(n_bytes: int) -> str:
 # --- Parquet -----------------------------------------------------------------------------
 
 
-def _read_parquet(path: str, float_dtype: type = np.float64) -> Source:
+def _parquet_errors() -> tuple[type[BaseException], ...]:
+    """What pyarrow raises reading a damaged Parquet file: its errors, OSError, and ValueError (a
+    UnicodeDecodeError for a column name that is not UTF-8)."""
     import pyarrow as pa
+
+    return (pa.ArrowException, OSError, ValueError)
+
+
+def _read_parquet(path: str, float_dtype: type = np.float64) -> Source:
 
     parquet, names, notes = _open_parquet(path)
     damaged: dict[int, str] = {}
@@ -532,7 +539,7 @@ def _read_parquet(path: str, float_dtype: type = np.float64) -> Source:
             # ParquetFile.read rather than pq.read_table: read_table goes through
             # pyarrow.dataset, whose import pulls in pandas.
             table = parquet.read(columns=names, use_threads=True, use_pandas_metadata=False)
-        except (pa.ArrowException, OSError):
+        except _parquet_errors():
             table, damaged = _read_parquet_columns(parquet, names)
     source = _parquet_source(path, table, float_dtype)
     for index, reason in damaged.items():  # an error only if chosen, as when streamed (which reads only those)
@@ -550,7 +557,6 @@ def _damaged_column(name: str, reason: str) -> ColumnProblem:
 def _first_damaged_column(parquet: pq.ParquetFile, names: list[str]) -> tuple[str, str] | None:
     """The first of ``names`` whose pages fail to read (read a batch at a time), or read with another number
     of rows than the file's metadata says, and why; None if none does."""
-    import pyarrow as pa
 
     expected = parquet.metadata.num_rows
     for name in names:
@@ -558,7 +564,7 @@ def _first_damaged_column(parquet: pq.ParquetFile, names: list[str]) -> tuple[st
             rows = 0
             for batch in parquet.iter_batches(batch_size=1 << 16, columns=[name], use_pandas_metadata=False):
                 rows += batch.num_rows
-        except (pa.ArrowException, OSError) as exc:
+        except _parquet_errors() as exc:
             return name, str(exc).strip()
         if rows != expected:
             return name, _wrong_length(rows, expected)
@@ -581,7 +587,7 @@ def _read_parquet_columns(parquet: pq.ParquetFile, names: list[str]) -> tuple[pa
             if len(column) != rows:
                 raise pa.ArrowInvalid(_wrong_length(len(column), rows))
             columns.append(column)
-        except (pa.ArrowException, OSError) as exc:
+        except _parquet_errors() as exc:
             columns.append(pa.nulls(rows, pa.float64()))
             damaged[index] = str(exc).strip()
     return pa.Table.from_arrays(columns, names=names), damaged
@@ -596,13 +602,12 @@ def _open_parquet(path: str) -> tuple[pq.ParquetFile, list[str], list[str]]:
     so it is no data: it is left out, with a note. A file without a row or a
     data column is an error.
     """
-    import pyarrow as pa
     import pyarrow.parquet as pq
 
     try:
         parquet = pq.ParquetFile(path)
         schema = parquet.schema_arrow
-    except (pa.ArrowException, OSError) as exc:
+    except _parquet_errors() as exc:
         raise DataError(f"{path}: not a readable Parquet file ({exc})") from None
     index = _pandas_index_columns(schema)
     names = [name for name in schema.names if name not in index]
@@ -1923,7 +1928,7 @@ def _parquet_chunks(
                 batch = next(iterator, None)
                 if batch is None and rows != parquet.metadata.num_rows:
                     raise pa.ArrowInvalid(_wrong_length(rows, parquet.metadata.num_rows))
-            except (pa.ArrowException, OSError) as exc:
+            except _parquet_errors() as exc:
                 found = _first_damaged_column(parquet, list(dict.fromkeys(wanted)))
                 if found is None:
                     raise DataError(f"{path}: not a readable Parquet file ({str(exc).strip()})") from None

@@ -408,3 +408,20 @@ def test_a_parquet_column_shorter_than_the_file_says_is_damaged(invoke, invoke_j
     assert invoke_json(["compute", "mse", path, path, "--pred-col", "A", "--label-col", "A"])["value"] == 0.0
     args = ["compute", "mse", path, "--pred-col", "A0", "--label-col", "A", "--no-grad"]
     _same_failure(invoke, args, f"{path}: column 'A0' is not readable Parquet (it holds 0 rows where the file")
+
+
+def test_a_parquet_column_name_that_is_not_utf8_is_a_data_error(invoke, tmp_path):
+    """A flipped bit in the footer can leave a column name that is not UTF-8: pyarrow raises
+    UnicodeDecodeError (a ValueError) opening the file; that is a damaged file (exit 3), not a bug."""
+    import pyarrow.parquet as pq
+
+    path = tmp_path / "t.parquet"
+    pq.write_table(pa.table({"A": pa.array([0.5, 1.5])}), path)
+    data = bytearray(path.read_bytes())
+    footer = len(data) - 8 - int.from_bytes(data[-8:-4], "little")
+    at = data.index(b"A", footer)  # the first mention of the name in the footer: the schema's
+    data[at] = 0xC1  # no UTF-8 byte
+    path.write_bytes(bytes(data))
+    with pytest.raises(UnicodeDecodeError):
+        pq.ParquetFile(path).schema_arrow  # noqa: B018 (the read is the test)
+    _same_failure(invoke, ["compute", "mse", path, path, "--no-grad"], f"{path}: not a readable Parquet file (")
