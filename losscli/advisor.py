@@ -134,6 +134,8 @@ def _distinct(flat: np.ndarray) -> np.ndarray | None:
     """The sorted distinct values of integral labels (O(N) for a compact range); None for real values."""
     if flat.dtype.kind not in "iub" and not np.all(np.floor(flat) == flat):
         return None
+    if flat.dtype.kind == "b":
+        flat = flat.view(np.uint8)  # numpy has no bool subtraction
     lo = flat.min()  # a numpy scalar: a float label of 2.0**63 is no int64, and no Python int is cast to one
     if int(flat.max()) - int(lo) > 10 * len(flat) + 1000:
         return np.unique(flat)
