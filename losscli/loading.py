@@ -1122,6 +1122,11 @@ def _convert_text_column(
     import pyarrow as pa
 
     kind = _numeric_kind(column.type)
+    if pa.types.is_integer(column.type) and _may_hold_hex(layout):
+        # pyarrow reads 0x1A as 26; Python's float(), numpy and pandas do not, nor do we
+        row, text = _first_non_number(_raw_column(layout, index))
+        if row is not None:
+            return None, _bad_cell(layout, index, row, text)
     if kind is not None and not column.null_count:
         return _numpy_chunks(column, kind), None
     if kind is None and not pa.types.is_null(column.type):
@@ -1133,13 +1138,23 @@ def _convert_text_column(
             return _numpy_chunks(floats, "float"), None
     else:
         row, text = _first_null(column), ""
+    return None, _bad_cell(layout, index, row, text)
+
+
+def _bad_cell(layout: _Layout, index: int, row: int, text: str) -> ColumnProblem:
+    """The problem of the cell at ``row`` of column ``index``, which holds ``text``."""
     line = _line_of_row(layout, row)
     where = f"row {layout.first_row + row + 1} (line {line}), column {layout.names[index]!r}"
     if not text.strip():
-        return None, ColumnProblem(f"{where}: empty cell", "fill it in or choose other columns with")
-    return None, ColumnProblem(
+        return ColumnProblem(f"{where}: empty cell", "fill it in or choose other columns with")
+    return ColumnProblem(
         f"{where}: cannot read {_shorten(text)!r} as a number", "fix the cell or choose numeric columns with"
     )
+
+
+def _may_hold_hex(layout: _Layout) -> bool:
+    """Whether the table's body holds ``0x`` or ``0X`` anywhere (one fast search each; a hit is checked)."""
+    return any(layout.data.find(prefix, layout.body_start) >= 0 for prefix in (b"0x", b"0X"))
 
 
 def _raw_column(layout: _Layout, index: int) -> pa.ChunkedArray:

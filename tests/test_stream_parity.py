@@ -425,3 +425,17 @@ def test_a_parquet_column_name_that_is_not_utf8_is_a_data_error(invoke, tmp_path
     with pytest.raises(UnicodeDecodeError):
         pq.ParquetFile(path).schema_arrow  # noqa: B018 (the read is the test)
     _same_failure(invoke, ["compute", "mse", path, path, "--no-grad"], f"{path}: not a readable Parquet file (")
+
+
+def test_a_hex_cell_is_refused_in_whichever_piece_it_lands(invoke, tmp_path, monkeypatch):
+    """A streamed piece of plain integers holding 0x1A would be read as 26 by pyarrow's inference, while the
+    whole column (with a 2.5 further down) is text: both refuse the cell, with the same line."""
+    import pandas as pd
+
+    monkeypatch.setattr(loading, "_PIECE_BYTES", 16)
+    labels = tmp_path / "y.csv"
+    labels.write_text("y\n1\n0x1A\n" + "2\n" * 9 + "2.5\n")
+    pred = tmp_path / "p.csv"
+    pred.write_text("p\n" + "0.5\n" * 12)
+    assert not pd.api.types.is_numeric_dtype(pd.read_csv(labels)["y"])  # pandas reads no number from it either
+    _same_failure(invoke, ["compute", "mse", pred, labels], "row 2 (line 3), column 'y': cannot read '0x1A'")

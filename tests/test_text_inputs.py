@@ -567,9 +567,15 @@ def test_lone_carriage_return_far_down_never_hides_a_row(tmp_path, read_path):
         # stripping a line would take its last (empty) field off with the tab before it
         ("t.tsv", "a\tb\tc\n1\t2\t\n", "row 1 (line 2), column 'c': empty cell"),
         ("u.tsv", "a\tb\n1\t2\t\n", "line 2 has 3 fields but the header (line 1) has 2"),
+        # pyarrow reads 0x1A as 26 in a column of integers; float(), numpy.loadtxt and pandas do not
+        ("h.csv", "a,b\n1,2\n0x1A,3\n5,6\n", "row 2 (line 3), column 'a': cannot read '0x1A' as a number"),
+        ("h.txt", "1 2\n3 0X1a\n5 6\n", "row 2 (line 2), column '1': cannot read '0X1a' as a number"),
+        ("j.csv", "a\n1\n-0x10\n2.5\n", "row 2 (line 3), column 'a': cannot read '-0x10' as a number"),
     ],
 )
 def test_every_read_path_refuses_what_pyarrow_refuses(tmp_path, read_path, name, text, problem):
+    """Each read path (Python, pyarrow, forked, streamed) refuses these files, naming the line or cell, as
+    pyarrow's own line splitting and pandas' number parsing would."""
     path = tmp_path / name
     path.write_bytes(text.encode())
     with pytest.raises(DataError) as raised:
