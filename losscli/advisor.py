@@ -384,6 +384,8 @@ def _class_weight_note(profile: LabelProfile, params: dict[str, Any]) -> str:
         return ""
     key, values = next(iter(params.items()))
     ratio = profile.evidence["imbalance_ratio"]
+    if ratio is None:  # a class (or a label column's positives) with no example: no weight can even that out
+        return " A class has no example at all: no weight evens that out; check that these are the labels meant."
     return f" The classes are imbalanced ({ratio}:1): -p {key}={json.dumps(values)} evens them out."
 
 
@@ -474,10 +476,12 @@ def _focal(name: str, p: LabelProfile) -> list[Recommendation]:
     """The focal loss, when the classes are severely imbalanced: easy majority examples stop dominating."""
     if not p.evidence.get("severe_imbalance"):
         return []
+    ratio = p.evidence["imbalance_ratio"]
     return [
         _rec(
             name,
-            f"Severe imbalance ({p.evidence['imbalance_ratio']}:1): the focal loss scales each term by "
+            f"Severe imbalance ({'a class without examples' if ratio is None else f'{ratio}:1'}): "
+            "the focal loss scales each term by "
             "(1 - p_t)^gamma, so the many easy examples stop drowning the rare ones (alpha 0.25, gamma 2).",
         )
     ]

@@ -670,3 +670,11 @@ def test_whole_numbers_past_int64_are_read_without_overflow(invoke_json, write_f
     all the same (found by tests/test_properties.py: an OverflowError, exit 1)."""
     out = recommend(invoke_json, write_file("big.npy", np.array(values)))
     assert out["evidence"]["n_unique"] == len(np.unique(values))
+
+
+def test_labels_without_a_positive_say_so_not_a_ratio_of_none(invoke_json, write_file):
+    """All-zero binary labels: the imbalance has no finite ratio; the reasons say a class has no example
+    (found by tests/test_properties.py: 'The classes are imbalanced (None:1)')."""
+    out = recommend(invoke_json, write_file("zeros.csv", [0, 0, 0, 0]))
+    reasons = " ".join(r["reason"] for r in out["recommendations"])
+    assert "None" not in reasons and "no example at all" in reasons
