@@ -531,7 +531,6 @@ def _parquet_errors() -> tuple[type[BaseException], ...]:
 
 
 def _read_parquet(path: str, float_dtype: type = np.float64) -> Source:
-
     parquet, names, notes = _open_parquet(path)
     damaged: dict[int, str] = {}
     with parquet:
@@ -557,7 +556,6 @@ def _damaged_column(name: str, reason: str) -> ColumnProblem:
 def _first_damaged_column(parquet: pq.ParquetFile, names: list[str]) -> tuple[str, str] | None:
     """The first of ``names`` whose pages fail to read (read a batch at a time), or read with another number
     of rows than the file's metadata says, and why; None if none does."""
-
     expected = parquet.metadata.num_rows
     for name in names:
         try:
@@ -712,6 +710,7 @@ class _Layout:
     notes: list[str] = field(default_factory=list)  # become ``Source.notes``
     first_row: int = 0  # data rows before these, for a piece of a streamed file
     fields_from: str | None = None  # for a piece: the whole file's line that sets the number of fields
+    hex_prefix: bool | None = None  # whether the body holds 0x or 0X: searched once, when first asked
 
     @property
     def fields_reference(self) -> str:
@@ -1153,8 +1152,11 @@ def _bad_cell(layout: _Layout, index: int, row: int, text: str) -> ColumnProblem
 
 
 def _may_hold_hex(layout: _Layout) -> bool:
-    """Whether the table's body holds ``0x`` or ``0X`` anywhere (one fast search each; a hit is checked)."""
-    return any(layout.data.find(prefix, layout.body_start) >= 0 for prefix in (b"0x", b"0X"))
+    """Whether the table's body holds ``0x`` or ``0X`` anywhere (a fast search each, once per table; a hit
+    is checked cell by cell)."""
+    if layout.hex_prefix is None:
+        layout.hex_prefix = any(layout.data.find(prefix, layout.body_start) >= 0 for prefix in (b"0x", b"0X"))
+    return layout.hex_prefix
 
 
 def _raw_column(layout: _Layout, index: int) -> pa.ChunkedArray:
@@ -1822,6 +1824,7 @@ def _read_piece(
         path=None,
         first_row=rows,
         fields_from=layout.fields_reference,
+        hex_prefix=None,
     )
     table = _parse_body(part)
     values: list[list[np.ndarray] | None] = []
