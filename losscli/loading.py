@@ -786,6 +786,8 @@ def _parse_small(layout: _Layout) -> np.ndarray | None:
             continue
         if layout.delimiter == _WHITESPACE:
             fields = stripped.split()
+        elif line.count('"') % 2:  # a quoted field that goes on past the line end: pyarrow's to parse
+            return None
         else:  # the line as it is: stripping it could take a tab delimiter off its end
             fields = next(csv.reader([line], delimiter=layout.delimiter))
         if len(fields) != layout.n_fields:

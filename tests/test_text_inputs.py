@@ -571,6 +571,8 @@ def test_lone_carriage_return_far_down_never_hides_a_row(tmp_path, read_path):
         ("h.csv", "a,b\n1,2\n0x1A,3\n5,6\n", "row 2 (line 3), column 'a': cannot read '0x1A' as a number"),
         ("h.txt", "1 2\n3 0X1a\n5 6\n", "row 2 (line 2), column '1': cannot read '0X1a' as a number"),
         ("j.csv", "a\n1\n-0x10\n2.5\n", "row 2 (line 3), column 'a': cannot read '-0x10' as a number"),
+        # a quote left open goes on to the next line (RFC 4180), as pyarrow reads it
+        ("q.tsv", '"0.5"\n"1e-30 \n"0.0"\n', "cannot read '1e-30 \\n0.0\"' as a number"),
     ],
 )
 def test_every_read_path_refuses_what_pyarrow_refuses(tmp_path, read_path, name, text, problem):
