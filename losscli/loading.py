@@ -1937,11 +1937,11 @@ def _parquet_chunks(
         parquet.close()
         raise
 
+    distinct = list(dict.fromkeys(wanted))  # a column chosen twice is read once
+
     def batches() -> Iterator[pa.RecordBatch]:
         """The record batches; a page found damaged on the way is the whole read's error (exit 3)."""
-        iterator = parquet.iter_batches(
-            batch_size=chunk_rows, columns=list(dict.fromkeys(wanted)), use_pandas_metadata=False
-        )
+        iterator = parquet.iter_batches(batch_size=chunk_rows, columns=distinct, use_pandas_metadata=False)
         rows = 0
         while True:
             try:
@@ -1949,7 +1949,7 @@ def _parquet_chunks(
                 if batch is None and rows != parquet.metadata.num_rows:
                     raise pa.ArrowInvalid(_wrong_length(rows, parquet.metadata.num_rows))
             except _parquet_errors() as exc:
-                found = _first_damaged_column(parquet, list(dict.fromkeys(wanted)))
+                found = _first_damaged_column(parquet, distinct)
                 if found is None:
                     raise DataError(f"{path}: not a readable Parquet file ({str(exc).strip()})") from None
                 problem, remedy = _damaged_column(*found)
