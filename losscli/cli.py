@@ -18,17 +18,66 @@ from enum import StrEnum
 from typing import Annotated, Any, NoReturn
 
 import typer
-from typer.core import TyperGroup
+from typer.core import TyperGroup, TyperOption
 
-from losscli import process
+from losscli import __version__, process, terminal
 from losscli.errors import LossCliError, UsageError
 from losscli.outfiles import check_output
 from losscli.params import check_reduction, parse_inputs, parse_params
 from losscli.registry import get_loss, list_losses
 
 
+def _setting(name: str) -> Callable[[Any, Any, Any], None]:
+    def store(ctx: Any, param: Any, value: Any) -> None:
+        if value is None:
+            return
+        if name == "color" and value not in terminal.COLOR_MODES:
+            raise typer.BadParameter(f"{value!r} is not one of {', '.join(terminal.COLOR_MODES)}.")
+        setattr(terminal.settings, name, value)
+
+    return store
+
+
+def output_options() -> list[TyperOption]:
+    """The options every command takes for how it talks to people: colour, warnings."""
+    return [
+        TyperOption(
+            param_decls=["--color", "--colour"],
+            default=None,
+            metavar="auto|always|never",
+            callback=_setting("color"),
+            expose_value=False,
+            help="Colour: on a terminal unless NO_COLOR is set (auto), always, or never.",
+            rich_help_panel=OUTPUT_PANEL,
+        ),
+        TyperOption(
+            param_decls=["-q", "--quiet"],
+            is_flag=True,
+            default=None,
+            callback=_setting("quiet"),
+            expose_value=False,
+            help="No Warning: lines on stderr (JSON still lists them under \"warnings\").",
+            rich_help_panel=OUTPUT_PANEL,
+        ),
+        TyperOption(
+            param_decls=["--strict"],
+            is_flag=True,
+            default=None,
+            callback=_setting("strict"),
+            expose_value=False,
+            help="Any warning makes the command exit 3 (for CI), after printing its result.",
+            rich_help_panel=OUTPUT_PANEL,
+        ),
+    ]
+
+
 class LossCliGroup(TyperGroup):
     """Turns every failure into one ``Error:`` line on stderr and the SPEC's exit code."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        for command in self.commands.values():
+            command.params.extend(output_options())
 
     def main(self, args: Any = None, prog_name: str | None = None, **extra: Any) -> Any:
         args = list(sys.argv[1:] if args is None else args)
@@ -43,12 +92,17 @@ class LossCliGroup(TyperGroup):
 
     def run(self, args: list[str], prog_name: str, debug: bool, **extra: Any) -> Any:
         """The command's exit code, or its failure reported by ``fail``."""
+        terminal.configure()
         try:
             code = super().main(args, prog_name=prog_name, standalone_mode=False, **extra)
             stopped = process.interrupted()
             if stopped is not None:  # a signal whose exception something on the way swallowed
                 raise stopped
             sys.stdout.flush()  # a full disk under a redirection fails this command, not the exit
+            warned = terminal.settings.warned
+            if terminal.settings.strict and warned and not code:
+                s = "" if len(warned) == 1 else "s"
+                fail(f"--strict: the command gave {len(warned)} warning{s}; exit 3", 3)
             return code
         except process.Interrupted as e:
             fail(str(e), e.exit_code)
@@ -90,9 +144,12 @@ def fail(message: str, code: int) -> NoReturn:
     sys.exit(code)
 
 
+OUTPUT_PANEL = "Output"
+
 app = typer.Typer(
     cls=LossCliGroup,
     name="losscli",
+    context_settings={"help_option_names": ["-h", "--help"]},
     help="Compute, compare and recommend loss functions for predictions and labels in files.",
     no_args_is_help=True,
     add_completion=False,
@@ -138,9 +195,19 @@ ParamsOption = Annotated[
 ]
 
 
+def _print_version(value: bool) -> None:
+    if value:
+        print(f"losscli {__version__}")
+        raise typer.Exit()
+
+
 @app.callback()
 def main_options(
     debug: Annotated[bool, typer.Option("--debug", help="Show a Python traceback when a command fails.")] = False,
+    version: Annotated[
+        bool | None,
+        typer.Option("--version", "-V", callback=_print_version, is_eager=True, help="Print the version and exit."),
+    ] = None,
 ) -> None:
     """Compute, compare and recommend loss functions for predictions and labels in files."""
 

@@ -21,7 +21,7 @@ from rich.padding import Padding
 from rich.table import Table
 from rich.text import Text
 
-from losscli import textout
+from losscli import terminal, textout
 from losscli.advisor import Advice, Recommendation
 from losscli.errors import UsageError
 from losscli.outfiles import atomic_write
@@ -33,11 +33,11 @@ MAX_TABLE_COLUMNS = 8
 
 
 def stdout() -> Console:
-    return Console()
+    return terminal.console()
 
 
 def stderr() -> Console:
-    return Console(stderr=True)
+    return terminal.console(stderr=True)
 
 
 def jsonable(array: np.ndarray) -> Any:
@@ -177,9 +177,7 @@ def print_compute(result: ComputeResult, format_: str, rows: int) -> None:
 
 def print_warnings(messages: list[str]) -> None:
     """Every warning as a ``Warning: …`` line on stderr, in every output format (SPEC: JSON keeps them too)."""
-    console = stderr()
-    for message in messages:
-        console.print(f"[yellow]Warning:[/] {message}", highlight=False, soft_wrap=True)
+    terminal.warn(messages)
 
 
 def _gradient_columns(gradients: dict[str, Gradient]) -> tuple[list[str], list[Any]]:
