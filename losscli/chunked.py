@@ -314,6 +314,9 @@ def stream(
                 progress(run.rows)
     result = run.result(first, judge_mistakes(stats, reduction) + engine.warning_texts(caught))
     result.n_samples = run.rows
+    for name, info in result.inputs.items():  # the first chunk's: every chunk's rows together
+        if name not in shared and info.shape:
+            info.shape = (run.rows, *info.shape[1:])
     return result
 
 

@@ -176,6 +176,14 @@ class DType(StrEnum):
 
 
 FormatOption = Annotated[Format, typer.Option("--format", "-f", help="Output: a Rich table, JSON or CSV.")]
+
+
+class ComputeFormat(StrEnum):
+    table = "table"
+    json = "json"
+    csv = "csv"
+    value = "value"
+
 DTypeOption = Annotated[DType, typer.Option(help="Floating-point precision of the computation.")]
 LabelColOption = Annotated[
     list[str] | None, typer.Option(metavar="COL", help="Label column(s) by name or 0-based index.")
@@ -340,12 +348,26 @@ def compute(
         ),
     ] = None,
     header: HeaderOption = None,
-    format_: FormatOption = Format.table,
+    format_: Annotated[
+        ComputeFormat,
+        typer.Option(
+            "--format", "-f", help="Output: a Rich table, JSON, CSV, or the reduced value alone (for $(…) in scripts)."
+        ),
+    ] = ComputeFormat.table,
+    value_only: Annotated[bool, typer.Option("--value-only", help="The same as -f value.")] = False,
 ) -> None:
     """Compute a loss's value and its gradient for predictions and labels in files."""
+    if value_only:
+        if format_ not in (ComputeFormat.table, ComputeFormat.value):
+            raise UsageError(f"--value-only and -f {format_.value} ask for two outputs: give one")
+        format_ = ComputeFormat.value
     spec = get_loss(loss)
     params = parse_params(spec, param or [])
     chosen_reduction = check_reduction(spec, reduction.value if reduction else None)
+    if format_ is ComputeFormat.value:
+        if chosen_reduction == "none":
+            raise UsageError("-f value prints the reduced value: use --reduction mean or sum, or -f json for all")
+        grad = grad and grad_out is not None  # no gradient is printed: computed only for --grad-out
     extra = parse_inputs(spec, input_ or [])
     inputs = {"PRED": pred, "LABELS": labels, **{f"--input {name}": path for name, path in extra.items()}}
     grad_path = None
@@ -365,7 +387,7 @@ def compute(
         dtype=dtype.value,
         header=header,
     )
-    keep_rows = rows if format_ is Format.table and grad_out is None else None
+    keep_rows = rows if format_ in (ComputeFormat.table, ComputeFormat.value) and grad_out is None else None
     paths = [pred, labels, *extra.values()]
     if spec.decomposition is not None and (chunk_size is not None or exceeds_memory_budget(paths)):
         import_engine()
@@ -405,21 +427,101 @@ def compute(
     render.print_compute(result, format_.value, rows)
 
 
+def loss_columns(items: list[str] | None) -> list[tuple[str, str, str | None]]:
+    """``-l`` items as (column, loss name, inline parameters): ``huber:delta=5`` is huber with delta 5.
+
+    Items are comma separated outside brackets (``-l mse,bce:weight=[1,2]``);
+    ``LOSS:KEY=VALUE[:KEY=VALUE…]`` gives a loss its own parameters, so one loss
+    can be compared at several settings, each its own column named as typed
+    (with the loss's canonical name). An item given twice is one column.
+    """
+    columns: dict[str, tuple[str, str, str | None]] = {}
+    for value in items or []:
+        for item in _split_outside_brackets(value):
+            name, sep, settings = item.partition(":")
+            canonical = get_loss(name.strip()).name
+            settings = settings.strip() if sep else None
+            if sep and not settings:
+                raise UsageError(f"--loss {item!r}: give KEY=VALUE after ':', e.g. -l huber:delta=5")
+            column = canonical if settings is None else f"{canonical}:{settings}"
+            columns.setdefault(column, (column, canonical, settings))
+    return list(columns.values())
+
+
+def _split_outside_brackets(text: str) -> list[str]:
+    """``"a,b:w=[1,2]"`` → ``["a", "b:w=[1,2]"]``: commas inside brackets or quotes belong to a value."""
+    items, depth, start, quote = [], 0, 0, ""
+    for i, char in enumerate(text):
+        if quote:
+            quote = "" if char == quote else quote
+        elif char in "\"'":
+            quote = char
+        elif char in "[{(":
+            depth += 1
+        elif char in "]})":
+            depth = max(depth - 1, 0)
+        elif char == "," and depth == 0:
+            items.append(text[start:i])
+            start = i + 1
+    items.append(text[start:])
+    return [item.strip() for item in items if item.strip()]
+
+
+def _sort_column(sort: str, columns: list[str], loss_names: dict[str, str]) -> str:
+    """The column ``--sort`` names: a column as shown, or a loss compared under one setting only."""
+    if sort in columns:
+        return sort
+    canonical = get_loss(sort.partition(":")[0]).name
+    if ":" not in sort:
+        matching = [column for column in columns if loss_names[column] == canonical]
+        if len(matching) == 1:
+            return matching[0]
+    raise UsageError(f"--sort {sort}: name one of the compared columns ({', '.join(columns)})")
+
+
+def report_errors(messages: list[str]) -> None:
+    """``Error:`` lines on stderr for failures the command went on after (each once)."""
+    with contextlib.suppress(OSError, LossCliError, process.OutputClosed):
+        sys.stdout.flush()  # the result first, then what went wrong
+    for message in dict.fromkeys(messages):
+        with contextlib.suppress(OSError):
+            print(f"Error: {' '.join(str(message).split())}", file=sys.stderr)
+
+
 @app.command()
 def compare(
-    preds: Annotated[list[str], typer.Argument(metavar="PRED...", help="Prediction files, one per model.")],
+    preds: Annotated[
+        list[str] | None, typer.Argument(metavar="PRED...", help="Prediction files, one per model.")
+    ] = None,
     labels: Annotated[str | None, typer.Option(metavar="PATH", help="Labels file shared by every model.")] = None,
+    name: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--name", metavar="NAME=PATH", help="Call the model in PATH NAME in the output (it is compared too)."
+        ),
+    ] = None,
     loss: Annotated[
         list[str] | None,
         typer.Option(
-            "--loss", "-l", metavar="LOSS", help="Loss(es), repeatable or comma-separated; default: recommended."
+            "--loss",
+            "-l",
+            metavar="LOSS[:KEY=VALUE…]",
+            help="Loss(es), repeatable or comma-separated; LOSS:KEY=VALUE sets its parameters for that column "
+            "(-l huber:delta=1 -l huber:delta=5); default: recommended.",
         ),
     ] = None,
     param: ParamsOption = None,
     sort: Annotated[str | None, typer.Option(metavar="LOSS", help="Order the rows by this loss, best first.")] = None,
     baseline: Annotated[
-        str | None, typer.Option(metavar="PATH", help="Show each model's change against this one, in percent.")
+        str | None,
+        typer.Option(metavar="PATH|NAME", help="Show each model's change against this one, in percent."),
     ] = None,
+    fail_fast: Annotated[
+        bool,
+        typer.Option(
+            "--fail-fast", help="Stop at the first model that fails (default: show the others, then exit 3)."
+        ),
+    ] = False,
     dtype: DTypeOption = DType.float32,
     pred_col: Annotated[
         list[str] | None, typer.Option(metavar="COL", help="Prediction column(s); without --labels, one model each.")
@@ -431,16 +533,16 @@ def compare(
     format_: FormatOption = Format.table,
 ) -> None:
     """Compare models' predictions against one label file under several losses."""
+    from losscli.inputs import gather_compare_inputs, parse_names
     from losscli.loading import split_column_options
 
-    names = split_column_options(loss)
-    specs = list({spec.name: spec for spec in map(get_loss, names or [])}.values())
-    sort_loss = get_loss(sort).name if sort else None
-    from losscli.inputs import gather_compare_inputs
-
+    names = parse_names(name or [])
+    if not preds and not names:
+        raise UsageError("name the models' prediction files: PRED... or --name NAME=PATH")
+    chosen = loss_columns(loss)
     with in_background(  # read the files while torch imports
         gather_compare_inputs,
-        preds,
+        preds or [],
         labels,
         label_cols=split_column_options(label_col),
         pred_cols=split_column_options(pred_col),
@@ -448,23 +550,47 @@ def compare(
         pred_key=pred_key,
         baseline=baseline,
         header=header,
+        names=names,
+        keep_going=not fail_fast,
     ) as pending:
         import_engine()
-        label_input, models, notes = pending.result()
+        data = pending.result()
     from losscli import comparison, render
 
-    if specs:
-        per_loss = comparison.split_params(specs, param or [])
-        losses = [(spec, per_loss.get(spec.name, {})) for spec in specs]
+    if chosen:
+        specs = [get_loss(canonical) for _, canonical, _ in chosen]
+        per_loss = comparison.split_params(list({s.name: s for s in specs}.values()), param or [])
+        losses = [
+            (spec, {**per_loss.get(spec.name, {}), **parse_params(spec, settings.split(":") if settings else [])})
+            for spec, (_, _, settings) in zip(specs, chosen, strict=True)
+        ]
+        columns = [column for column, _, _ in chosen]
     else:
-        losses = comparison.default_losses(label_input, models)
+        losses = comparison.default_losses(data.labels, data.models)
         per_loss = comparison.split_params([spec for spec, _ in losses], param or [])
         losses = [(spec, {**params, **per_loss.get(spec.name, {})}) for spec, params in losses]
-    if sort_loss is not None and sort_loss not in [spec.name for spec, _ in losses]:
-        raise UsageError(f"--sort {sort}: not among the compared losses ({', '.join(s.name for s, _ in losses)})")
-    result = comparison.compare(label_input, models, losses, baseline=baseline, dtype=dtype.value)
-    result.warnings[:0] = notes
-    render.print_comparison(result, format_.value, sort_loss)
+        columns = [spec.name for spec, _ in losses]
+    loss_names = {column: spec.name for column, (spec, _) in zip(columns, losses, strict=True)}
+    sort_column = _sort_column(sort, columns, loss_names) if sort else None
+    result = comparison.compare(data, losses, columns=columns, dtype=dtype.value, keep_going=not fail_fast)
+    result.warnings[:0] = data.notes
+    render.print_comparison(result, format_.value, sort_column)
+    failures = []
+    for model in result.models:  # a line per model that failed: its first failure
+        errors = result.errors.get(model)
+        if not errors:
+            continue
+        column, message = next(iter(errors.items()))
+        more = len(errors) - 1
+        s = "" if more == 1 else "es"
+        failures.append(
+            message
+            if model in data.failed
+            else f"{model} under {column}: {message}" + (f" (and under {more} more loss{s})" if more else "")
+        )
+    if failures:
+        report_errors(failures)
+        raise typer.Exit(3)
 
 
 def compute_arguments(

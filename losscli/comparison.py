@@ -10,7 +10,8 @@ import numpy as np
 from losscli.advisor import advise, find_mistakes, infer_label_type
 from losscli.chunked import evaluate
 from losscli.errors import DataError, UnknownParamError, UsageError
-from losscli.inputs import as_computed
+from losscli.inputs import CompareInputs, as_computed
+from losscli.modelnames import distinguishing_names
 from losscli.params import parse_params
 from losscli.registry import LossSpec, get_loss
 from losscli.results import Comparison
@@ -51,41 +52,65 @@ def default_losses(labels: Input, models: list[tuple[str, Input]]) -> list[tuple
 
 
 def compare(
-    labels: Input,
-    models: list[tuple[str, Input]],
+    data: CompareInputs,
     losses: list[tuple[LossSpec, dict[str, Any]]],
     *,
-    baseline: str | None = None,
+    columns: list[str] | None = None,
     dtype: str = "float32",
+    keep_going: bool = False,
 ) -> Comparison:
-    """Evaluate every loss on every model (no gradients) and rank the models per loss."""
+    """Evaluate every loss on every model (no gradients) and rank the models per loss.
+
+    ``columns`` names each loss's column (default: the loss's name); the same
+    loss may come twice under other parameters. A model whose file could not
+    be read (``data.failed``), or whose loss is not finite or is refused, gets
+    an error for that column and the others are still compared; without
+    ``keep_going`` the first such failure is raised as a ``DataError``.
+    """
     for spec, _ in losses:
         extra = [r.name for r in spec.input_roles if r.default is None]
         if extra or spec.target_role is None:
             raise UsageError(f"compare takes losses of predictions and labels only; {spec.name} also needs {extra}")
+    keys = columns or [spec.name for spec, _ in losses]
+    shown = distinguishing_names(data.order)
     result = Comparison(
-        labels=labels.source,
-        losses=[spec.name for spec, _ in losses],
-        models=[name for name, _ in models],
-        values={name: {} for name, _ in models},
-        params={spec.name: params for spec, params in losses if params},
-        baseline=baseline,
+        labels=data.labels.source,
+        losses=keys,
+        models=list(data.order),
+        values={model: dict.fromkeys(keys) for model in data.order},
+        params={key: params for key, (_, params) in zip(keys, losses, strict=True) if params},
+        baseline=data.baseline,
+        names={model: data.names.get(model, shown[model]) for model in data.order},
+        loss_names={key: spec.name for key, (spec, _) in zip(keys, losses, strict=True)},
     )
-    labels = _shared(labels, dtype)
-    for name, pred in models:
-        pred = _shared(pred, dtype)
-        for spec, params in losses:
+    for model, message in data.failed.items():
+        result.errors[model] = dict.fromkeys(keys, message)
+    labels = _shared(data.labels, dtype)
+    for name, pred in data.models:
+        try:
+            pred = _shared(pred, dtype)
+        except DataError as e:
+            if not keep_going:
+                raise
+            result.errors[name] = dict.fromkeys(keys, str(e))
+            continue
+        for key, (spec, params) in zip(keys, losses, strict=True):
             inputs = {
                 spec.pred_role.name: Input(spec.pred_role, pred.array, pred.source, pred.columns),
                 spec.target_role.name: Input(spec.target_role, labels.array, labels.source, labels.columns),
             }
             try:
                 outcome = evaluate(spec, inputs, params, spec.default_reduction, grad=False, dtype=dtype)
+                value = outcome.value
+                if value is None or not math.isfinite(value):
+                    raise DataError(f"the loss is {value}: check the predictions (and the labels) for it")
             except DataError as e:
-                raise DataError(f"{name} under {spec.name}: {e}") from e
-            value = outcome.value
-            result.values[name][spec.name] = value if value is not None and math.isfinite(value) else None
-            result.warnings += [f"{name}, {spec.name}: {w}" for w in outcome.warnings]
+                if not keep_going:
+                    raise DataError(f"{name} under {key}: {e}") from e
+                result.errors.setdefault(name, {})[key] = str(e)
+                continue
+            result.values[name][key] = value
+            result.warnings += [f"{name}, {key}: {w}" for w in outcome.warnings if not w.startswith("the loss is ")]
     _rank(result)
     return result
 

@@ -15,7 +15,7 @@ import torch
 from losscli.advisor import find_mistakes
 from losscli.errors import DataError, UnknownParamError
 from losscli.registry import LossSpec, Param, Role
-from losscli.results import ComputeResult, Gradient
+from losscli.results import ComputeResult, Gradient, InputInfo
 from losscli.validate import Input, validate
 
 DTYPES = {"float32": (torch.float32, np.float32), "float64": (torch.float64, np.float64)}
@@ -146,6 +146,11 @@ def make_result(
         values=values,
         gradients=gradients,
         warnings=messages,
+        inputs={
+            role.name: InputInfo(inp.source, inp.columns, tuple(inp.shape))
+            for role in spec.roles
+            if (inp := inputs.get(role.name)) is not None
+        },
     )
     if value is not None and not np.isfinite(value):
         result.warnings.append(f"the loss is {value}: check the inputs (every target ignored? zero variance?)")

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import itertools
+import os
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
 from typing import BinaryIO
 
 import numpy as np
@@ -184,6 +186,45 @@ def gather_advice_inputs(
     return label_input, pred_input, _notes(sources)
 
 
+@dataclass
+class CompareInputs:
+    """What ``compare`` reads: the labels, and every model in order, read or failed."""
+
+    labels: Input
+    models: list[tuple[str, Input]]
+    """The models that were read: (identity, predictions)."""
+    order: list[str] = field(default_factory=list)
+    """Every model's identity (its path as first given, or ``FILE:COLUMN``), in the order given."""
+    failed: dict[str, str] = field(default_factory=dict)
+    """Model → why its file could not be used (only when compare keeps going)."""
+    names: dict[str, str] = field(default_factory=dict)
+    """Model → the label ``--name NAME=PATH`` gave it."""
+    baseline: str | None = None
+    """The baseline model's identity (``--baseline`` PATH, under any spelling, or NAME)."""
+    notes: list[str] = field(default_factory=list)
+
+
+def file_identity(path: str) -> str:
+    """One key per file, however it is spelled: ``./x.csv``, ``x.csv`` and a link to it are one file."""
+    if path == "-" or not os.path.exists(path):
+        return path if path == "-" else os.path.normpath(path)
+    return os.path.realpath(path)
+
+
+def parse_names(items: Sequence[str]) -> list[tuple[str, str]]:
+    """``--name NAME=PATH`` items as (NAME, PATH); a name given twice is a usage error."""
+    pairs = []
+    for item in items:
+        name, sep, path = item.partition("=")
+        if not sep or not name.strip() or not path:
+            raise UsageError(f"--name {item!r}: expected NAME=PATH, e.g. --name baseline=runs/a/preds.csv")
+        pairs.append((name.strip(), path))
+    repeated = [name for name, count in Counter(name for name, _ in pairs).items() if count > 1]
+    if repeated:
+        raise UsageError(f"--name {repeated[0]!r} is given to two models: give each model its own name")
+    return pairs
+
+
 def gather_compare_inputs(
     preds: Sequence[str],
     labels: str | None,
@@ -195,16 +236,20 @@ def gather_compare_inputs(
     baseline: str | None = None,
     stdin: BinaryIO | None = None,
     header: bool | None = None,
-) -> tuple[Input, list[tuple[str, Input]], list[str]]:
+    names: Sequence[tuple[str, str]] = (),
+    keep_going: bool = False,
+) -> CompareInputs:
     """The labels once, and each model's predictions once: one file per model, or one column per model.
 
     With ``--labels``, every PRED file is a model (``--pred-col`` picks the same
-    columns in each). Without it, the single PRED file holds the labels
-    (``--label-col``) and every ``--pred-col`` (default: every other column) is
-    a model of its own, named ``FILE:COLUMN``. The files' notes come third,
-    for the warnings.
+    columns in each), and so is every ``--name NAME=PATH`` not among them; a
+    file named twice, under any spelling, is one model. Without ``--labels``,
+    the single PRED file holds the labels (``--label-col``) and every
+    ``--pred-col`` (default: every other column) is a model of its own, named
+    ``FILE:COLUMN``. With ``keep_going``, a model whose file cannot be used is
+    recorded in ``failed`` and the others are still read; the labels must be read.
     """
-    if [labels, *preds, baseline].count("-") > 1:
+    if [labels, *preds, *(path for _, path in names), baseline].count("-") > 1:
         raise UsageError("only one input can be read from standard input ('-')")
     loaded: dict[tuple[str, str | None], Source] = {}
 
@@ -214,28 +259,54 @@ def gather_compare_inputs(
             loaded[path, key] = read_source(path, key=key, key_option=key_option, stdin=stdin, header=header)
         return loaded[path, key]
 
+    result: CompareInputs
     if labels is None:
         if len(preds) != 1 or not label_cols:
             raise UsageError("give the labels with --labels PATH, or one PRED file with --label-col NAME")
         source = load(preds[0], pred_key, "--pred-key")
-        label_input = _input(LABELS_ROLE, source, label_cols, (), "--label-col")
+        result = CompareInputs(_input(LABELS_ROLE, source, label_cols, (), "--label-col"), [])
         indices = resolve_columns(source, pred_cols, exclude=label_cols, option="--pred-col")
-        names = [source.columns[i] if source.columns else str(i) for i in indices]
-        models = [(f"{preds[0]}:{name}", _input(PRED_ROLE, source, [name], (), "--pred-col")) for name in names]
-    else:
-        label_source = load(labels, label_key, "--label-key")
-        label_input = _input(LABELS_ROLE, label_source, label_cols, (), "--label-col")
-        models = []
-        for path in dict.fromkeys(preds):
+        for column in [source.columns[i] if source.columns else str(i) for i in indices]:
+            model = f"{preds[0]}:{column}"
+            result.models.append((model, _input(PRED_ROLE, source, [column], (), "--pred-col")))
+            result.order.append(model)
+        for name, model in names:  # FILE:COLUMN, or the COLUMN alone
+            key = model if model in result.order else f"{preds[0]}:{model}"
+            if key not in result.order:
+                raise UsageError(f"--name {name}={model}: name one of the compared models: {', '.join(result.order)}")
+            result.names[key] = name
+        by_name = {name: model for model, name in result.names.items()}
+        baseline = by_name.get(baseline, baseline) if baseline is not None else None
+        if baseline is not None and baseline not in result.order:
+            raise UsageError(f"--baseline {baseline}: name one of the compared models: {', '.join(result.order)}")
+        result.baseline = baseline
+        result.notes = _notes(loaded.values())
+        return result
+
+    label_source = load(labels, label_key, "--label-key")
+    result = CompareInputs(_input(LABELS_ROLE, label_source, label_cols, (), "--label-col"), [])
+    given: dict[str, str] = {}  # file identity → the model's path as first given
+    for path in [*preds, *(path for _, path in names)]:
+        given.setdefault(file_identity(path), path)
+    for name, path in names:
+        result.names[given[file_identity(path)]] = name
+    if baseline is not None:
+        by_name = {name: model for model, name in result.names.items()}
+        baseline_path = by_name.get(baseline, baseline)
+        if file_identity(baseline_path) not in given:  # a model of its own, compared first
+            given = {file_identity(baseline_path): baseline_path, **given}
+        result.baseline = given[file_identity(baseline_path)]
+    for path in given.values():
+        result.order.append(path)
+        try:
             source = load(path, pred_key, "--pred-key")
-            models.append((path, _input(PRED_ROLE, source, pred_cols, (), "--pred-col")))
-    names = [name for name, _ in models]
-    if baseline is not None and baseline not in names:
-        if labels is None:
-            raise UsageError(f"--baseline {baseline}: name one of the compared models: {', '.join(names)}")
-        source = load(baseline, pred_key, "--pred-key")
-        models.insert(0, (baseline, _input(PRED_ROLE, source, pred_cols, (), "--pred-col")))
-    return label_input, models, _notes(loaded.values())
+            result.models.append((path, _input(PRED_ROLE, source, pred_cols, (), "--pred-col")))
+        except DataError as e:
+            if not keep_going:
+                raise
+            result.failed[path] = str(e)
+    result.notes = _notes(loaded.values())
+    return result
 
 
 def stream_inputs(

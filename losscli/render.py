@@ -26,7 +26,7 @@ from losscli.advisor import Advice, Recommendation
 from losscli.errors import UsageError
 from losscli.outfiles import atomic_write
 from losscli.registry import LossSpec
-from losscli.results import Comparison, ComputeResult, Curve, Gradient
+from losscli.results import Comparison, ComputeResult, Curve, Gradient, InputInfo
 from losscli.validate import shape_text
 
 MAX_TABLE_COLUMNS = 8
@@ -87,7 +87,28 @@ def compute_dict(result: ComputeResult, arrays: dict[str, np.ndarray] | None = N
         "values": None if result.values is None else array_value(result.values),
         "gradients": {name: gradient_dict(g, array_value) for name, g in result.gradients.items()},
         "warnings": result.warnings,
+        "inputs": {
+            name: {"path": info.path, "columns": info.columns, "shape": list(info.shape)}
+            for name, info in result.inputs.items()
+        },
     }
+
+
+def columns_text(columns: list[str] | None) -> str:
+    """The columns read, for people: a few names, or the first and last of many."""
+    if not columns:
+        return ""
+    if len(columns) == 1:
+        return f"column {columns[0]}"
+    if len(columns) <= 4:
+        return "columns " + ", ".join(columns)
+    return f"columns {columns[0]}, {columns[1]}, …, {columns[-1]} ({len(columns)})"
+
+
+def input_text(info: InputInfo) -> str:
+    """One input as the table shows it: ``path, column(s) …, shape (N, C)``."""
+    shape = "shape " + shape_text(info.shape).replace(" ", "")  # a line may end before a shape, not inside it
+    return ", ".join(part for part in (info.path, columns_text(info.columns), shape) if part)
 
 
 def _rows(array: np.ndarray) -> np.ndarray:
@@ -134,6 +155,8 @@ def compute_table(result: ComputeResult, rows: int, console: Console) -> None:
     summary.add_row("torch class", result.torch_name or "—")
     summary.add_row("reduction", result.reduction)
     summary.add_row("parameters", params)
+    for name, info in result.inputs.items():
+        summary.add_row(name, input_text(info))
     summary.add_row("samples", str(result.n_samples))
     summary.add_row("dtype", result.dtype)
     if result.value is not None:
@@ -170,6 +193,8 @@ def print_compute(result: ComputeResult, format_: str, rows: int) -> None:
         textout.write_json(sys.stdout, compute_dict(result, arrays), arrays)
     elif format_ == "csv":
         write_compute_csv(sys.stdout, result)
+    elif format_ == "value":  # `x=$(losscli compute … -f value)`: the reduced value and nothing else
+        print(result.value)
     else:
         compute_table(result, rows, stdout())
     print_warnings(result.warnings)
@@ -387,18 +412,22 @@ def print_advice(advice: Advice, format_: str) -> None:
 def comparison_dict(result: Comparison) -> dict[str, Any]:
     rows = []
     for model in result.models:
-        row: dict[str, Any] = {"pred": model, "values": result.values[model]}
+        row: dict[str, Any] = {"pred": model, "name": result.names.get(model, model), "values": result.values[model]}
         if result.baseline is not None:
             row["change_pct"] = result.change[model]
+        if model in result.errors:
+            row["errors"] = result.errors[model]
         rows.append(row)
     return {
         "labels": result.labels,
         "losses": result.losses,
+        "loss_names": result.loss_names,
         "params": result.params,
         "rows": rows,
         "best": result.best,
         "baseline": result.baseline,
         "disagreements": result.disagreements,
+        "failed": [model for model in result.models if model in result.errors],
         "warnings": result.warnings,
     }
 
@@ -415,52 +444,97 @@ def print_comparison(result: Comparison, format_: str, sort: str | None = None) 
         data = comparison_dict(result)
         data["rows"] = sorted(data["rows"], key=lambda row: models.index(row["pred"]))
         print(textout.dumps(data))
-        print_warnings(result.warnings)
-        return
-    if format_ == "csv":
+    elif format_ == "csv":
         out = io.StringIO()
         writer = csv.writer(out, lineterminator="\n")
         changes = [f"{loss}_change_pct" for loss in result.losses] if result.baseline is not None else []
-        writer.writerow(["pred", *result.losses, *changes])
+        writer.writerow(["pred", "name", *result.losses, *changes])
         for model in models:
             values = [result.values[model][loss] for loss in result.losses]
             extra = [result.change[model][loss] for loss in result.losses] if changes else []
             writer.writerow(
                 [
                     model,
+                    result.names.get(model, model),
                     *("" if v is None else repr(v) for v in values),
                     *("" if v is None else f"{v:.4g}" for v in extra),
                 ]
             )
         print(out.getvalue(), end="")
-        print_warnings(result.warnings)
-        return
+    else:
+        comparison_table(result, models, stdout())
+    print_warnings(result.warnings)
+
+
+def _column_header(result: Comparison, column: str) -> str:
+    """A loss column's header: the loss, and under it the parameters of that column."""
+    loss, _, settings = column.partition(":")
+    params = result.params.get(column) or {}
+    lines = [loss, *(settings.split(":") if settings else [])]
+    given = {line.partition("=")[0] for line in lines[1:]}
+    lines += [f"{k}={json.dumps(v)}" for k, v in params.items() if k not in given]
+    return "\n".join(lines)
+
+
+def _comparison_cell(result: Comparison, model: str, column: str) -> Text:
+    if column in result.errors.get(model, {}):
+        return Text("error", style="bold red")
+    value = result.values[model][column]
+    best = result.best[column] == model
+    text = Text(f"{value:.6g}", style="bold green" if best else "")
+    if result.baseline is not None and model != result.baseline:
+        change = result.change[model][column]
+        if change is not None:
+            text.append(f" ({change:+.1f}%)", style="dim")
+    if best:
+        text.append(" *", style="bold green")
+    return text
+
+
+def _build_comparison(result: Comparison, models: list[str], columns: list[str]) -> Table:
     table = Table(title=f"Losses against {result.labels} (lower is better)", title_justify="left")
-    table.add_column("predictions", style="bold")
-    for loss in result.losses:
-        params = result.params.get(loss)
-        header = loss + ("\n" + ", ".join(f"{k}={json.dumps(v)}" for k, v in params.items()) if params else "")
-        table.add_column(header, justify="right")
+    table.add_column("model", style="bold", no_wrap=True)
+    for column in columns:
+        table.add_column(_column_header(result, column), justify="right")
     for model in models:
-        cells = []
-        for loss in result.losses:
-            value = result.values[model][loss]
-            text = "nan" if value is None else f"{value:.6g}"
-            if result.baseline is not None and model != result.baseline:
-                change = result.change[model][loss]
-                text += "" if change is None else f" [dim]({change:+.1f}%)[/]"
-            if result.best[loss] == model:
-                text = f"[bold green]{text} *[/]"
-            cells.append(text)
-        name = model + (" [dim](baseline)[/]" if model == result.baseline else "")
-        table.add_row(name, *cells)
-    table.caption = "* best in its column"
-    console = stdout()
+        name = Text(result.names.get(model, model))
+        if model == result.baseline:
+            name.append(" (baseline)", style="dim")
+        table.add_row(name, *(_comparison_cell(result, model, column) for column in columns))
+    return table
+
+
+def comparison_table(result: Comparison, models: list[str], console: Console) -> None:
+    """The models × losses table, as many loss columns as fit whole (numbers are never cut), then its notes."""
+    from rich.measure import Measurement
+
+    unbounded = console.options.update_width(1 << 20)  # Measurement.get clamps to the width it is given
+    shown = list(result.losses)
+    table = _build_comparison(result, models, shown)
+    while len(shown) > 1 and Measurement.get(console, unbounded, table).minimum > console.width:
+        shown.pop()
+        table = _build_comparison(result, models, shown)
+    notes = ["* best in its column"]
+    hidden = result.losses[len(shown) :]
+    if hidden:
+        s = "" if len(hidden) == 1 else "s"
+        notes.append(f"{len(hidden)} loss column{s} not shown for want of width ({', '.join(hidden)}); -f json has all")
+    if result.errors:
+        notes.append("error: no value, the reason is on stderr")
+    table.caption = "; ".join(notes)
+    table.caption_justify = "left"
     console.print(table)
+    renamed = [model for model in models if result.names.get(model, model) != model]
+    if renamed:
+        files = Table(show_header=False, box=None, pad_edge=False)
+        files.add_column(style="bold")
+        files.add_column()
+        for model in renamed:
+            files.add_row(result.names[model], model)
+        console.print(files)
     note = describe_disagreement(result)
     if note:
         console.print(note, highlight=False)
-    print_warnings(result.warnings)
 
 
 def describe_disagreement(result: Comparison) -> str | None:
@@ -468,11 +542,12 @@ def describe_disagreement(result: Comparison) -> str | None:
     if not result.disagreements:
         return None
     parts = [
-        f"{', '.join(losses)} {'prefers' if len(losses) == 1 else 'prefer'} {model}"
+        f"{', '.join(losses)} {'prefers' if len(losses) == 1 else 'prefer'} {result.names.get(model, model)}"
         for model, losses in result.disagreements.items()
     ]
-    squared = {"mse", "l2"} & set(result.losses)
-    robust = {"l1", "smooth_l1", "huber"} & set(result.losses)
+    compared = {result.loss_names.get(column, column) for column in result.losses}
+    squared = {"mse", "l2"} & compared
+    robust = {"l1", "smooth_l1", "huber"} & compared
     why = ""
     if squared and robust:
         why = (

@@ -26,6 +26,15 @@ class Gradient:
 
 
 @dataclass
+class InputInfo:
+    """Where one argument of the loss was read: the file as given, its columns (None: no names) and shape."""
+
+    path: str
+    columns: list[str] | None
+    shape: tuple[int, ...]
+
+
+@dataclass
 class ComputeResult:
     """What ``compute`` found."""
 
@@ -39,6 +48,8 @@ class ComputeResult:
     values: np.ndarray | None
     gradients: dict[str, Gradient] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
+    inputs: dict[str, InputInfo] = field(default_factory=dict)
+    """Each argument of the loss read from a file, by its torch name."""
 
 
 @dataclass
@@ -58,6 +69,12 @@ class Comparison:
     disagreements: dict[str, list[str]] = field(default_factory=dict)
     """model → the losses under which it is best, when the losses do not agree."""
     warnings: list[str] = field(default_factory=list)
+    names: dict[str, str] = field(default_factory=dict)
+    """model → the name a table shows: ``--name``'s, or the part of its path that tells it from the others."""
+    loss_names: dict[str, str] = field(default_factory=dict)
+    """column → the loss's canonical name (a column is ``LOSS``, or ``LOSS:KEY=VALUE`` for one of its settings)."""
+    errors: dict[str, dict[str, str]] = field(default_factory=dict)
+    """model → column → why there is no value (its file, or its loss failed)."""
 
 
 @dataclass

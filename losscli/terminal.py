@@ -8,6 +8,7 @@ warning to ``warn``. Cheap to import (Rich only, no numpy, pandas or torch).
 
 from __future__ import annotations
 
+import os
 import sys
 from dataclasses import dataclass, field
 
@@ -41,7 +42,7 @@ def configure(*, color: str = "auto", quiet: bool = False, strict: bool = False)
 def console(*, stderr: bool = False) -> Console:
     """A Rich console on standard output (or error) as ``--color`` and ``NO_COLOR`` ask."""
     stream = sys.stderr if stderr else sys.stdout
-    if settings.color == "never":
+    if settings.color == "never" or settings.color == "auto" and os.environ.get("NO_COLOR"):  # no-color.org
         return Console(file=stream, color_system=None, highlight=False)
     if settings.color == "always":
         return Console(file=stream, force_terminal=True, no_color=False)  # the option outranks NO_COLOR

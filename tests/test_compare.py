@@ -351,8 +351,8 @@ def test_disagreement_note_under_the_table(invoke, outlier_files):
     assert out.index("The losses disagree") > out.rindex("└")  # after the table's bottom border
     assert out.index("The losses disagree") > out.index("best in its column")
     flat = " ".join(out.split())
-    assert "mse prefers b.csv" in flat
-    assert "l1 prefers a.csv" in flat
+    assert "mse prefers b;" in flat  # the models as the table names them
+    assert "l1 prefers a " in flat
     assert "outliers" in flat and "2.6.1" in flat
 
 
@@ -360,8 +360,8 @@ def test_table_marks_the_best_value_of_each_column(invoke, outlier_files):
     f = outlier_files
     result = invoke(["compare", f["a"], f["b"], "--labels", f["y"], "-l", "mse,l1"])
     rows = {line.split("│")[1].strip(): line for line in result.stdout.splitlines() if line.count("│") >= 3}
-    assert [c.strip() for c in rows["a.csv"].split("│")[2:4]] == ["20", "2 *"]
-    assert [c.strip() for c in rows["b.csv"].split("│")[2:4]] == ["9 *", "3"]
+    assert [c.strip() for c in rows["a"].split("│")[2:4]] == ["20", "2 *"]  # a.csv's row, named by what differs
+    assert [c.strip() for c in rows["b"].split("│")[2:4]] == ["9 *", "3"]
 
 
 @pytest.mark.parametrize(
@@ -418,12 +418,12 @@ def test_baseline_not_among_pred_is_added_as_a_row(invoke, invoke_json, outlier_
     change = {row["pred"]: row["change_pct"]["mse"] for row in data["rows"]}
     assert change == pytest.approx({"a.csv": 100 * 11 / 9, "b.csv": 0.0, "c.csv": 100 * 7 / 9}, rel=1e-5)
     table = invoke(args).stdout
-    assert "b.csv (baseline)" in table
+    assert "b (baseline)" in table
     assert "(+122.2%)" in table and "(+77.8%)" in table
     rows = list(csv.reader(io.StringIO(invoke([*args, "-f", "csv"]).stdout)))
-    assert rows[0] == ["pred", "mse", "mse_change_pct"]
+    assert rows[0] == ["pred", "name", "mse", "mse_change_pct"]
     by_name = {r[0]: r for r in rows[1:]}
-    assert float(by_name["a.csv"][2]) == pytest.approx(122.2, abs=0.1)
+    assert float(by_name["a.csv"][3]) == pytest.approx(122.2, abs=0.1)
 
 
 def test_baseline_in_single_file_mode_names_a_column_model(invoke_json, expect_error, in_samples):
@@ -562,31 +562,30 @@ def test_csv_parses(invoke, invoke_json, outlier_files):
     result = invoke([*args, "-f", "csv"])
     assert result.exit_code == 0, result.stderr
     rows = list(csv.reader(io.StringIO(result.stdout)))
-    assert rows[0] == ["pred", "mse", "l1", "smooth_l1"]
+    assert rows[0] == ["pred", "name", "mse", "l1", "smooth_l1"]
     data = invoke_json(args)
     expected = {row["pred"]: row["values"] for row in data["rows"]}
-    assert [r[0] for r in rows[1:]] == ["a.csv", "b.csv", "c.csv"]
-    for name, *cells in rows[1:]:
-        assert [float(c) for c in cells] == pytest.approx([expected[name][k] for k in rows[0][1:]])
+    assert [r[:2] for r in rows[1:]] == [["a.csv", "a"], ["b.csv", "b"], ["c.csv", "c"]]
+    for path, _, *cells in rows[1:]:
+        assert [float(c) for c in cells] == pytest.approx([expected[path][k] for k in rows[0][2:]])
 
 
 # --- errors -------------------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize("fmt", ["table", "json", "csv"])
-def test_misfit_prediction_file_is_named_and_nothing_printed(expect_error, outlier_files, crafted, fmt):
+def test_misfit_prediction_file_is_named_and_nothing_printed_with_fail_fast(expect_error, outlier_files, crafted, fmt):
     f = outlier_files
     crafted("short.csv", ["s", 1, 2, 3])
-    line = expect_error(
-        ["compare", f["a"], "short.csv", f["b"], "--labels", f["y"], "-l", "mse,l1", "-f", fmt], 3, "short.csv"
-    )
+    args = ["compare", f["a"], "short.csv", f["b"], "--labels", f["y"], "-l", "mse,l1", "-f", fmt, "--fail-fast"]
+    line = expect_error(args, 3, "short.csv")
     assert "(3,)" in line and "(5,)" in line
 
 
 def test_misfit_class_count_is_named(expect_error, in_samples):
     # 4 classes in the labels, a model with 12 rows of 4 scores against 16 binary labels
     expect_error(
-        ["compare", "binary_logits.csv", "multiclass_logits.csv", "--labels", "binary_labels.csv"],
+        ["compare", "binary_logits.csv", "multiclass_logits.csv", "--labels", "binary_labels.csv", "--fail-fast"],
         3,
         "multiclass_logits.csv",
     )
@@ -594,9 +593,9 @@ def test_misfit_class_count_is_named(expect_error, in_samples):
 
 def test_missing_files(expect_error, outlier_files):
     f = outlier_files
-    expect_error(["compare", f["a"], "nosuch.csv", "--labels", f["y"]], 3, "nosuch.csv")
-    expect_error(["compare", f["a"], "--labels", "nolabels.csv"], 3, "nolabels.csv")
-    expect_error(["compare", f["a"], "--labels", f["y"], "--baseline", "nobase.csv"], 3, "nobase.csv")
+    expect_error(["compare", f["a"], "nosuch.csv", "--labels", f["y"], "--fail-fast"], 3, "nosuch.csv")
+    expect_error(["compare", f["a"], "--labels", "nolabels.csv"], 3, "nolabels.csv")  # labels: always the end
+    expect_error(["compare", f["a"], "--labels", f["y"], "--baseline", "nobase.csv", "--fail-fast"], 3, "nobase.csv")
 
 
 def test_labels_required(expect_error, outlier_files):
