@@ -39,7 +39,7 @@ def distinguishing_names(models: list[str]) -> dict[str, str]:
         shown = _middles(tokens)
     if len(set(shown)) < len(shown) or not all(name and not name.startswith(".") for name in shown):
         shown = rests if len(set(rests)) == len(rests) else models
-    return dict(zip(models, shown, strict=True))
+    return {model: "<stdin>" if model == "-" else name for model, name in zip(models, shown, strict=True)}
 
 
 def _common(sequences: list[list[str]]) -> int:

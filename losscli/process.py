@@ -22,6 +22,7 @@ import warnings
 from collections.abc import Callable, Iterator
 from typing import Any
 
+from losscli import terminal
 from losscli.errors import DataError
 
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
@@ -239,7 +240,7 @@ def one_line_warnings() -> Iterator[None]:
         text = " ".join(str(message).split())
         if text not in shown:
             shown.add(text)
-            print(f"Warning: {text} ({category.__name__})", file=sys.stderr)
+            terminal.warn([f"{text} ({category.__name__})"])  # -q and --strict apply as to any warning
 
     with warnings.catch_warnings():
         warnings.showwarning = show
