@@ -492,7 +492,7 @@ def _comparison_cell(result: Comparison, model: str, column: str) -> Text:
 
 
 def _build_comparison(result: Comparison, models: list[str], columns: list[str]) -> Table:
-    table = Table(title=f"Losses against {result.labels} (lower is better)", title_justify="left")
+    table = Table()
     table.add_column("model", style="bold", no_wrap=True)
     for column in columns:
         table.add_column(_column_header(result, column), justify="right")
@@ -521,9 +521,9 @@ def comparison_table(result: Comparison, models: list[str], console: Console) ->
         notes.append(f"{len(hidden)} loss column{s} not shown for want of width ({', '.join(hidden)}); -f json has all")
     if result.errors:
         notes.append("error: no value, the reason is on stderr")
-    table.caption = "; ".join(notes)
-    table.caption_justify = "left"
+    console.print(Text(f"Losses against {result.labels} (lower is better)", style="italic"))
     console.print(table)
+    console.print(Text("; ".join(notes), style="dim"))
     renamed = [model for model in models if result.names.get(model, model) != model]
     if renamed:
         files = Table(show_header=False, box=None, pad_edge=False)
