@@ -527,8 +527,8 @@ def comparison_table(result: Comparison, models: list[str], console: Console) ->
     renamed = [model for model in models if result.names.get(model, model) != model]
     if renamed:
         files = Table(show_header=False, box=None, pad_edge=False)
-        files.add_column(style="bold")
-        files.add_column()
+        files.add_column(style="bold", no_wrap=True)
+        files.add_column(overflow="fold")  # a path too long for the line goes on over the next, whole
         for model in renamed:
             files.add_row(result.names[model], model)
         console.print(files)
