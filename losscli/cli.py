@@ -21,7 +21,7 @@ import typer
 from typer.core import TyperGroup, TyperOption
 
 from losscli import __version__, process, terminal
-from losscli.errors import LossCliError, UsageError
+from losscli.errors import DataError, LossCliError, UsageError
 from losscli.outfiles import check_output
 from losscli.params import check_reduction, parse_inputs, parse_params
 from losscli.registry import get_loss, list_losses
@@ -46,6 +46,7 @@ def output_options() -> list[TyperOption]:
             default=None,
             metavar="auto|always|never",
             callback=_setting("color"),
+            autocompletion=complete_color,
             expose_value=False,
             help="Colour: on a terminal unless NO_COLOR is set (auto), always, or never.",
             rich_help_panel=OUTPUT_PANEL,
@@ -78,6 +79,15 @@ class LossCliGroup(TyperGroup):
         super().__init__(*args, **kwargs)
         for command in self.commands.values():
             command.params.extend(output_options())
+            command.params.sort(key=_panel_rank)  # stable: arguments keep their order
+
+    def _main_shell_completion(self, ctx_args: Any, prog_name: str, complete_var: str | None = None) -> None:
+        """Answer a shell's completion request (``_LOSSCLI_COMPLETE`` set by the script) and exit."""
+        if os.environ.get(complete_var or f"_{prog_name}_COMPLETE".replace("-", "_").upper()):
+            from typer.completion import completion_init
+
+            completion_init()  # Typer's formats for bash, zsh and fish, as its --show-completion scripts expect
+        super()._main_shell_completion(ctx_args, prog_name, complete_var)
 
     def main(self, args: Any = None, prog_name: str | None = None, **extra: Any) -> Any:
         args = list(sys.argv[1:] if args is None else args)
@@ -144,7 +154,134 @@ def fail(message: str, code: int) -> NoReturn:
     sys.exit(code)
 
 
+INPUTS_PANEL = "Inputs"
+LOSS_PANEL = "Loss options"
 OUTPUT_PANEL = "Output"
+PANELS = (INPUTS_PANEL, LOSS_PANEL, OUTPUT_PANEL)
+"""A command's help lists its options in these panels, in this order (after --help, in "Options")."""
+
+
+def _panel_rank(param: Any) -> int:
+    if not isinstance(param, TyperOption):
+        return -1
+    panel = getattr(param, "rich_help_panel", None)
+    return PANELS.index(panel) if panel in PANELS else len(PANELS)
+
+
+def examples(*pairs: tuple[str, str | tuple[str, ...]]) -> str:
+    """A help epilog: each example's purpose as a comment, then its command on a line of its own.
+
+    A command given in several parts goes on over lines ending in ``\\``, as in a shell, so that every line fits
+    in 80 columns.
+    """
+    from rich.markup import escape
+
+    lines = ["[bold]Examples[/bold] (run from the repository root)"]
+    for purpose, command in pairs:
+        parts = [command] if isinstance(command, str) else list(command)
+        lines += ["", f"[dim]# {escape(purpose)}[/dim]"]
+        lines += [
+            ("$ " if i == 0 else "    ") + escape(part) + (" \\" if i < len(parts) - 1 else "")
+            for i, part in enumerate(parts)
+        ]
+    return "\n".join(lines)
+
+
+# Shell completion: names come from the registry's specs, plain data (no torch, pandas or numpy).
+
+
+def _loss_names() -> list[tuple[str, str, str]]:
+    """Every loss name and alias: (name, its loss's canonical name, what it is, as zsh and fish show it)."""
+    names = []
+    for spec in list_losses():
+        names.append((spec.name, spec.name, f"{spec.family} loss"))
+        names += [(alias, spec.name, f"alias of {spec.name}") for alias in spec.aliases]
+    return names
+
+
+def complete_loss(incomplete: str) -> list[tuple[str, str]]:
+    """Loss names and aliases starting with what is typed."""
+    return [(name, about) for name, _, about in _loss_names() if name.startswith(incomplete)]
+
+
+def complete_loss_list(incomplete: str) -> list[tuple[str, str]]:
+    """``LOSS[,LOSS...]``: the name after the last comma, leaving out the losses listed before it."""
+    head, comma, last = incomplete.rpartition(",")
+    names = _loss_names()
+    listed = {canonical for name, canonical, _ in names if name in head.split(",")} if comma else set()
+    return [
+        (head + comma + name, about)
+        for name, canonical, about in names
+        if name.startswith(last) and canonical not in listed
+    ]
+
+
+def complete_sort(ctx: typer.Context, incomplete: str) -> list[tuple[str, str]]:
+    """``compare --sort``: one of the ``--loss`` losses given before it, else any loss."""
+    given = [name.strip() for value in ctx.params.get("loss") or () for name in value.split(",") if name.strip()]
+    if not given:
+        return complete_loss(incomplete)
+    return [(name, "compared") for name in dict.fromkeys(given) if name.startswith(incomplete)]
+
+
+def complete_family(incomplete: str) -> list[str]:
+    from losscli.registry import FAMILIES
+
+    return [family for family in FAMILIES if family.startswith(incomplete)]
+
+
+def complete_color(ctx: typer.Context, args: list[str], incomplete: str) -> list[str]:
+    return [mode for mode in terminal.COLOR_MODES if mode.startswith(incomplete)]
+
+
+COMPLETION_SHELLS = ("bash", "zsh", "fish")
+
+
+def _shell(option: str) -> str:
+    """The shell this runs in (shellingham reads the parent processes), else the login shell, ``$SHELL``."""
+    import shellingham
+
+    try:
+        name = shellingham.detect_shell()[0]
+    except shellingham.ShellDetectionFailure:
+        name = ""
+    if name not in COMPLETION_SHELLS:  # none found, or sh (run from a Makefile or a script): the login shell's
+        name = os.path.basename(os.environ.get("SHELL", "")) or name
+    if name not in COMPLETION_SHELLS:
+        raise UsageError(
+            f"{option}: cannot tell which shell to complete for ({name or 'none found'}); for a given shell run "
+            "_LOSSCLI_COMPLETE=source_bash losscli (or source_zsh, source_fish) and save what it prints"
+        )
+    return name
+
+
+def _completion_names(ctx: typer.Context) -> dict[str, str]:
+    """The command's name and the variable its completion scripts set, ``_LOSSCLI_COMPLETE``."""
+    prog_name = ctx.find_root().info_name or "losscli"
+    return {"prog_name": prog_name, "complete_var": f"_{prog_name}_COMPLETE".replace("-", "_").upper()}
+
+
+def _show_completion(ctx: typer.Context, value: bool) -> None:
+    if not value or ctx.resilient_parsing:
+        return
+    from typer.completion import get_completion_script
+
+    print(get_completion_script(shell=_shell("--show-completion"), **_completion_names(ctx)))
+    raise typer.Exit()
+
+
+def _install_completion(ctx: typer.Context, value: bool) -> None:
+    if not value or ctx.resilient_parsing:
+        return
+    from typer.completion import install
+
+    try:
+        shell, path = install(shell=_shell("--install-completion"), **_completion_names(ctx))
+    except OSError as e:
+        raise DataError(f"--install-completion: cannot write {e.filename or 'its files'}: {e.strerror}") from e
+    print(f"{shell} completion installed in {path}; it takes effect in a new shell")
+    raise typer.Exit()
+
 
 app = typer.Typer(
     cls=LossCliGroup,
@@ -152,7 +289,7 @@ app = typer.Typer(
     context_settings={"help_option_names": ["-h", "--help"]},
     help="Compute, compare and recommend loss functions for predictions and labels in files.",
     no_args_is_help=True,
-    add_completion=False,
+    add_completion=False,  # main_options declares --install-completion and --show-completion: errors as ours
     pretty_exceptions_enable=False,
 )
 
@@ -175,7 +312,9 @@ class DType(StrEnum):
     float64 = "float64"
 
 
-FormatOption = Annotated[Format, typer.Option("--format", "-f", help="Output: a Rich table, JSON or CSV.")]
+FormatOption = Annotated[
+    Format, typer.Option("--format", "-f", help="Output: a Rich table, JSON or CSV.", rich_help_panel=OUTPUT_PANEL)
+]
 
 
 class ComputeFormat(StrEnum):
@@ -184,49 +323,112 @@ class ComputeFormat(StrEnum):
     csv = "csv"
     value = "value"
 
-DTypeOption = Annotated[DType, typer.Option(help="Floating-point precision of the computation.")]
-LabelColOption = Annotated[
-    list[str] | None, typer.Option(metavar="COL", help="Label column(s) by name or 0-based index.")
+
+DTypeOption = Annotated[
+    DType, typer.Option(help="Floating-point precision of the computation.", rich_help_panel=LOSS_PANEL)
 ]
-LabelKeyOption = Annotated[str | None, typer.Option(metavar="NAME", help="Array name inside a labels .npz file.")]
+LabelColOption = Annotated[
+    list[str] | None,
+    typer.Option(metavar="COL", help="Label column(s) by name or 0-based index.", rich_help_panel=INPUTS_PANEL),
+]
+LabelKeyOption = Annotated[
+    str | None,
+    typer.Option(metavar="NAME", help="Array name inside a labels .npz file.", rich_help_panel=INPUTS_PANEL),
+]
 HeaderOption = Annotated[
     bool | None,
     typer.Option(
         "--header/--no-header",
         help="Text inputs: the first line is a header / is data (default: decided by what it holds).",
         show_default=False,
+        rich_help_panel=INPUTS_PANEL,
     ),
 ]
 ParamsOption = Annotated[
     list[str] | None,
-    typer.Option("--param", "-p", metavar="KEY=VALUE", help="Parameter for the losses that take it (JSON value)."),
+    typer.Option(
+        "--param",
+        "-p",
+        metavar="KEY=VALUE",
+        help="Parameter for the losses that take it (JSON value).",
+        rich_help_panel=LOSS_PANEL,
+    ),
 ]
 
 
-def _print_version(value: bool) -> None:
-    if value:
+def _print_version(ctx: typer.Context, value: bool) -> None:
+    if value and not ctx.resilient_parsing:
         print(f"losscli {__version__}")
         raise typer.Exit()
 
 
-@app.callback()
+@app.callback(
+    epilog=examples(
+        (
+            "Which losses suit these labels, and the command to compute each",
+            "losscli recommend sample_data/binary_labels.csv",
+        ),
+        (
+            "Mean squared error; predictions and labels are columns of one file",
+            "losscli compute mse sample_data/regression.csv --label-col y",
+        ),
+        (
+            "Three models side by side under the recommended losses",
+            "losscli compare sample_data/models.csv --label-col y",
+        ),
+    )
+)
 def main_options(
     debug: Annotated[bool, typer.Option("--debug", help="Show a Python traceback when a command fails.")] = False,
     version: Annotated[
         bool | None,
         typer.Option("--version", "-V", callback=_print_version, is_eager=True, help="Print the version and exit."),
     ] = None,
+    install_completion: Annotated[
+        bool | None,
+        typer.Option(
+            "--install-completion",
+            callback=_install_completion,
+            is_eager=True,
+            help="Install tab completion for your shell (bash, zsh or fish).",
+        ),
+    ] = None,
+    show_completion: Annotated[
+        bool | None,
+        typer.Option(
+            "--show-completion",
+            callback=_show_completion,
+            is_eager=True,
+            help="Print the completion script for your shell, to install it by hand.",
+        ),
+    ] = None,
 ) -> None:
     """Compute, compare and recommend loss functions for predictions and labels in files."""
 
 
-@app.command("list")
+@app.command(
+    "list",
+    epilog=examples(
+        ("Every loss, with its aliases, torch class, family and inputs", "losscli list"),
+        ("The segmentation losses", "losscli list --family segmentation"),
+        ("Losses whose name or alias matches a glob, as JSON", "losscli list 'bce*' -f json"),
+    ),
+)
 def list_command(
     pattern: Annotated[
-        str | None, typer.Argument(metavar="[PATTERN]", help="Glob on names and aliases, e.g. 'bce*'.")
+        str | None,
+        typer.Argument(
+            metavar="[PATTERN]", help="Glob on names and aliases, e.g. 'bce*'.", autocompletion=complete_loss
+        ),
     ] = None,
     family: Annotated[
-        str | None, typer.Option(metavar="FAMILY", help="Only this task family, e.g. regression.")
+        str | None,
+        typer.Option(
+            metavar="FAMILY",
+            help="Only this task family, e.g. regression.",
+            autocompletion=complete_family,
+            rich_help_panel=LOSS_PANEL,
+        ),
     ] = None,
     format_: FormatOption = Format.table,
 ) -> None:
@@ -239,9 +441,14 @@ def list_command(
     render.print_list(list_losses(family, pattern), format_.value)
 
 
-@app.command()
+@app.command(
+    epilog=examples(
+        ("Huber loss: formula, inputs, parameters, when to use it", "losscli info huber"),
+        ("The same for a torch class name, as JSON", "losscli info BCEWithLogitsLoss -f json"),
+    )
+)
 def info(
-    loss: Annotated[str, typer.Argument(metavar="LOSS", help="Loss name or alias.")],
+    loss: Annotated[str, typer.Argument(metavar="LOSS", help="Loss name or alias.", autocompletion=complete_loss)],
     format_: FormatOption = Format.table,
 ) -> None:
     """Explain one loss: formula, inputs, parameters, when to use it, its source."""
@@ -308,9 +515,29 @@ def import_engine() -> None:
         gc.enable()
 
 
-@app.command()
+@app.command(
+    epilog=examples(
+        (
+            "Mean squared error; predictions and labels are columns of one file",
+            "losscli compute mse sample_data/regression.csv --label-col y",
+        ),
+        (
+            "Huber loss with delta 2, as JSON",
+            ("losscli compute huber sample_data/regression.csv --label-col y", "-p delta=2 -f json"),
+        ),
+        (
+            "Cross entropy of class logits against class indices in a file of their own",
+            ("losscli compute ce sample_data/multiclass_logits.csv", "sample_data/multiclass_labels.txt"),
+        ),
+    )
+)
 def compute(
-    loss: Annotated[str, typer.Argument(metavar="LOSS", help="Loss name or alias, e.g. mse, ce, BCEWithLogitsLoss.")],
+    loss: Annotated[
+        str,
+        typer.Argument(
+            metavar="LOSS", help="Loss name or alias, e.g. mse, ce, BCEWithLogitsLoss.", autocompletion=complete_loss
+        ),
+    ],
     pred: Annotated[
         str,
         typer.Argument(metavar="PRED", help="Predictions file (.csv .tsv .txt .npy .npz .parquet, or - for stdin)."),
@@ -320,24 +547,53 @@ def compute(
         typer.Argument(metavar="LABELS", help="Labels file; omit it to take labels from PRED with --label-col."),
     ] = None,
     param: ParamsOption = None,
-    reduction: Annotated[Reduction | None, typer.Option(help="Reduction; default: the loss's torch default.")] = None,
-    grad: Annotated[bool, typer.Option("--grad/--no-grad", help="Compute gradients with autograd.")] = True,
+    reduction: Annotated[
+        Reduction | None,
+        typer.Option(
+            metavar="MODE",
+            help="mean, sum, none or batchmean (kl_div); default: the loss's torch default.",
+            rich_help_panel=LOSS_PANEL,
+        ),
+    ] = None,
+    grad: Annotated[
+        bool, typer.Option("--grad/--no-grad", help="Compute gradients with autograd.", rich_help_panel=LOSS_PANEL)
+    ] = True,
     rows: Annotated[
-        int, typer.Option(min=0, metavar="N", help="Rows of per-sample values and gradients shown in the table.")
+        int,
+        typer.Option(
+            min=0,
+            metavar="N",
+            help="Rows of per-sample values and gradients shown in the table.",
+            rich_help_panel=OUTPUT_PANEL,
+        ),
     ] = 10,
     grad_out: Annotated[
-        str | None, typer.Option(metavar="PATH", help="Write the full gradient to a .npy, .npz or .csv file.")
+        str | None,
+        typer.Option(
+            metavar="PATH", help="Write the full gradient to a .npy, .npz or .csv file.", rich_help_panel=OUTPUT_PANEL
+        ),
     ] = None,
     input_: Annotated[
         list[str] | None,
-        typer.Option("--input", metavar="NAME=PATH", help="Further loss input NAME=PATH, e.g. input2=b.csv."),
+        typer.Option(
+            "--input",
+            metavar="NAME=PATH",
+            help="Further loss input NAME=PATH, e.g. input2=b.csv.",
+            rich_help_panel=INPUTS_PANEL,
+        ),
     ] = None,
     dtype: DTypeOption = DType.float32,
     pred_col: Annotated[
-        list[str] | None, typer.Option(metavar="COL", help="Prediction column(s) by name or 0-based index.")
+        list[str] | None,
+        typer.Option(
+            metavar="COL", help="Prediction column(s) by name or 0-based index.", rich_help_panel=INPUTS_PANEL
+        ),
     ] = None,
     label_col: LabelColOption = None,
-    pred_key: Annotated[str | None, typer.Option(metavar="NAME", help="Array name inside a PRED .npz file.")] = None,
+    pred_key: Annotated[
+        str | None,
+        typer.Option(metavar="NAME", help="Array name inside a PRED .npz file.", rich_help_panel=INPUTS_PANEL),
+    ] = None,
     label_key: LabelKeyOption = None,
     chunk_size: Annotated[
         int | None,
@@ -345,16 +601,22 @@ def compute(
             min=1,
             metavar="N",
             help="Compute N rows at a time (losses that decompose over samples; the table does 1000000 anyway).",
+            rich_help_panel=INPUTS_PANEL,
         ),
     ] = None,
     header: HeaderOption = None,
     format_: Annotated[
         ComputeFormat,
         typer.Option(
-            "--format", "-f", help="Output: a Rich table, JSON, CSV, or the reduced value alone (for $(…) in scripts)."
+            "--format",
+            "-f",
+            help="Output: a Rich table, JSON, CSV, or the reduced value alone (for $(…) in scripts).",
+            rich_help_panel=OUTPUT_PANEL,
         ),
     ] = ComputeFormat.table,
-    value_only: Annotated[bool, typer.Option("--value-only", help="The same as -f value.")] = False,
+    value_only: Annotated[
+        bool, typer.Option("--value-only", help="The same as -f value.", rich_help_panel=OUTPUT_PANEL)
+    ] = False,
 ) -> None:
     """Compute a loss's value and its gradient for predictions and labels in files."""
     if value_only:
@@ -488,16 +750,37 @@ def report_errors(messages: list[str]) -> None:
             print(f"Error: {' '.join(str(message).split())}", file=sys.stderr)
 
 
-@app.command()
+@app.command(
+    epilog=examples(
+        (
+            "Three models, columns of one file, under the recommended losses",
+            "losscli compare sample_data/models.csv --label-col y",
+        ),
+        (
+            "Chosen losses, rows ordered by l1, best first",
+            "losscli compare sample_data/models.csv --label-col y -l mse,l1 --sort l1",
+        ),
+        (
+            "Models in files of their own, as CSV",
+            ("losscli compare sample_data/regression_pred*.csv", "--labels sample_data/regression_labels.csv -f csv"),
+        ),
+    )
+)
 def compare(
     preds: Annotated[
         list[str] | None, typer.Argument(metavar="PRED...", help="Prediction files, one per model.")
     ] = None,
-    labels: Annotated[str | None, typer.Option(metavar="PATH", help="Labels file shared by every model.")] = None,
+    labels: Annotated[
+        str | None,
+        typer.Option(metavar="PATH", help="Labels file shared by every model.", rich_help_panel=INPUTS_PANEL),
+    ] = None,
     name: Annotated[
         list[str] | None,
         typer.Option(
-            "--name", metavar="NAME=PATH", help="Call the model in PATH NAME in the output (it is compared too)."
+            "--name",
+            metavar="NAME=PATH",
+            help="Call the model in PATH NAME in the output (it is compared too).",
+            rich_help_panel=INPUTS_PANEL,
         ),
     ] = None,
     loss: Annotated[
@@ -508,26 +791,48 @@ def compare(
             metavar="LOSS[:KEY=VALUE…]",
             help="Loss(es), repeatable or comma-separated; LOSS:KEY=VALUE sets its parameters for that column "
             "(-l huber:delta=1 -l huber:delta=5); default: recommended.",
+            autocompletion=complete_loss_list,
+            rich_help_panel=LOSS_PANEL,
         ),
     ] = None,
     param: ParamsOption = None,
-    sort: Annotated[str | None, typer.Option(metavar="LOSS", help="Order the rows by this loss, best first.")] = None,
+    sort: Annotated[
+        str | None,
+        typer.Option(
+            metavar="LOSS",
+            help="Order the rows by this loss, best first.",
+            autocompletion=complete_sort,
+            rich_help_panel=OUTPUT_PANEL,
+        ),
+    ] = None,
     baseline: Annotated[
         str | None,
-        typer.Option(metavar="PATH|NAME", help="Show each model's change against this one, in percent."),
+        typer.Option(
+            metavar="PATH|NAME",
+            help="Show each model's change against this one, in percent.",
+            rich_help_panel=OUTPUT_PANEL,
+        ),
     ] = None,
     fail_fast: Annotated[
         bool,
         typer.Option(
-            "--fail-fast", help="Stop at the first model that fails (default: show the others, then exit 3)."
+            "--fail-fast",
+            help="Stop at the first model that fails (default: show the others, then exit 3).",
+            rich_help_panel=OUTPUT_PANEL,
         ),
     ] = False,
     dtype: DTypeOption = DType.float32,
     pred_col: Annotated[
-        list[str] | None, typer.Option(metavar="COL", help="Prediction column(s); without --labels, one model each.")
+        list[str] | None,
+        typer.Option(
+            metavar="COL", help="Prediction column(s); without --labels, one model each.", rich_help_panel=INPUTS_PANEL
+        ),
     ] = None,
     label_col: LabelColOption = None,
-    pred_key: Annotated[str | None, typer.Option(metavar="NAME", help="Array name inside PRED .npz files.")] = None,
+    pred_key: Annotated[
+        str | None,
+        typer.Option(metavar="NAME", help="Array name inside PRED .npz files.", rich_help_panel=INPUTS_PANEL),
+    ] = None,
     label_key: LabelKeyOption = None,
     header: HeaderOption = None,
     format_: FormatOption = Format.table,
@@ -653,25 +958,62 @@ def _size(text: str) -> tuple[int, int]:
     return int(width), int(height)
 
 
-@app.command()
+@app.command(
+    epilog=examples(
+        ("Binary cross entropy against the prediction, for targets 1 and 0", "losscli curve bce --target 1,0"),
+        (
+            "Four regression losses and their derivatives around 0",
+            "losscli curve mse,l1,smooth_l1,huber --target 0 --range -3:3 --grad",
+        ),
+        ("The points themselves, as CSV", "losscli curve bce --target 1 --points 5 -f csv"),
+    )
+)
 def curve(
-    losses: Annotated[str, typer.Argument(metavar="LOSS[,LOSS...]", help="Loss name(s) to draw, comma-separated.")],
+    losses: Annotated[
+        str,
+        typer.Argument(
+            metavar="LOSS[,LOSS...]", help="Loss name(s) to draw, comma-separated.", autocompletion=complete_loss_list
+        ),
+    ],
     target: Annotated[
         str | None,
-        typer.Option("--target", "-t", metavar="Y[,Y...]", help="Target value(s); default: a typical one per loss."),
+        typer.Option(
+            "--target",
+            "-t",
+            metavar="Y[,Y...]",
+            help="Target value(s); default: a typical one per loss.",
+            rich_help_panel=LOSS_PANEL,
+        ),
     ] = None,
     range_: Annotated[
         str | None,
-        typer.Option("--range", metavar="LO:HI", help="x range; default: per loss (e.g. 0:1 for probabilities)."),
+        typer.Option(
+            "--range",
+            metavar="LO:HI",
+            help="x range; default: per loss (e.g. 0:1 for probabilities).",
+            rich_help_panel=OUTPUT_PANEL,
+        ),
     ] = None,
-    points: Annotated[int, typer.Option(min=2, max=100_000, metavar="N", help="Points per curve.")] = 200,
-    grad: Annotated[bool, typer.Option("--grad/--no-grad", help="Also draw the derivative d loss / d x.")] = False,
+    points: Annotated[
+        int, typer.Option(min=2, max=100_000, metavar="N", help="Points per curve.", rich_help_panel=OUTPUT_PANEL)
+    ] = 200,
+    grad: Annotated[
+        bool,
+        typer.Option("--grad/--no-grad", help="Also draw the derivative d loss / d x.", rich_help_panel=OUTPUT_PANEL),
+    ] = False,
     param: ParamsOption = None,
-    classes: Annotated[int, typer.Option(min=2, metavar="C", help="Classes for class losses.")] = 3,
+    classes: Annotated[
+        int, typer.Option(min=2, metavar="C", help="Classes for class losses.", rich_help_panel=LOSS_PANEL)
+    ] = 3,
     out: Annotated[
-        str | None, typer.Option(metavar="FILE", help="Also write the plot as an image: .png or .svg.")
+        str | None,
+        typer.Option(
+            metavar="FILE", help="Also write the plot as an image: .png or .svg.", rich_help_panel=OUTPUT_PANEL
+        ),
     ] = None,
-    size: Annotated[str, typer.Option(metavar="WxH", help="Image size in pixels for --out.")] = "800x500",
+    size: Annotated[
+        str, typer.Option(metavar="WxH", help="Image size in pixels for --out.", rich_help_panel=OUTPUT_PANEL)
+    ] = "800x500",
     format_: FormatOption = Format.table,
 ) -> None:
     """Draw losses against one prediction for fixed targets, as the article's figures do."""
@@ -710,30 +1052,66 @@ class LabelType(StrEnum):
     count = "count"
 
 
-@app.command()
+@app.command(
+    epilog=examples(
+        (
+            "Inspect class labels: which losses suit them, and the command for each",
+            "losscli recommend sample_data/multiclass_labels.txt",
+        ),
+        (
+            "Check predictions too: labels and predictions are columns of one file",
+            "losscli recommend sample_data/regression.csv --label-col y --pred-col pred",
+        ),
+        ("No file: the losses for a type of labels", "losscli recommend --label-type multilabel"),
+    )
+)
 def recommend(
     labels: Annotated[
         str | None,
         typer.Argument(metavar="LABELS", help="Labels file (.csv .tsv .txt .npy .npz .parquet, or - for stdin)."),
     ] = None,
     label_type: Annotated[
-        LabelType | None, typer.Option(help="Skip the inspection: the labels are of this type.")
+        LabelType | None,
+        typer.Option(help="Skip the inspection: the labels are of this type.", rich_help_panel=LOSS_PANEL),
     ] = None,
     pred: Annotated[
-        str | None, typer.Option(metavar="PATH", help="Predictions file: say what they look like and check them.")
+        str | None,
+        typer.Option(
+            metavar="PATH",
+            help="Predictions file: say what they look like and check them.",
+            rich_help_panel=INPUTS_PANEL,
+        ),
     ] = None,
     loss: Annotated[
-        str | None, typer.Option("--loss", "-l", metavar="LOSS", help="Check this loss instead of the top one.")
+        str | None,
+        typer.Option(
+            "--loss",
+            "-l",
+            metavar="LOSS",
+            help="Check this loss instead of the top one.",
+            autocompletion=complete_loss,
+            rich_help_panel=LOSS_PANEL,
+        ),
     ] = None,
     quantiles: Annotated[
         str | None,
-        typer.Option(metavar="Q[,Q...]", help="You want these quantiles, not the mean: recommend pinball first."),
+        typer.Option(
+            metavar="Q[,Q...]",
+            help="You want these quantiles, not the mean: recommend pinball first.",
+            rich_help_panel=LOSS_PANEL,
+        ),
     ] = None,
     pred_col: Annotated[
-        list[str] | None, typer.Option(metavar="COL", help="Prediction column(s); without --pred, of LABELS' file.")
+        list[str] | None,
+        typer.Option(
+            metavar="COL", help="Prediction column(s); without --pred, of LABELS' file.", rich_help_panel=INPUTS_PANEL
+        ),
     ] = None,
     label_col: LabelColOption = None,
-    pred_key: Annotated[str | None, typer.Option(metavar="NAME", help="Array name inside a --pred .npz file.")] = None,
+    pred_key: Annotated[
+        str | None,
+        typer.Option(metavar="NAME", help="Array name inside a --pred .npz file.", rich_help_panel=INPUTS_PANEL),
+    ] = None,
     label_key: LabelKeyOption = None,
     header: HeaderOption = None,
     format_: FormatOption = Format.table,
