@@ -522,8 +522,8 @@ def import_engine() -> None:
             "losscli compute mse sample_data/regression.csv --label-col y",
         ),
         (
-            "Huber loss with delta 2, as JSON",
-            ("losscli compute huber sample_data/regression.csv --label-col y", "-p delta=2 -f json"),
+            "Huber loss with delta 2: the value alone, for x=$(…) in a script",
+            ("losscli compute huber sample_data/regression.csv --label-col y", "-p delta=2 -f value"),
         ),
         (
             "Cross entropy of class logits against class indices in a file of their own",
@@ -761,8 +761,11 @@ def report_errors(messages: list[str]) -> None:
             "losscli compare sample_data/models.csv --label-col y -l mse,l1 --sort l1",
         ),
         (
-            "Models in files of their own, as CSV",
-            ("losscli compare sample_data/regression_pred*.csv", "--labels sample_data/regression_labels.csv -f csv"),
+            "Models in files of their own, huber at two deltas, as CSV",
+            (
+                "losscli compare sample_data/regression_pred*.csv",
+                "--labels sample_data/regression_labels.csv -l huber:delta=1,huber:delta=5 -f csv",
+            ),
         ),
     )
 )
