@@ -764,7 +764,8 @@ def report_errors(messages: list[str]) -> None:
             "Models in files of their own, huber at two deltas, as CSV",
             (
                 "losscli compare sample_data/regression_pred*.csv",
-                "--labels sample_data/regression_labels.csv -l huber:delta=1,huber:delta=5 -f csv",
+                "--labels sample_data/regression_labels.csv",
+                "-l huber:delta=1,huber:delta=5 -f csv",
             ),
         ),
     )
