@@ -18,6 +18,7 @@ from losscli.loading import (
     iter_row_chunks,
     read_source,
     rechunk,
+    remember_header,
     resolve_columns,
     row_slices,
     select_columns,
@@ -89,6 +90,7 @@ def gather_inputs(
     ``preloaded`` holds files already read (by a forked parser), by path.
     Returns the inputs by role and the files' notes, for the warnings.
     """
+    remember_header(header)
     float_dtype = np.dtype(dtype).type
     loaded: dict[tuple[str, str | None], Source] = {}
 
@@ -249,6 +251,7 @@ def gather_compare_inputs(
     ``FILE:COLUMN``. With ``keep_going``, a model whose file cannot be used is
     recorded in ``failed`` and the others are still read; the labels must be read.
     """
+    remember_header(header)
     if [labels, *preds, *(path for _, path in names), baseline].count("-") > 1:
         raise UsageError("only one input can be read from standard input ('-')")
     loaded: dict[tuple[str, str | None], Source] = {}
@@ -331,6 +334,7 @@ def stream_inputs(
     are an error at the row where one runs out. Returns the chunks and the
     files' notes, for the warnings.
     """
+    remember_header(header)
     if [pred, labels, *extra.values()].count("-") > 1:
         raise UsageError("only one input can be read from standard input ('-')")
     float_dtype = np.dtype(dtype).type
@@ -410,10 +414,14 @@ def _zip_chunks(
             return
         lengths = {_rows(a) if a is not None else 0 for a in arrays.values()}
         if any(a is None for a in arrays.values()) or len(lengths) > 1:
-            counts = ", ".join(
-                f"{readers[index][1]}: {first_row + (_rows(a) if a is not None else 0)}" for index, a in arrays.items()
+            ends = first_row + min(lengths)  # the last row of the shortest, counted from 1
+            short = [readers[i][1] for i, a in arrays.items() if a is None or _rows(a) == min(lengths)]
+            longer = [readers[i][1] for i, a in arrays.items() if a is not None and _rows(a) > min(lengths)]
+            raise DataError(
+                f"the inputs have different numbers of rows: {', '.join(short)} "
+                f"{'end' if len(short) > 1 else 'ends'} after row {ends}, {', '.join(longer)} "
+                f"{'go' if len(longer) > 1 else 'goes'} on; give every input the same rows"
             )
-            raise DataError(f"the inputs have different numbers of rows by row {first_row + min(lengths)} ({counts})")
         chunk: dict[str, Input] = {}
         for index, (role, name, columns, _) in enumerate(readers):
             if index in shared:

@@ -42,6 +42,7 @@ from typing import TYPE_CHECKING, BinaryIO, NamedTuple
 import numpy as np
 
 from losscli.errors import DataError
+from losscli.terminal import counted
 
 # pyarrow's allocator (mimalloc) keeps freed memory for a while before giving it
 # back; a parse of a large file frees most of what it allocated, so purging at
@@ -225,6 +226,31 @@ def read_as_text(name: str) -> bool:
     return name == STDIN_NAME or os.path.splitext(name)[1].lower() in _TEXT_DELIMITERS or is_stream(name)
 
 
+header_option: bool | None = None
+"""The command's ``--header``/``--no-header`` (None: neither), under which ``_layout_again`` finds a file's
+rows again; the functions that gather a command's inputs set it (``remember_header``)."""
+
+
+def remember_header(header: bool | None) -> None:
+    """Note the command's ``--header``/``--no-header``, for the messages that name a row's line."""
+    global header_option
+    header_option = header
+
+
+def _layout_again(name: str) -> _Layout | None:
+    """The layout of the text table file ``name`` found again, as the command read it, to explain a
+    problem; None for other forms, standard input (read once) or a file that no longer reads as a table."""
+    extension = os.path.splitext(name)[1].lower()
+    if extension not in _TEXT_DELIMITERS or not os.path.isfile(name):  # a pipe cannot be read again
+        return None
+    try:
+        data = _map_file(name)
+        data = _lf_line_ends(data) if _has_lone_cr(data) else data
+        return _find_layout(name, data, _TEXT_DELIMITERS[extension], header_option)
+    except DataError:
+        return None
+
+
 def cell_as_written(name: str, row: int, column: str) -> str | None:
     """The text of a cell of a text table as the file has it: data row ``row`` (0-based), column ``column``.
 
@@ -233,15 +259,8 @@ def cell_as_written(name: str, row: int, column: str) -> str | None:
     value in an error message ("99999999999999999999" rather than the
     -9223372036854775808 it would wrap to, or the 1e+20 a float makes of it).
     """
-    extension = os.path.splitext(name)[1].lower()
-    if extension not in _TEXT_DELIMITERS or not os.path.isfile(name):  # a pipe cannot be read again
-        return None
-    try:
-        data = _map_file(name)
-        layout = _find_layout(name, _lf_line_ends(data) if _has_lone_cr(data) else data, _TEXT_DELIMITERS[extension])
-    except DataError:
-        return None
-    if column not in layout.names:
+    layout = _layout_again(name)
+    if layout is None or column not in layout.names:
         return None
     line = next(itertools.islice(_data_lines(layout), row, None), None)
     if line is None:
@@ -249,6 +268,13 @@ def cell_as_written(name: str, row: int, column: str) -> str | None:
     fields = _split_fields(line[1].decode("utf-8", errors="replace").rstrip("\r"), layout.delimiter)
     index = layout.names.index(column) + layout.index_column
     return fields[index].strip() if index < len(fields) else None
+
+
+def line_of_row(name: str, row: int) -> int | None:
+    """The 1-based line of the text table file ``name`` that holds data row ``row`` (0-based), for a
+    message; None when ``name`` is no text file that can be read again (see ``_layout_again``)."""
+    layout = _layout_again(name)
+    return None if layout is None else _line_of_row(layout, row)
 
 
 # --- files ---------------------------------------------------------------------------
@@ -570,7 +596,7 @@ def _first_damaged_column(parquet: pq.ParquetFile, names: list[str]) -> tuple[st
 
 
 def _wrong_length(rows: int, expected: int) -> str:
-    return f"it holds {rows} rows where the file's metadata says {expected}"
+    return f"it holds {counted(rows, 'row')} where the file's metadata says {expected}"
 
 
 def _read_parquet_columns(parquet: pq.ParquetFile, names: list[str]) -> tuple[pa.Table, dict[int, str]]:
@@ -616,7 +642,7 @@ def _open_parquet(path: str) -> tuple[pq.ParquetFile, list[str], list[str]]:
     if not names or not rows:
         parquet.close()
         raise DataError(
-            f"{path}: the Parquet file holds no data ({rows} rows, {len(names)} columns"
+            f"{path}: the Parquet file holds no data ({counted(rows, 'row')}, {counted(len(names), 'column')}"
             + (f" besides pandas' index {_quoted(index)}" if index else "")
             + "); give a file with at least one row of numbers"
         )
@@ -1318,7 +1344,7 @@ def _wide_row(layout: _Layout, row: int, line_no: int, line: bytes, float_dtype:
     if index is None:  # every cell reads as a number once trimmed
         floats = pa.chunked_array([_cast_text(chunk, as_type) for chunk in column.chunks], as_type)
         return np.concatenate(_numpy_chunks(floats, "float"))
-    where = f"{layout.name}: row {row + 1} (line {line_no}), column {layout.names[index]!r}"
+    where = f"{layout.name}: row {layout.first_row + row + 1} (line {line_no}), column {layout.names[index]!r}"
     if not text.strip():
         raise DataError(f"{where}: empty cell; fill it in")
     raise DataError(
@@ -1607,7 +1633,9 @@ def _npz_chunks(
                 except _ZIP_READ_ERRORS as exc:
                     raise DataError(f"{described} cannot be read ({exc}); save the archive again") from None
                 if len(data) < count * row_bytes:
-                    raise DataError(f"{described} ends before its {header.shape[0]} rows; save the archive again")
+                    raise DataError(
+                        f"{described} ends before its {counted(header.shape[0], 'row')}; save the archive again"
+                    )
                 part = np.frombuffer(data, header.dtype).reshape(count, *header.shape[1:])
                 yield select_columns(dataclasses.replace(source, array=part), selectors, exclude=exclude, option=option)
 

@@ -8,6 +8,7 @@ import functools
 import io
 import json
 import math
+import re
 import sys
 import time
 import zipfile
@@ -16,7 +17,9 @@ from pathlib import Path
 from typing import Any, TextIO
 
 import numpy as np
+from rich.cells import cell_len
 from rich.console import Console
+from rich.measure import Measurement
 from rich.padding import Padding
 from rich.table import Table
 from rich.text import Text
@@ -28,8 +31,6 @@ from losscli.outfiles import atomic_write
 from losscli.registry import LossSpec
 from losscli.results import Comparison, ComputeResult, Curve, Gradient, InputInfo
 from losscli.validate import shape_text
-
-MAX_TABLE_COLUMNS = 8
 
 
 def stdout() -> Console:
@@ -122,28 +123,128 @@ def _number(x: float) -> str:
     return f"{x:.6g}"
 
 
-def _array_table(array: np.ndarray, limit: int) -> Table:
+def _frame_width(table: Table, n_columns: int) -> int:
+    """The cells a table takes besides its columns' contents: edges, separators and padding."""
+    left, right = table.padding[3], table.padding[1]  # Rich's order: top, right, bottom, left
+    width = (2 if table.box and table.show_edge else 0) + (n_columns - 1 if table.box else 0)
+    return width + n_columns * (left + right) - (0 if table.pad_edge or not n_columns else left + right)
+
+
+def fit_widths(console: Console, table: Table) -> bool:
+    """Fix each column's width so that no word is cut, and say whether the table fits the console.
+
+    Rich shrinks the widest columns until a table fits, down to cutting a word
+    (``mean_squared_e…``) or a number where another share of the width would
+    have cut none. Here each column gets at least its longest word and at
+    most its longest line; what is left is shared out by lowering the widest
+    columns to one level. False when even the longest words do not fit: the
+    caller lays the rows out another way (the table is left as it was).
+    """
+    unbounded = console.options.update_width(1 << 20)  # measure words longer than the console too
+    spans = []
+    for column in table.columns:
+        cells = ([column.header] if table.show_header else []) + list(column.cells)
+        measured = [Measurement.get(console, unbounded, cell) for cell in cells] or [Measurement(1, 1)]
+        spans.append((max(m.minimum for m in measured), max(m.maximum for m in measured)))
+    room = console.width - _frame_width(table, len(spans))
+    if sum(low for low, _ in spans) > room:
+        return False
+
+    def total(level: int) -> int:
+        return sum(min(high, max(low, level)) for low, high in spans)
+
+    level = max((high for _, high in spans), default=0)
+    while total(level) > room:
+        level -= 1
+    widths = [min(high, max(low, level)) for low, high in spans]
+    spare = room - total(level)
+    for index, (_, high) in enumerate(spans):  # less than one more cell for each column at the level
+        if spare and widths[index] < high:
+            widths[index] += 1
+            spare -= 1
+    for column, width in zip(table.columns, widths, strict=True):
+        column.width = width
+    return True
+
+
+def print_records(console: Console, headers: list[str], rows: list[list[str | Text]], indent: int = 2) -> None:
+    """Rows as blocks, for a table too wide for the console: the first cell, then a line per other
+    cell, named by its header and wrapped at spaces."""
+    for first, *rest in rows:
+        console.print(Padding(Text(first, style="bold") if isinstance(first, str) else first, (0, 0, 0, indent)))
+        block = Table.grid(padding=(0, 2))
+        block.add_column(style="dim", no_wrap=True)
+        block.add_column()
+        for header, cell in zip(headers[1:], rest, strict=True):
+            block.add_row(header, Text(cell) if isinstance(cell, str) else cell)
+        console.print(Padding(block, (0, 0, 0, indent + 2)))
+
+
+def print_table(console: Console, table: Table, headers: list[str], rows: list[list[str | Text]]) -> None:
+    """``table`` when its columns fit the console without cutting a word, else its rows as records."""
+    if fit_widths(console, table):
+        console.print(table)
+    else:
+        print_records(console, headers, rows)
+
+
+ROW_HEADER = "row (1-based)"
+"""The row column of the per-sample and gradient tables: rows are counted from 1, as in every message."""
+
+
+def _print_rows(console: Console, array: np.ndarray, limit: int, shape: tuple[int, ...], *, kept_by: str) -> None:
+    """The first ``limit`` rows of ``array``, which may itself be the first rows of an array of ``shape``,
+    and as many of its columns as fit the console whole; a line below says what was left out and
+    ``kept_by`` what holds it all."""
     rows = _rows(array if array.ndim == 0 else array[:limit])  # a spilled array reads only these rows
+    shown_rows = min(limit, rows.shape[0])
     n_cols = rows.shape[1]
-    shown = min(n_cols, MAX_TABLE_COLUMNS)
     table = Table()
-    table.add_column("row", justify="right", style="dim")
-    for j in range(shown):
-        table.add_column(str(j) if n_cols > 1 else "value", justify="right")
-    if shown < n_cols:
-        table.add_column("…")
-    for i in range(min(limit, rows.shape[0])):
-        cells = [_number(float(v)) for v in rows[i, :shown].astype(str)]  # shortest decimals of the dtype
-        table.add_row(str(i), *cells, *(["…"] if shown < n_cols else []))
-    return table
-
-
-def _print_rows(console: Console, array: np.ndarray, limit: int, shape: tuple[int, ...]) -> None:
-    """The first ``limit`` rows of ``array``, which may itself be the first rows of an array of ``shape``."""
-    console.print(_array_table(array, limit))
+    numbering = [str(i + 1) for i in range(shown_rows)]
+    row_width = max([len(word) for word in ROW_HEADER.split()] + [len(n) for n in numbering])
+    step = _frame_width(table, 2) - _frame_width(table, 1)  # what each column adds besides its cells
+    room = console.width - _frame_width(table, 1) - row_width
+    columns: list[tuple[str, list[str]]] = []
+    for j in range(n_cols):  # as many columns as fit, with room for a last one saying "…" if any are left
+        header = str(j) if n_cols > 1 else "value"
+        cells = [_number(float(v)) for v in rows[:shown_rows, j].astype(str)]  # shortest decimals of the dtype
+        width = max(len(text) for text in [header, *cells])
+        if columns and width + step + (0 if j == n_cols - 1 else 1 + step) > room:
+            break
+        room -= width + step
+        columns.append((header, cells))
+    table.add_column(ROW_HEADER, justify="right", style="dim")
+    for header, _ in columns:
+        table.add_column(header, justify="right", no_wrap=True)
+    left_out = n_cols - len(columns)
+    if left_out:
+        table.add_column("…", no_wrap=True)
+    for i in range(shown_rows):
+        table.add_row(numbering[i], *(cells[i] for _, cells in columns), *(["…"] if left_out else []))
+    fit_widths(console, table)
+    console.print(table)
     n_rows = shape[0] if shape else 1  # as _rows counts them
+    notes = []
     if n_rows > limit:
-        console.print(f"[dim]first {limit} of {n_rows} rows; --rows N shows more, JSON and CSV hold all[/]")
+        notes.append(f"first {limit} of {n_rows} rows (--rows N shows more)")
+    if left_out == 1:
+        notes.append(f"column {n_cols - 1} of {n_cols} not shown")
+    elif left_out:
+        notes.append(f"columns {len(columns)}–{n_cols - 1} of {n_cols} not shown")
+    if notes:
+        console.print(Text("; ".join(notes) + f"; {kept_by} hold all", style="dim"))
+
+
+def _print_heading(console: Console, heading: Text, items: list[str]) -> None:
+    """A heading and ``name value`` items after it, on as many lines as the console needs, never
+    breaking an item; lines after the first indented by two."""
+    line = heading.copy()
+    for item in items:
+        if line.plain.strip() and cell_len(line.plain) + 2 + cell_len(item) > console.width:
+            console.print(line)
+            line = Text("  ")
+        line.append(("  " if line.plain.strip() else "") + item)
+    console.print(line)
 
 
 def compute_table(result: ComputeResult, rows: int, console: Console) -> None:
@@ -163,17 +264,15 @@ def compute_table(result: ComputeResult, rows: int, console: Console) -> None:
         summary.add_row("value", f"[bold green]{result.value:.8g}[/]")
     console.print(summary)
     if result.values is not None:
-        console.print(f"\n[bold]Per-element losses[/] {shape_text(result.values.shape)}", highlight=False)
-        _print_rows(console, result.values, rows, result.values.shape)
+        console.print()
+        console.print(Text.assemble(("Per-element losses", "bold"), " ", shape_text(result.values.shape)))
+        _print_rows(console, result.values, rows, result.values.shape, kept_by="-f json and -f csv")
     for name, grad in result.gradients.items():
-        console.print(
-            f"\n[bold]Gradient d loss / d {name}[/] {shape_text(grad.shape)}  "
-            f"norm {_number(grad.norm)}  mean {_number(grad.mean)}  "
-            f"min {_number(grad.min)}  max {_number(grad.max)}",
-            highlight=False,
-            soft_wrap=True,
-        )
-        _print_rows(console, grad.values, rows, grad.shape)
+        console.print()
+        heading = Text.assemble((f"Gradient d loss / d {name}", "bold"), " ", shape_text(grad.shape))
+        stats = [f"{stat} {_number(getattr(grad, stat))}" for stat in ("norm", "mean", "min", "max")]
+        _print_heading(console, heading, stats)
+        _print_rows(console, grad.values, rows, grad.shape, kept_by="-f json, -f csv and --grad-out")
 
 
 def write_compute_csv(out: TextIO, result: ComputeResult) -> None:
@@ -287,18 +386,32 @@ def print_list(specs: list[LossSpec], format_: str) -> None:
             )
         print(out.getvalue(), end="")
         return
-    table = Table(title=f"{len(rows)} losses", title_justify="left")
-    table.add_column("name (aliases)", ratio=2, overflow="fold")
-    table.add_column("torch class", ratio=1, overflow="fold")
-    table.add_column("family", ratio=1, overflow="fold")
-    table.add_column("inputs", ratio=1, overflow="fold")
+    console = stdout()
+    console.print(terminal.counted(len(rows), "loss", "losses"))
+    table = Table()
+    for header in ("name (aliases)", "torch class", "family", "inputs"):
+        table.add_column(header)
     for row in rows:
         name = Text(row["name"], style="bold cyan")
-        aliases = [a for a in row["aliases"] if a != row["torch_name"]]
+        aliases = _aliases(row)
         if aliases:
             name.append("\n" + ", ".join(aliases), style="dim")
         table.add_row(name, row["torch_name"] or "—", row["family"], ", ".join(row["inputs"]))
-    stdout().print(table)
+    if fit_widths(console, table):
+        console.print(table)
+        return
+    for row in rows:  # too narrow for the table: a block per loss
+        head = Text.assemble((row["name"], "bold cyan"), "  ", row["torch_name"] or "—")
+        console.print(head)
+        console.print(Padding(Text(f"{row['family']}; inputs: {', '.join(row['inputs'])}"), (0, 0, 0, 2)))
+        aliases = _aliases(row)
+        if aliases:
+            console.print(Padding(Text("aliases: " + ", ".join(aliases), style="dim"), (0, 0, 0, 2)))
+
+
+def _aliases(row: dict[str, Any]) -> list[str]:
+    """A loss's aliases but its torch class, which has a column of its own."""
+    return [a for a in row["aliases"] if a != row["torch_name"]]
 
 
 def _recommendation_dict(r: Recommendation) -> dict[str, Any]:
@@ -358,6 +471,36 @@ def _evidence_rows(evidence: dict[str, Any]) -> Iterator[tuple[str, str]]:
             yield key.replace("_", " "), _evidence_text(key, value)
 
 
+_SHELL_WORD = re.compile(r"""(?:[^\s'"\\]|\\.|'[^']*'|"(?:[^"\\]|\\.)*")+""")
+"""A word of a shell command line: quoted parts and escaped characters stay in it."""
+
+
+def command_lines(command: str, width: int) -> list[str]:
+    """A shell command cut at spaces into lines of at most ``width`` cells, each but the last ending in
+    `` \\`` (the shell's line continuation), so that the lines still paste as one command. An option and
+    its value stay on one line; a word longer than a line has a line of its own."""
+    groups: list[str] = []
+    for word in _SHELL_WORD.findall(command):
+        if groups and groups[-1].startswith("-") and " " not in groups[-1] and not word.startswith("-"):
+            groups[-1] += " " + word
+        else:
+            groups.append(word)
+    lines = groups[:1] or [""]
+    for group in groups[1:]:
+        if cell_len(f"{lines[-1]} {group} \\") > width:
+            lines[-1] += " \\"
+            lines.append("    " + group)
+        else:
+            lines[-1] += " " + group
+    return lines
+
+
+def print_command(console: Console, command: str, indent: int) -> None:
+    """``$ command``, indented, cut into lines that fit the console (``command_lines``)."""
+    for line in command_lines("$ " + command, console.width - indent):
+        console.print(Text(" " * indent + line, style="green"), soft_wrap=True)
+
+
 def print_advice(advice: Advice, format_: str) -> None:
     if format_ == "json":
         print(textout.dumps(advice_dict(advice)))
@@ -390,13 +533,14 @@ def print_advice(advice: Advice, format_: str) -> None:
     evidence.add_column(style="dim")
     evidence.add_column()
     for name, text in _evidence_rows(advice.evidence):
-        evidence.add_row(name, text)
+        evidence.add_row(name, Text(text))
+    fit_widths(console, evidence)
     console.print(evidence)
     for alt in advice.alternatives:
         r = alt.recommendation
         console.print(f"[bold]Could also be read as {alt.label_type}:[/]", Text(alt.reason), highlight=False)
         console.print(f"   first suggestion: [cyan]{r.loss}[/] ({r.torch_name or '—'})", highlight=False)
-        console.print(f"   [green]$ {r.command}[/]", highlight=False, soft_wrap=True, markup=True)
+        print_command(console, r.command, indent=3)
     if advice.predictions is not None:
         console.print(f"[bold]Predictions:[/] {advice.predictions['description']}", highlight=False)
     console.print("\n[bold]Recommended losses, best first[/]")
@@ -405,7 +549,7 @@ def print_advice(advice: Advice, format_: str) -> None:
         console.print(Padding(Text(r.reason), (0, 0, 0, 3)))
         if r.rule:
             console.print(Padding(Text(r.rule, style="dim"), (0, 0, 0, 3)))
-        console.print(f"   [green]$ {r.command}[/]", highlight=False, soft_wrap=True, markup=True)
+        print_command(console, r.command, indent=3)
     print_warnings(advice.warnings)
 
 
@@ -612,6 +756,16 @@ def _given_as(spec: LossSpec, role: Any) -> str:
     return f"--input {role.name}=PATH"
 
 
+def _plain_table(headers: list[str], rows: list[list[str | Text]]) -> Table:
+    """A table of text cells, no markup read in them (a ``[0, 1]`` is a range, not a style)."""
+    table = Table()
+    for header in headers:
+        table.add_column(header)
+    for row in rows:
+        table.add_row(*(Text(cell) if isinstance(cell, str) else cell for cell in row))
+    return table
+
+
 def print_info(spec: LossSpec, format_: str) -> None:
     data = info_dict(spec)
     if format_ == "json":
@@ -634,20 +788,26 @@ def print_info(spec: LossSpec, format_: str) -> None:
         console.print(Text("aliases: " + ", ".join(spec.aliases), style="dim"))
     console.print("\n[bold]Formula[/]")
     console.print(Padding(Text(spec.formula), (0, 0, 0, 2)))
-    inputs = Table(title="Inputs", title_justify="left", title_style="bold")
-    for column in ("argument", "given as", "shape", "dtype", "meaning"):
-        inputs.add_column(column)
-    for row in data["inputs"]:
-        meaning = row["description"] + (f" (default: {row['default']})" if row["default"] else "")
-        inputs.add_row(row["name"], row["given_as"], row["shape"], row["dtype"], meaning)
-    console.print(inputs)
-    params = Table(title="Parameters (-p NAME=VALUE)", title_justify="left", title_style="bold")
-    for column in ("name", "default", "meaning"):
-        params.add_column(column)
-    for p in spec.params:
-        params.add_row(p.name, json.dumps(p.default), p.doc + (f" ({' | '.join(p.choices)})" if p.choices else ""))
-    params.add_row("--reduction", spec.default_reduction, " | ".join(spec.reductions))
-    console.print(params)
+    console.print("\n[bold]Inputs[/]")
+    headers = ["argument", "given as", "shape", "dtype", "meaning"]
+    rows: list[list[str | Text]] = [
+        [
+            r["name"],
+            r["given_as"],
+            r["shape"],
+            r["dtype"],
+            r["description"] + (f" (default: {r['default']})" * bool(r["default"])),
+        ]
+        for r in data["inputs"]
+    ]
+    print_table(console, _plain_table(headers, rows), headers, rows)
+    console.print("\n[bold]Parameters[/] (-p NAME=VALUE)")
+    headers = ["name", "default", "meaning"]
+    rows = [
+        [p.name, json.dumps(p.default), p.doc + (f" ({' | '.join(p.choices)})" * bool(p.choices))] for p in spec.params
+    ]
+    rows.append(["--reduction", spec.default_reduction, " | ".join(spec.reductions)])
+    print_table(console, _plain_table(headers, rows), headers, rows)
     for heading, text in (("Use it when", spec.use_when), ("Avoid it when", spec.avoid_when), ("Notes", spec.notes)):
         if text:
             console.print(f"\n[bold]{heading}[/]", highlight=False)

@@ -14,8 +14,9 @@ from typing import Any
 import numpy as np
 
 from losscli.errors import DataError, UsageError
-from losscli.loading import cell_as_written, read_as_text
+from losscli.loading import cell_as_written, line_of_row, read_as_text
 from losscli.registry import LossSpec, Role
+from losscli.terminal import counted
 
 
 @dataclass
@@ -38,10 +39,14 @@ class Input:
         return (self.file_rows, *shape[1:]) if self.file_rows is not None and shape else shape
 
     def where(self, index: tuple[int, ...]) -> str:
-        """Name an element for a message: row (1-based) and column (name, or 0-based index), or an index."""
+        """Name an element for a message: its row (counted from 1, with its line in a text file) and column
+        (name, or 0-based index, as ``--pred-col`` takes it), or the index of an array of more dimensions."""
         if len(index) > 2:
             return f"index {tuple(int(i) for i in index)}"
         row = f"row {self.first_row + index[0] + 1}"
+        line = line_of_row(self.source, self.first_row + int(index[0]))
+        if line is not None:
+            row += f" (line {line})"
         if self.columns is None:
             return f"{row}, column {index[1]}" if len(index) == 2 else row
         if len(index) == 2:
@@ -211,7 +216,7 @@ def _class_count_check(spec: LossSpec, pred: Input, target: Input, params: dict[
             hint = f"the labels look numbered 1..{n_classes}: subtract 1"
         raise DataError(
             f"{target.source}: {target.where(at)}: class index {t[at]!s} is outside [0, {n_classes}) "
-            f"for the {n_classes} classes (columns) of {pred.source}; {hint}"
+            f"for the {counted(n_classes, 'class', 'classes')} (columns) of {pred.source}; {hint}"
         )
 
 
@@ -311,16 +316,18 @@ def _shape_ctc(spec: LossSpec, inputs: dict[str, Input], params: dict[str, Any])
         at = _first(tg_len.array > limit)
         raise DataError(
             f"{tg_len.source}: {tg_len.where(at)}: target length {tg_len.array[at]!s} exceeds the "
-            f"{limit} columns of {targets.source}"
+            f"{counted(limit, 'column')} of {targets.source}"
         )
     if t.ndim == 1 and int(tg_len.array.sum()) != t.shape[0]:
         raise DataError(
             f"{tg_len.source}: target lengths sum to {int(tg_len.array.sum())} but {targets.source} "
-            f"holds {t.shape[0]} labels; they must match for concatenated targets"
+            f"holds {counted(t.shape[0], 'label')}; they must match for concatenated targets"
         )
     blank = params.get("blank", 0)
     if not 0 <= blank < n_classes:
-        raise UsageError(f"ctc: -p blank={blank} is outside [0, {n_classes}) for {n_classes} classes")
+        raise UsageError(
+            f"ctc: -p blank={blank} is outside [0, {n_classes}) for {counted(n_classes, 'class', 'classes')}"
+        )
     rows = [t[i, : tg_len.array[i]] for i in range(batch)] if t.ndim == 2 else np.split(t, np.cumsum(tg_len.array)[:-1])
     for i, row in enumerate(rows):
         bad = (row < 0) | (row >= n_classes) | (row == blank)
@@ -334,8 +341,9 @@ def _shape_ctc(spec: LossSpec, inputs: dict[str, Input], params: dict[str, Any])
         needed = len(row) + int(np.count_nonzero(row[1:] == row[:-1]))
         if needed > in_len.array[i] and not params.get("zero_infinity", False):
             raise DataError(
-                f"{in_len.source}: sample {i + 1}: {in_len.array[i]} time steps cannot emit its "
-                f"{len(row)} labels (needs {needed}, counting a blank between repeats), so the loss is "
+                f"{in_len.source}: {f'sample {i + 1}' if in_len.source == '(default)' else in_len.where((i,))}: "
+                f"{counted(int(in_len.array[i]), 'time step')} cannot emit its "
+                f"{counted(len(row), 'label')} (needs {needed}, counting a blank between repeats), so the loss is "
                 "infinite; give more time steps or pass -p zero_infinity=true"
             )
 
@@ -677,4 +685,4 @@ def _check_class_vector(spec: LossSpec, inputs: dict[str, Input], params: dict[s
     else:
         size, axis = (pred.shape[-1] if pred.ndim else 1), "columns"
     if len(values) not in (size, 1) or (spec.shape_rule in ("class", "class4d") and len(values) != size):
-        raise UsageError(f"{spec.name}: -p {name} has {len(values)} values but the input has {size} {axis}")
+        raise UsageError(f"{spec.name}: -p {name} has {counted(len(values), 'value')} but the input has {size} {axis}")

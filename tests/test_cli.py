@@ -675,7 +675,7 @@ VALIDATION_CASES = {
     "ctc-input-too-short": (
         {"lp.npy": np.log(np.full((5, 2, 4), 0.25)), "t.csv": [[1, 2], [3, 3]], "il.csv": [5, 2]},
         "ctc {lp.npy} {t.csv} --input input_lengths={il.csv}",
-        ["il.csv", "sample 2", "zero_infinity"],
+        ["il.csv", "row 2 (line 2)", "zero_infinity"],
     ),
     "multilabel-margin-target-out-of-range": (
         {"l.csv": LOGITS, "t.csv": [[0, 2, -1], [1, -1, -1], [3, 0, -1], [2, -1, -1]]},

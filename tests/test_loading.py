@@ -603,12 +603,12 @@ def test_parquet_of_pandas_index_only_holds_no_data(tmp_path):
     )
 
 
-@pytest.mark.parametrize(("rows", "columns"), [(0, 1), (0, 0)])
-def test_parquet_without_rows_or_columns(tmp_path, rows, columns):
+@pytest.mark.parametrize(("columns", "counts"), [(1, "0 rows, 1 column"), (0, "0 rows, 0 columns")])
+def test_parquet_without_rows_or_columns(tmp_path, columns, counts):
     import pyarrow as pa
 
     path = write_parquet(tmp_path, {"a": pa.array([], pa.float64())} if columns else {})
-    message = f"{path}: the Parquet file holds no data ({rows} rows, {columns} columns)"
+    message = f"{path}: the Parquet file holds no data ({counts})"
     assert data_error(path).startswith(message)
     with pytest.raises(DataError) as caught:
         iter_row_chunks(path, 2)

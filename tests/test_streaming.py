@@ -281,7 +281,7 @@ def test_nan_cell_is_not_called_empty(write_file, expect_error):
 def test_float32_cells_are_quoted_as_written(expect_error):
     root = Path(__file__).resolve().parent.parent / "sample_data"
     args = ["compute", "bce", root / "binary_logits.csv", root / "binary_labels.csv"]
-    expect_error(args, 3, "row 1, column 'logit': -0.659 is outside [0, 1]")
+    expect_error(args, 3, "row 1 (line 2), column 'logit': -0.659 is outside [0, 1]")
 
 
 # --- compute --chunk-size equals the in-memory computation ---------------------------------------------

@@ -145,7 +145,7 @@ def test_to_index_quotes_text_as_written(tmp_path, cell, dtype, fragment):
     role = get_loss("nll").roles[1]
     with pytest.raises(DataError) as caught:
         to_index(Input(role, np.array([1, float(cell)], dtype), str(path), ["label"]))
-    assert str(caught.value).startswith(f"{path}: row 2, column 'label': ")
+    assert str(caught.value).startswith(f"{path}: row 2 (line 5), column 'label': ")
     assert fragment in str(caught.value)
 
 
@@ -276,7 +276,7 @@ def test_ctc_concatenated_targets():
         ({"target_lengths": np.array([3, 1])}, ["target_lengths.csv", "target length 3"]),
         ({"input_lengths": np.array([-1, 5])}, ["input_lengths.csv", "negative"]),
         ({"input_lengths": np.array([5, 5, 5])}, ["input_lengths", "(2,)"]),
-        ({"input_lengths": np.array([5, 2])}, ["input_lengths.csv", "sample 2", "zero_infinity"]),
+        ({"input_lengths": np.array([5, 2])}, ["input_lengths.csv", "row 2", "zero_infinity"]),
     ],
     ids=["input-beyond-T", "target-beyond-S", "negative", "wrong-count", "too-short"],
 )

@@ -142,11 +142,29 @@ def tweedie_files(write_file):
 @pytest.mark.parametrize(
     ("pred", "labels", "power", "bad", "fragments"),
     [
-        ("pred_zero", "y", None, "pred_zero", ["row 3, column 'mu'", "input 0 is not > 0", "power 1.5", "log-link"]),
-        ("pred_negative", "y_negative", "-1", "pred_negative", ["row 2, column 'mu'", "input -2 is not > 0"]),
-        ("pred", "y_negative", None, "y_negative", ["row 2, column 'y'", "target -1 is not >= 0", "non-negative"]),
-        ("pred", "y", "2", "y", ["row 2, column 'y'", "target 0 is not > 0", "power 2", "use a power in [1, 2)"]),
-        ("pred", "y_negative", "3", "y_negative", ["row 2, column 'y'", "target -1 is not > 0", "power 3"]),
+        (
+            "pred_zero",
+            "y",
+            None,
+            "pred_zero",
+            ["row 3 (line 4), column 'mu'", "input 0 is not > 0", "power 1.5", "log-link"],
+        ),
+        ("pred_negative", "y_negative", "-1", "pred_negative", ["row 2 (line 3), column 'mu'", "input -2 is not > 0"]),
+        (
+            "pred",
+            "y_negative",
+            None,
+            "y_negative",
+            ["row 2 (line 3), column 'y'", "target -1 is not >= 0", "non-negative"],
+        ),
+        (
+            "pred",
+            "y",
+            "2",
+            "y",
+            ["row 2 (line 3), column 'y'", "target 0 is not > 0", "power 2", "use a power in [1, 2)"],
+        ),
+        ("pred", "y_negative", "3", "y_negative", ["row 2 (line 3), column 'y'", "target -1 is not > 0", "power 3"]),
     ],
     ids=["pred-zero", "pred-negative-power-below-0", "target-negative", "target-zero-gamma", "inverse-gaussian"],
 )
@@ -339,7 +357,12 @@ def embedding_files(write_file):
             "distinct",
             ["all 4 labels differ", "no two embeddings form a positive pair", "same label"],
         ),
-        ("emb", "fraction", "fraction", ["row 3, column 'label'", "1.5 is not a whole number", "round or fix"]),
+        (
+            "emb",
+            "fraction",
+            "fraction",
+            ["row 3 (line 4), column 'label'", "1.5 is not a whole number", "round or fix"],
+        ),
     ],
     ids=["flat", "3d", "length", "one-label", "no-positive-pair", "fraction"],
 )
@@ -429,10 +452,22 @@ def test_box_parameter_problems_exit_2(expect_error, write_file):
 @pytest.mark.parametrize(
     ("loss", "pred", "labels", "bad", "fragments"),
     [
-        ("gamma_deviance", "zero", "ok", "zero", ["row 3, column 'mu'", "input 0 is not > 0", "not its log"]),
-        ("gamma_deviance", "ok", "y_zero", "y_zero", ["row 2, column 'y'", "target 0 is not > 0", "drop those rows"]),
-        ("poisson_deviance", "negative", "ok", "negative", ["row 2, column 'mu'", "input -0.5 is not > 0", "exp of"]),
-        ("poisson_deviance", "zero", "ok", "zero", ["row 3, column 'mu'", "is not > 0"]),
+        ("gamma_deviance", "zero", "ok", "zero", ["row 3 (line 4), column 'mu'", "input 0 is not > 0", "not its log"]),
+        (
+            "gamma_deviance",
+            "ok",
+            "y_zero",
+            "y_zero",
+            ["row 2 (line 3), column 'y'", "target 0 is not > 0", "drop those rows"],
+        ),
+        (
+            "poisson_deviance",
+            "negative",
+            "ok",
+            "negative",
+            ["row 2 (line 3), column 'mu'", "input -0.5 is not > 0", "exp of"],
+        ),
+        ("poisson_deviance", "zero", "ok", "zero", ["row 3 (line 4), column 'mu'", "is not > 0"]),
     ],
     ids=["gamma-pred", "gamma-target", "poisson-negative-pred", "poisson-zero-pred"],
 )
@@ -494,10 +529,10 @@ SCORES = [0.5, -1.0, 2.0, 0.1]
 @pytest.mark.parametrize(
     ("labels", "fragments"),
     [
-        ([0, 1, -1, 1], ["row 1, column 'y'", "target 0 is mixed with -1 labels"]),
-        ([0, -1, 0, -1], ["row 1, column 'y'", "0 is mixed with -1 labels"]),
-        ([0, 1, 0.5, 1], ["row 3, column 'y'", "target 0.5 is not a label"]),
-        ([-1, 1, 2, 1], ["row 3, column 'y'", "target 2 is not a label"]),
+        ([0, 1, -1, 1], ["row 1 (line 2), column 'y'", "target 0 is mixed with -1 labels"]),
+        ([0, -1, 0, -1], ["row 1 (line 2), column 'y'", "0 is mixed with -1 labels"]),
+        ([0, 1, 0.5, 1], ["row 3 (line 4), column 'y'", "target 0.5 is not a label"]),
+        ([-1, 1, 2, 1], ["row 3 (line 4), column 'y'", "target 2 is not a label"]),
     ],
     ids=["zero-one-minus-one", "zero-minus-one", "half", "two"],
 )
