@@ -635,8 +635,8 @@ def recommend(
     profile = advisor.profile_for_type(label_type.value) if label_type else advisor.infer_label_type(y)
     advice = advisor.advise(
         profile,
-        labels=y,
-        pred=pred_input.array if pred_input is not None else None,
+        labels=label_input,
+        pred=pred_input,
         arguments=compute_arguments(labels, pred, label_input, label_cols, pred_cols, label_key, pred_key),
         check_loss=loss,
         quantiles=_quantiles(quantiles) if quantiles else None,

@@ -285,6 +285,7 @@ def _recommendation_dict(r: Recommendation) -> dict[str, Any]:
         "params": r.params,
         "reduction": r.reduction,
         "command": r.command,
+        "fix": r.fix,
     }
 
 
@@ -342,17 +343,17 @@ def print_advice(advice: Advice, format_: str) -> None:
         out = io.StringIO()
         writer = csv.writer(out, lineterminator="\n")
         header = ["rank", "loss", "torch_name", "label_type", "reason", "rule", "command", "confidence", "reading"]
-        writer.writerow(header)
+        writer.writerow([*header, "fix"])
         for rank, r in enumerate(advice.recommendations, 1):
             writer.writerow(
-                [rank, r.loss, r.torch_name or "", advice.label_type, r.reason, r.rule or "", r.command]
-                + [advice.confidence, advice.reading]
+                [rank, r.loss, r.torch_name or "", advice.label_type, r.reason, r.rule or "", r.command or ""]
+                + [advice.confidence, advice.reading, r.fix or ""]
             )
         for alt in advice.alternatives:  # the first recommendation of each other reading
             r = alt.recommendation
             writer.writerow(
-                ["alternative", r.loss, r.torch_name or "", alt.label_type, r.reason, r.rule or "", r.command]
-                + [advice.confidence, alt.reason]
+                ["alternative", r.loss, r.torch_name or "", alt.label_type, r.reason, r.rule or "", r.command or ""]
+                + [advice.confidence, alt.reason, r.fix or ""]
             )
         print(out.getvalue(), end="")
         print_warnings(advice.warnings)
@@ -371,7 +372,7 @@ def print_advice(advice: Advice, format_: str) -> None:
         r = alt.recommendation
         console.print(f"[bold]Could also be read as {alt.label_type}:[/]", Text(alt.reason), highlight=False)
         console.print(f"   first suggestion: [cyan]{r.loss}[/] ({r.torch_name or '—'})", highlight=False)
-        console.print(f"   [green]$ {r.command}[/]", highlight=False, soft_wrap=True, markup=True)
+        _print_command(console, r)
     if advice.predictions is not None:
         console.print(f"[bold]Predictions:[/] {advice.predictions['description']}", highlight=False)
     console.print("\n[bold]Recommended losses, best first[/]")
@@ -380,8 +381,16 @@ def print_advice(advice: Advice, format_: str) -> None:
         console.print(Padding(Text(r.reason), (0, 0, 0, 3)))
         if r.rule:
             console.print(Padding(Text(r.rule, style="dim"), (0, 0, 0, 3)))
-        console.print(f"   [green]$ {r.command}[/]", highlight=False, soft_wrap=True, markup=True)
+        _print_command(console, r)
     print_warnings(advice.warnings)
+
+
+def _print_command(console: Console, r: Recommendation) -> None:
+    """The line to run, or, when it would not run on these files, what to change first."""
+    if r.command is not None:
+        console.print(f"   [green]$ {r.command}[/]", highlight=False, soft_wrap=True, markup=True)
+    else:
+        console.print(Padding(Text.assemble(("fix: ", "bold yellow"), r.fix or ""), (0, 0, 0, 3)))
 
 
 def comparison_dict(result: Comparison) -> dict[str, Any]:
