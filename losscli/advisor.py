@@ -17,9 +17,9 @@ from typing import Any
 
 import numpy as np
 
+from losscli.errors import DataError, UsageError
 from losscli.integer_labels import MAX_CLASSES, PMF_LIMIT, Reading, read_column, read_matrix
 from losscli.integer_labels import significant as _number
-from losscli.errors import DataError, UsageError
 from losscli.params import parse_params
 from losscli.registry import LossSpec, Role, get_loss
 from losscli.validate import Input, role_domain, shape_text, validate
@@ -87,7 +87,7 @@ class PredProfile:
     kind: str  # log_probs | softmax | probs | real
     evidence: dict[str, Any] = field(default_factory=dict)
     residual_scale: float | None = None
-    """``robust_scale`` of predictions − labels when they have one shape (None otherwise)."""
+    """``residual_scale`` of predictions − labels when they have one shape (None otherwise)."""
 
     @property
     def description(self) -> str:
@@ -269,22 +269,21 @@ def _outliers(x: np.ndarray, weights: np.ndarray | None = None) -> dict[str, Any
     }
 
 
-def robust_scale(x: np.ndarray) -> float:
-    """σ of Gaussian values, unmoved by up to half of them being wild: 1.4826 × the median absolute deviation
-    from the median (``scipy.stats.median_abs_deviation(x, scale="normal")``). 0 when over half the values
-    are equal, and for no values; NaN and infinities are left out. ``x`` is reordered in place."""
-    x = x.reshape(-1)
-    if not np.isfinite(x).all():
-        x = x[np.isfinite(x)]
-    if x.size == 0:
+def residual_scale(residuals: np.ndarray) -> float:
+    """σ of Gaussian errors, from the residuals predictions - labels, unmoved by up to half of them being wild:
+    1.4826 × their median absolute value (statsmodels' robust regression scale, ``mad(resid, center=0)``).
+    Centred at 0, not at their median, since a model's bias is part of its error. 0 when over half the
+    residuals are 0, and for none; NaN and infinities are left out. ``residuals`` is reordered in place."""
+    r = residuals.reshape(-1)
+    if not np.isfinite(r).all():
+        r = r[np.isfinite(r)]
+    if r.size == 0:
         return 0.0
-    x -= np.median(x, overwrite_input=True)
-    np.abs(x, out=x)
-    return float(MAD_TO_SD * np.median(x, overwrite_input=True))
+    return float(MAD_TO_SD * np.median(np.abs(r, out=r), overwrite_input=True))
 
 
 def _residuals(pred: np.ndarray, labels: np.ndarray) -> np.ndarray:
-    """predictions - labels in float64: a new array (``robust_scale`` may reorder it)."""
+    """predictions - labels in float64: a new array (``residual_scale`` may reorder it)."""
     return np.subtract(pred, labels, dtype=np.float64)
 
 
@@ -468,8 +467,8 @@ def _huber(pred: PredProfile | None) -> Recommendation:
     scale = pred.residual_scale
     return _rec(
         "huber",
-        f"{what}: delta = {HUBER_TUNING} × {_number(scale)}, the robust scale (1.4826 × MAD) of the residuals "
-        "predictions - labels, keeps 95 % efficiency if the errors are Gaussian.",
+        f"{what}: delta = {HUBER_TUNING} × {_number(scale)}, the robust σ (1.4826 × median |error|) of the "
+        "residuals predictions - labels, keeps 95 % efficiency if the errors are Gaussian.",
         RULE_OUTLIERS,
         {"delta": _number(HUBER_TUNING * scale)},
     )
@@ -751,7 +750,7 @@ def advise(
     p = pred_input.array if pred_input is not None else None
     pred_profile = describe_predictions(p) if p is not None else None
     if pred_profile is not None and y is not None and p.shape == y.shape:
-        pred_profile.residual_scale = robust_scale(_residuals(p, y))
+        pred_profile.residual_scale = residual_scale(_residuals(p, y))
     recommendations = RECOMMENDERS[profile.label_type](profile, pred_profile)
     if quantiles:
         recommendations.insert(0, _quantile_rec(quantiles))

@@ -453,16 +453,15 @@ def compare(
         label_input, models, notes = pending.result()
     from losscli import comparison, render
 
+    reasons: dict[str, str] = {}
     if specs:
         per_loss = comparison.split_params(specs, param or [])
         losses = [(spec, per_loss.get(spec.name, {})) for spec in specs]
     else:
-        losses = comparison.default_losses(label_input, models)
-        per_loss = comparison.split_params([spec for spec, _ in losses], param or [])
-        losses = [(spec, {**params, **per_loss.get(spec.name, {})}) for spec, params in losses]
+        losses, reasons = comparison.default_losses(label_input, models, param or [])
     if sort_loss is not None and sort_loss not in [spec.name for spec, _ in losses]:
         raise UsageError(f"--sort {sort}: not among the compared losses ({', '.join(s.name for s, _ in losses)})")
-    result = comparison.compare(label_input, models, losses, baseline=baseline, dtype=dtype.value)
+    result = comparison.compare(label_input, models, losses, baseline=baseline, dtype=dtype.value, reasons=reasons)
     result.warnings[:0] = notes
     render.print_comparison(result, format_.value, sort_loss)
 

@@ -408,6 +408,7 @@ def comparison_dict(result: Comparison) -> dict[str, Any]:
         "best": result.best,
         "baseline": result.baseline,
         "disagreements": result.disagreements,
+        "reasons": result.reasons,
         "warnings": result.warnings,
     }
 
@@ -466,6 +467,8 @@ def print_comparison(result: Comparison, format_: str, sort: str | None = None) 
     table.caption = "* best in its column"
     console = stdout()
     console.print(table)
+    for loss, reason in result.reasons.items():  # why each default loss is a column
+        console.print(Text.assemble(f"{loss}: ", reason, style="dim"))
     note = describe_disagreement(result)
     if note:
         console.print(note, highlight=False)

@@ -58,6 +58,8 @@ class Comparison:
     disagreements: dict[str, list[str]] = field(default_factory=dict)
     """model → the losses under which it is best, when the losses do not agree."""
     warnings: list[str] = field(default_factory=list)
+    reasons: dict[str, str] = field(default_factory=dict)
+    """loss → why it is compared, in a sentence (the default losses; empty for losses named with -l)."""
 
 
 @dataclass

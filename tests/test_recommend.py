@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from scipy.stats import median_abs_deviation
+from scipy.stats import norm
 
 try:
     from tests.spec_tables import FIRST_RECOMMENDATION as FIRST
@@ -161,7 +161,7 @@ def test_huber_delta_from_the_residuals_with_pred(invoke, invoke_json, write_fil
     pred = y + rng(20).standard_t(3, len(y)) * 0.7  # heavy-tailed errors: their scale is no label statistic
     out = recommend(invoke_json, write_file("y.npy", y), "--pred", write_file("p.npy", pred))
     huber = next(r for r in out["recommendations"] if r["loss"] == "huber")
-    sigma = median_abs_deviation(pred - y, scale="normal")
+    sigma = np.median(np.abs(pred - y)) / norm.ppf(0.75)  # robust σ of the errors around 0
     assert huber["params"]["delta"] == pytest.approx(1.345 * sigma, rel=5e-4)
     assert f"{1.345 * sigma:.4g}" in shlex.split(huber["command"])[-1]
     assert f"{sigma:.4g}" in huber["reason"] and "residuals" in huber["reason"]
@@ -944,3 +944,37 @@ def test_given_label_type_lines_run_or_say_the_fix(invoke, invoke_json, write_fi
     out = recommend(invoke_json, path, "--label-type", label_type)
     assert out["label_type"] == label_type
     assert_every_line_runs(invoke, out, labels, write_file)
+
+
+def test_labels_numbered_from_1_get_the_fix_in_every_format(invoke, invoke_json, write_file):
+    """The issue's case: classes 1..5, a 5-class model; no class loss can run on them until they are 0..4."""
+    labels = write_file("ratings.csv", ["stars", *case_labels("classes_1_to_5")])
+    out = recommend(invoke_json, labels)
+    classes = [r for r in out["recommendations"] if r["loss"] in ("cross_entropy", "nll", "multi_margin")]
+    assert len(classes) == 3
+    for rec in classes:
+        assert rec["command"] is None
+        assert "numbered 1..5" in rec["fix"] and "0..4" in rec["fix"] and "subtract 1" in rec["fix"]
+    assert [alt["recommendations"][0]["command"] is not None for alt in out["alternatives"]] == [True]  # mse runs
+    table = invoke(["recommend", labels])
+    assert table.exit_code == 0
+    text = " ".join(table.stdout.split())
+    assert "$ losscli compute cross_entropy" not in text and "$ losscli compute nll" not in text
+    assert text.count("fix: the labels are numbered 1..5") == 3
+    rows = list(csv.DictReader(io.StringIO(invoke(["recommend", labels, "-f", "csv"]).stdout)))
+    assert [(row["command"], bool(row["fix"])) for row in rows if row["rank"] != "alternative"] == [("", True)] * 3
+
+
+def test_soft_margin_on_0_1_labels_says_map_0_to_minus_1(invoke, invoke_json, in_samples_dir):
+    out = recommend(invoke_json, "binary_labels.csv")
+    soft = next(r for r in out["recommendations"] if r["loss"] == "soft_margin")
+    assert soft["command"] is None and "map 0 to -1" in soft["fix"]
+    text = " ".join(invoke(["recommend", "binary_labels.csv"]).stdout.split())
+    assert "fix: soft_margin wants labels in {-1, 1}: map 0 to -1" in text
+    assert "$ losscli compute soft_margin" not in text
+
+
+@pytest.fixture
+def in_samples_dir(monkeypatch):
+    monkeypatch.chdir(SAMPLES)
+    return SAMPLES
