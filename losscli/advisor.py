@@ -719,14 +719,14 @@ def command_line(rec: Recommendation, arguments: list[str]) -> str:
     return shlex.join(words)
 
 
+GIVEN_LABELS, GIVEN_PRED = Role("labels", "target", "(N,) or (N, C)"), Role("pred", "pred", "(N,) or (N, C)")
+
+
 def _given(x: np.ndarray | Input | None, role: Role, name: str) -> Input | None:
     """A loaded input as it is, an array as an input named ``name`` (the placeholder of its file)."""
     if x is None or isinstance(x, Input):
         return x
     return Input(role, np.asarray(x), name)
-
-
-GIVEN_LABELS, GIVEN_PRED = Role("labels", "target", "(N,) or (N, C)"), Role("pred", "pred", "(N,) or (N, C)")
 
 
 def advise(
@@ -756,7 +756,7 @@ def advise(
         recommendations.insert(0, _quantile_rec(quantiles))
     readings = [(other, RECOMMENDERS[other.label_type](other, pred_profile)) for other in profile.alternatives]
     for rec in [*recommendations, *(rec for _, recs in readings for rec in recs)]:
-        rec.fix = rec.fix or why_not(get_loss(rec.loss), rec.params, label_input, pred_input)
+        rec.fix = rec.fix or what_to_fix(get_loss(rec.loss), rec.params, label_input, pred_input)
         rec.command = None if rec.fix else command_line(rec, arguments or ["PRED", "LABELS"])
     alternatives = [
         Alternative(other.label_type, other.reading, next((r for r in recs if r.fix is None), recs[0]))
@@ -785,7 +785,7 @@ def advise(
 # --- will the line run? ----------------------------------------------------------------
 
 
-def why_not(spec: LossSpec, params: dict[str, Any], labels: Input | None, pred: Input | None) -> str | None:
+def what_to_fix(spec: LossSpec, params: dict[str, Any], labels: Input | None, pred: Input | None) -> str | None:
     """Why ``losscli compute`` of ``spec`` would fail on these labels and predictions, with the fix; None if
     it runs.
 
@@ -883,10 +883,7 @@ def _numbered_from_one(spec: LossSpec, y: np.ndarray, pred: np.ndarray | None) -
     k = int(hi)
     if pred is not None and (pred.ndim < 2 or pred.shape[1] != k):
         return None  # the checks of compute say what is wrong, if anything
-    return (
-        f"the labels are numbered 1..{k}, but {spec.name} numbers {k} classes 0..{k - 1} (label c scores "
-        f"column c of the predictions): subtract 1 from the labels, then run it on them"
-    )
+    return f"the labels are numbered 1..{k}: subtract 1 so that the classes are 0..{k - 1}, as {spec.name} numbers them"
 
 
 # --- mistakes ------------------------------------------------------------------------
