@@ -17,10 +17,12 @@ from typing import Any
 
 import numpy as np
 
+from losscli.errors import DataError, UsageError
 from losscli.integer_labels import MAX_CLASSES, PMF_LIMIT, Reading, read_column, read_matrix
 from losscli.integer_labels import significant as _number
-from losscli.registry import LossSpec, get_loss
-from losscli.validate import role_domain
+from losscli.params import parse_params
+from losscli.registry import LossSpec, Role, get_loss
+from losscli.validate import Input, role_domain, shape_text, validate
 
 LABEL_TYPES = {
     "continuous": "real values, not all in [0, 1]",
@@ -44,6 +46,7 @@ OUTLIER_SHARE = 0.001  # outliers matter from 0.1 % of the values (a Gaussian gi
 SEVERE_IMBALANCE = 10.0  # majority / minority count ratio
 ROW_SUM_TOLERANCE = 1e-3
 HUBER_TUNING = 1.345  # Huber's constant: 95 % efficiency on Gaussian errors
+MAD_TO_SD = 1.482602218505602  # 1 / Φ⁻¹(3/4): the MAD of Gaussian values times this estimates their σ
 
 
 @dataclass
@@ -83,6 +86,8 @@ class PredProfile:
 
     kind: str  # log_probs | softmax | probs | real
     evidence: dict[str, Any] = field(default_factory=dict)
+    residual_scale: float | None = None
+    """``residual_scale`` of predictions − labels when they have one shape (None otherwise)."""
 
     @property
     def description(self) -> str:
@@ -102,9 +107,11 @@ class Recommendation:
     rule: str | None = None
     params: dict[str, Any] = field(default_factory=dict)
     reduction: str | None = None
-    command: str = ""
-    labels_as_is: bool = True
-    """False when the labels need converting first (0/1 to ±1, one-hot to indices, …)."""
+    command: str | None = ""
+    """The ``losscli compute`` line, which runs on the files given (PRED, LABELS, VAR… stand for files not
+    given: predictions of the shape the loss wants for these labels); None when it would not run."""
+    fix: str | None = None
+    """Why the line would not run, and what to change first (0/1 to ±1, classes numbered from 0, …)."""
 
 
 @dataclass
@@ -262,6 +269,24 @@ def _outliers(x: np.ndarray, weights: np.ndarray | None = None) -> dict[str, Any
     }
 
 
+def residual_scale(residuals: np.ndarray) -> float:
+    """σ of Gaussian errors, from the residuals predictions - labels, unmoved by up to half of them being wild:
+    1.4826 × their median absolute value (statsmodels' robust regression scale, ``mad(resid, center=0)``).
+    Centred at 0, not at their median, since a model's bias is part of its error. 0 when over half the
+    residuals are 0, and for none; NaN and infinities are left out. ``residuals`` is reordered in place."""
+    r = residuals.reshape(-1)
+    if not np.isfinite(r).all():
+        r = r[np.isfinite(r)]
+    if r.size == 0:
+        return 0.0
+    return float(MAD_TO_SD * np.median(np.abs(r, out=r), overwrite_input=True))
+
+
+def _residuals(pred: np.ndarray, labels: np.ndarray) -> np.ndarray:
+    """predictions - labels in float64: a new array (``residual_scale`` may reorder it)."""
+    return np.subtract(pred, labels, dtype=np.float64)
+
+
 def _with_balance(profile: LabelProfile) -> LabelProfile:
     """Add class-balance evidence and the weights that would even it out."""
     counts, n = profile.counts, profile.n_samples
@@ -373,10 +398,10 @@ def _rec(
     rule: str | None = None,
     params: dict | None = None,
     reduction: str | None = None,
-    labels_as_is: bool = True,
+    fix: str | None = None,
 ) -> Recommendation:
     spec = get_loss(name)
-    return Recommendation(spec.name, spec.torch_name, reason, rule, params or {}, reduction, labels_as_is=labels_as_is)
+    return Recommendation(spec.name, spec.torch_name, reason, rule, params or {}, reduction, fix=fix)
 
 
 def _class_weight_note(profile: LabelProfile, params: dict[str, Any]) -> str:
@@ -393,7 +418,6 @@ def _recommend_continuous(p: LabelProfile, pred: PredProfile | None) -> list[Rec
     ev = p.evidence
     if ev.get("outliers"):
         share = f"{100 * ev['outlier_share']:.2g}%"
-        delta = _number(HUBER_TUNING * ev["robust_scale"]) if ev.get("robust_scale") else 1.0
         return [
             _rec(
                 "mse",
@@ -407,13 +431,7 @@ def _recommend_continuous(p: LabelProfile, pred: PredProfile | None) -> list[Rec
                 "errors, linear for large ones, so they do not dominate.",
                 RULE_OUTLIERS,
             ),
-            _rec(
-                "huber",
-                f"Like smooth_l1 with the gradient bounded by delta; delta ≈ {HUBER_TUNING} × the robust "
-                f"scale ({ev['robust_scale']}) keeps 95 % efficiency on the inliers.",
-                RULE_OUTLIERS,
-                {"delta": delta},
-            ),
+            _huber(pred),
             _rec("l1", "Absolute error: its minimiser is the median, which the outliers barely move.", "article 2.2"),
             _rec("log_cosh", "Smooth everywhere: about (x - y)^2 / 2 for small errors and |x - y| for large ones."),
         ]
@@ -429,6 +447,31 @@ def _recommend_continuous(p: LabelProfile, pred: PredProfile | None) -> list[Rec
     if ev.get("n_columns", 1) == 1 and ev.get("n_samples"):
         reasons.append(_rec("gaussian_nll", "If the model also predicts a variance per sample (given as var)."))
     return reasons
+
+
+def _huber(pred: PredProfile | None) -> Recommendation:
+    """Huber's loss, its delta at Huber's 1.345 residual standard deviations when the residuals are known.
+
+    delta is a threshold on the errors, so its scale is the residuals', not the labels' (whose spread holds
+    the signal the model explains too: a delta from it is so large that huber is mse / 2). Without
+    predictions the residuals are unknown: the line keeps torch's default and the reason says how to set it.
+    """
+    what = "Like smooth_l1 with the gradient bounded by delta"
+    if pred is None or not pred.residual_scale:
+        return _rec(
+            "huber",
+            f"{what} (default 1, for errors of about unit size): set delta to about {HUBER_TUNING} × the "
+            "robust scale of your model's residuals (95 % efficiency on Gaussian errors); --pred computes it.",
+            RULE_OUTLIERS,
+        )
+    scale = pred.residual_scale
+    return _rec(
+        "huber",
+        f"{what}: delta = {HUBER_TUNING} × {_number(scale)}, the robust σ (1.4826 × median |error|) of the "
+        "residuals predictions - labels, keeps 95 % efficiency if the errors are Gaussian.",
+        RULE_OUTLIERS,
+        {"delta": _number(HUBER_TUNING * scale)},
+    )
 
 
 def _recommend_bounded(p: LabelProfile, pred: PredProfile | None) -> list[Recommendation]:
@@ -465,9 +508,9 @@ def _recommend_binary(p: LabelProfile, pred: PredProfile | None) -> list[Recomme
         _rec("bce", "The same loss if the model already outputs probabilities (after a sigmoid).", RULE_CLASS),
         _rec(
             "soft_margin",
-            "The logistic loss for labels written as {-1, 1}: map 0 to -1 first.",
+            "The logistic loss for labels written as {-1, 1}.",
             "article 2.6.10",
-            labels_as_is=False,
+            fix="soft_margin wants labels in {-1, 1}: map 0 to -1 (2·y - 1), then run it on the new labels",
         ),
     ]
 
@@ -508,11 +551,11 @@ def _masks(p: LabelProfile) -> list[Recommendation]:
 def _recommend_multiclass(p: LabelProfile, pred: PredProfile | None) -> list[Recommendation]:
     weights = balancing_params(p)
     heavy = bool(p.evidence.get("severe_imbalance"))
-    top = len(p.counts) - 1 if p.counts is not None else "C-1"
+    classes = f"{p.evidence['min']}..{p.evidence['max']}" if "max" in p.evidence else "0..C-1"
     return [
         _rec(
             "cross_entropy",
-            f"Class indices 0..{top}: cross entropy on logits." + _class_weight_note(p, weights),
+            f"Class indices {classes}: cross entropy on logits." + _class_weight_note(p, weights),
             RULE_CLASS,
             weights if heavy else {},
         ),
@@ -522,6 +565,9 @@ def _recommend_multiclass(p: LabelProfile, pred: PredProfile | None) -> list[Rec
             "multi_margin", "A multi-class hinge (SVM-style) when only the ranking of scores matters.", "article 2.6.13"
         ),
     ]
+
+
+ARGMAX_FIX = "{loss} wants class indices: take the argmax of each one-hot row (one column 0..C-1), then run it on them"
 
 
 def _recommend_onehot(p: LabelProfile, pred: PredProfile | None) -> list[Recommendation]:
@@ -536,11 +582,16 @@ def _recommend_onehot(p: LabelProfile, pred: PredProfile | None) -> list[Recomme
             "nll",
             "With log_softmax outputs, after turning the rows into indices (argmax of each row).",
             "article 2.6.2",
-            labels_as_is=False,
+            fix=ARGMAX_FIX.format(loss="nll"),
         ),
         *_focal("softmax_focal", p),
         _rec("categorical_hinge", "A hinge that takes the one-hot rows as they are (Keras' CategoricalHinge)."),
-        _rec("multi_margin", "A multi-class hinge, also on argmax indices.", "article 2.6.13", labels_as_is=False),
+        _rec(
+            "multi_margin",
+            "A multi-class hinge, also on argmax indices.",
+            "article 2.6.13",
+            fix=ARGMAX_FIX.format(loss="multi_margin"),
+        ),
     ]
 
 
@@ -560,7 +611,8 @@ def _recommend_multilabel(p: LabelProfile, pred: PredProfile | None) -> list[Rec
             "multilabel_margin",
             "A hinge version; needs each row as class indices padded with -1.",
             "article 2.6.9",
-            labels_as_is=False,
+            fix="multilabel_margin wants each row as the indices of its 1s, then -1s (row 0 1 1 0 → 1 2 -1 -1): "
+            "write the labels so, then run it on them",
         ),
     ]
 
@@ -667,30 +719,53 @@ def command_line(rec: Recommendation, arguments: list[str]) -> str:
     return shlex.join(words)
 
 
+GIVEN_LABELS, GIVEN_PRED = Role("labels", "target", "(N,) or (N, C)"), Role("pred", "pred", "(N,) or (N, C)")
+
+
+def _given(x: np.ndarray | Input | None, role: Role, name: str) -> Input | None:
+    """A loaded input as it is, an array as an input named ``name`` (the placeholder of its file)."""
+    if x is None or isinstance(x, Input):
+        return x
+    return Input(role, np.asarray(x), name)
+
+
 def advise(
     profile: LabelProfile,
     *,
-    labels: np.ndarray | None = None,
-    pred: np.ndarray | None = None,
+    labels: np.ndarray | Input | None = None,
+    pred: np.ndarray | Input | None = None,
     arguments: list[str] | None = None,
     check_loss: str | None = None,
     quantiles: list[float] | None = None,
 ) -> Advice:
-    """Rank the losses for these labels and check the predictions against them."""
-    pred_profile = describe_predictions(pred) if pred is not None else None
+    """Rank the losses for these labels and check the predictions against them.
+
+    ``labels`` and ``pred`` are arrays, or the inputs as read from their files (whose names and columns
+    the fixes quote). A recommendation whose ``losscli compute`` line would fail on them gets a ``fix``
+    instead of its ``command``; so does the first suggestion of another reading (``alternatives``), which
+    is the first of that reading's recommendations that runs, if one does.
+    """
+    label_input, pred_input = _given(labels, GIVEN_LABELS, "LABELS"), _given(pred, GIVEN_PRED, "PRED")
+    y = label_input.array if label_input is not None else None
+    p = pred_input.array if pred_input is not None else None
+    pred_profile = describe_predictions(p) if p is not None else None
+    if pred_profile is not None and y is not None and p.shape == y.shape:
+        pred_profile.residual_scale = residual_scale(_residuals(p, y))
     recommendations = RECOMMENDERS[profile.label_type](profile, pred_profile)
     if quantiles:
         recommendations.insert(0, _quantile_rec(quantiles))
+    readings = [(other, RECOMMENDERS[other.label_type](other, pred_profile)) for other in profile.alternatives]
+    for rec in [*recommendations, *(rec for _, recs in readings for rec in recs)]:
+        rec.fix = rec.fix or what_to_fix(get_loss(rec.loss), rec.params, label_input, pred_input)
+        rec.command = None if rec.fix else command_line(rec, arguments or ["PRED", "LABELS"])
     alternatives = [
-        Alternative(other.label_type, other.reading, RECOMMENDERS[other.label_type](other, pred_profile)[0])
-        for other in profile.alternatives
+        Alternative(other.label_type, other.reading, next((r for r in recs if r.fix is None), recs[0]))
+        for other, recs in readings
     ]
-    for rec in [*recommendations, *(alt.recommendation for alt in alternatives)]:
-        rec.command = command_line(rec, arguments or ["PRED", "LABELS"])
     spec = get_loss(check_loss or recommendations[0].loss)
     params = next((r.params for r in recommendations if r.loss == spec.name), {}) if not check_loss else {}
     reduction = next((r.reduction for r in recommendations if r.loss == spec.name), None)
-    warnings = find_mistakes(spec, pred, labels, params, reduction or spec.default_reduction, profile)
+    warnings = find_mistakes(spec, p, y, params, reduction or spec.default_reduction, profile)
     predictions = None
     if pred_profile is not None:
         predictions = {"kind": pred_profile.kind, "description": pred_profile.description, **pred_profile.evidence}
@@ -705,6 +780,110 @@ def advise(
         reading,
         alternatives,
     )
+
+
+# --- will the line run? ----------------------------------------------------------------
+
+
+def what_to_fix(spec: LossSpec, params: dict[str, Any], labels: Input | None, pred: Input | None) -> str | None:
+    """Why ``losscli compute`` of ``spec`` would fail on these labels and predictions, with the fix; None if
+    it runs.
+
+    It runs ``compute``'s own checks (``validate``, no torch) on the labels and the predictions; without
+    predictions, on a stand-in of the shape the loss wants for these labels (what PRED stands for in the
+    suggested line: one column per class for class indices 0..C-1, the labels' shape for elementwise
+    losses), and likewise for the further inputs (VAR, INPUT2). Without labels the line is a template.
+    """
+    if labels is None or spec.target_role is None:
+        return None
+    try:  # the values as compute reads them from the line's -p items
+        params = parse_params(spec, [f"{k}={json.dumps(v, separators=(',', ':'))}" for k, v in params.items()])
+    except UsageError as e:
+        return str(e)
+    y = labels.array
+    one_based = _numbered_from_one(spec, y, None if pred is None else pred.array)
+    if one_based:
+        return one_based
+    pred_shape = pred.array.shape if pred is not None else _stand_in_shape(spec, y, params)
+    if pred_shape is None:
+        return None  # a shape rule the advisor does not know: nothing to check
+    inputs = {spec.target_role.name: Input(spec.target_role, y, labels.source, labels.columns, labels.first_row)}
+    for role in spec.roles:
+        if role is spec.pred_role and pred is not None:
+            inputs[role.name] = Input(role, pred.array, pred.source, pred.columns, pred.first_row)
+        elif role is spec.pred_role or (role is not spec.target_role and role.default is None):
+            name = "PRED" if role is spec.pred_role else role.name.upper()  # the line's placeholders
+            inputs[role.name] = Input(role, np.broadcast_to(np.int8(1), pred_shape), name)
+    try:
+        validate(spec, inputs, params)
+    except (DataError, UsageError) as e:
+        return str(e)
+    if spec.pred_role.shape in ROWS_ONLY and len(pred_shape) != 2:  # torch takes these as matrices only
+        pred_name = pred.source if pred is not None else "PRED"
+        return (
+            f"{spec.name} scores predictions of shape {spec.pred_role.shape}, one row per sample, but {pred_name} "
+            f"would be {shape_text(pred_shape)}: give one row per sample (flatten the pixels of a per-pixel map)"
+        )
+    return None
+
+
+ROWS_ONLY = ("(N, C)", "(N, D)")
+"""Prediction shapes (as the registry writes them) of losses whose torch function takes matrices only."""
+
+
+def _class_indices(spec: LossSpec, y: np.ndarray) -> bool:
+    """Whether ``spec`` reads labels ``y`` as class indices (rather than as class probabilities per column)."""
+    if spec.shape_rule not in ("class", "class4d"):
+        return False
+    return spec.target_role.dtype == "index" or not (y.ndim == 2 and y.shape[1] > 1)
+
+
+def _stand_in_shape(spec: LossSpec, y: np.ndarray, params: dict[str, Any]) -> tuple[int, ...] | None:
+    """The shape of the predictions the loss wants for labels ``y``: the shape PRED stands for."""
+    rule = spec.shape_rule
+    if rule in ("same", "gaussian", "rows", "masks", "tweedie"):
+        return y.shape
+    if rule in ("class", "class4d"):
+        if not _class_indices(spec, y):
+            return y.shape
+        return (y.shape[0], _largest_index(y) + 1, *y.shape[1:])
+    if rule == "quantiles":
+        quantiles = params.get("quantile")
+        return (len(y), len(quantiles)) if isinstance(quantiles, list) and len(quantiles) > 1 else y.shape
+    if rule == "pair":
+        return (len(y), 2)
+    return None
+
+
+MAX_STAND_IN_CLASSES = 1 << 20
+"""Class indices beyond this are no classes a model scores: the stand-in has 2 columns, and they fail."""
+
+
+def _largest_index(y: np.ndarray) -> int:
+    """The largest class index of labels ``y``; 1 when they are no class indices (the checks then say why)."""
+    if y.size == 0 or y.dtype.kind not in "iubf":
+        return 1
+    hi = y.max()
+    if not 0 <= hi < MAX_STAND_IN_CLASSES or (y.dtype.kind == "f" and np.any(np.floor(y) != y)):
+        return 1
+    return max(int(hi), 1)
+
+
+def _numbered_from_one(spec: LossSpec, y: np.ndarray, pred: np.ndarray | None) -> str | None:
+    """The fix for class indices 1..K read by a loss that numbers K classes 0..K-1 (K columns of scores).
+
+    Without predictions, labels 1..K are taken for K classes, as a model trained on them would score
+    them; predictions with K + 1 columns (an unused class 0) take them as they are.
+    """
+    if not _class_indices(spec, y) or y.size == 0 or y.dtype.kind not in "iuf":
+        return None
+    lo, hi = y.min(), y.max()
+    if lo != 1 or not np.isfinite(hi) or hi >= MAX_STAND_IN_CLASSES or np.any(np.floor(y) != y):
+        return None
+    k = int(hi)
+    if pred is not None and (pred.ndim < 2 or pred.shape[1] != k):
+        return None  # the checks of compute say what is wrong, if anything
+    return f"the labels are numbered 1..{k}: subtract 1 so that the classes are 0..{k - 1}, as {spec.name} numbers them"
 
 
 # --- mistakes ------------------------------------------------------------------------

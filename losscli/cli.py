@@ -866,6 +866,7 @@ def compare(
         data = pending.result()
     from losscli import comparison, render
 
+    reasons: dict[str, str] = {}
     if chosen:
         specs = [get_loss(canonical) for _, canonical, _ in chosen]
         per_loss = comparison.split_params(list({s.name: s for s in specs}.values()), param or [])
@@ -875,13 +876,13 @@ def compare(
         ]
         columns = [column for column, _, _ in chosen]
     else:
-        losses = comparison.default_losses(data.labels, data.models)
-        per_loss = comparison.split_params([spec for spec, _ in losses], param or [])
-        losses = [(spec, {**params, **per_loss.get(spec.name, {})}) for spec, params in losses]
+        losses, reasons = comparison.default_losses(data.labels, data.models, param or [])
         columns = [spec.name for spec, _ in losses]
     loss_names = {column: spec.name for column, (spec, _) in zip(columns, losses, strict=True)}
     sort_column = _sort_column(sort, columns, loss_names) if sort else None
-    result = comparison.compare(data, losses, columns=columns, dtype=dtype.value, keep_going=not fail_fast)
+    result = comparison.compare(
+        data, losses, columns=columns, dtype=dtype.value, keep_going=not fail_fast, reasons=reasons
+    )
     result.warnings[:0] = data.notes
     render.print_comparison(result, format_.value, sort_column)
     failures = []
@@ -1143,8 +1144,8 @@ def recommend(
     profile = advisor.profile_for_type(label_type.value) if label_type else advisor.infer_label_type(y)
     advice = advisor.advise(
         profile,
-        labels=y,
-        pred=pred_input.array if pred_input is not None else None,
+        labels=label_input,
+        pred=pred_input,
         arguments=compute_arguments(labels, pred, label_input, label_cols, pred_cols, label_key, pred_key),
         check_loss=loss,
         quantiles=_quantiles(quantiles) if quantiles else None,

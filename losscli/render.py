@@ -423,6 +423,7 @@ def _recommendation_dict(r: Recommendation) -> dict[str, Any]:
         "params": r.params,
         "reduction": r.reduction,
         "command": r.command,
+        "fix": r.fix,
     }
 
 
@@ -510,17 +511,17 @@ def print_advice(advice: Advice, format_: str) -> None:
         out = io.StringIO()
         writer = csv.writer(out, lineterminator="\n")
         header = ["rank", "loss", "torch_name", "label_type", "reason", "rule", "command", "confidence", "reading"]
-        writer.writerow(header)
+        writer.writerow([*header, "fix"])
         for rank, r in enumerate(advice.recommendations, 1):
             writer.writerow(
-                [rank, r.loss, r.torch_name or "", advice.label_type, r.reason, r.rule or "", r.command]
-                + [advice.confidence, advice.reading]
+                [rank, r.loss, r.torch_name or "", advice.label_type, r.reason, r.rule or "", r.command or ""]
+                + [advice.confidence, advice.reading, r.fix or ""]
             )
         for alt in advice.alternatives:  # the first recommendation of each other reading
             r = alt.recommendation
             writer.writerow(
-                ["alternative", r.loss, r.torch_name or "", alt.label_type, r.reason, r.rule or "", r.command]
-                + [advice.confidence, alt.reason]
+                ["alternative", r.loss, r.torch_name or "", alt.label_type, r.reason, r.rule or "", r.command or ""]
+                + [advice.confidence, alt.reason, r.fix or ""]
             )
         print(out.getvalue(), end="")
         print_warnings(advice.warnings)
@@ -540,7 +541,7 @@ def print_advice(advice: Advice, format_: str) -> None:
         r = alt.recommendation
         console.print(f"[bold]Could also be read as {alt.label_type}:[/]", Text(alt.reason), highlight=False)
         console.print(f"   first suggestion: [cyan]{r.loss}[/] ({r.torch_name or '—'})", highlight=False)
-        print_command(console, r.command, indent=3)
+        _print_command(console, r)
     if advice.predictions is not None:
         console.print(f"[bold]Predictions:[/] {advice.predictions['description']}", highlight=False)
     console.print("\n[bold]Recommended losses, best first[/]")
@@ -549,8 +550,16 @@ def print_advice(advice: Advice, format_: str) -> None:
         console.print(Padding(Text(r.reason), (0, 0, 0, 3)))
         if r.rule:
             console.print(Padding(Text(r.rule, style="dim"), (0, 0, 0, 3)))
-        print_command(console, r.command, indent=3)
+        _print_command(console, r)
     print_warnings(advice.warnings)
+
+
+def _print_command(console: Console, r: Recommendation) -> None:
+    """The line to run, or, when it would not run on these files, what to change first."""
+    if r.command is not None:
+        print_command(console, r.command, indent=3)
+    else:
+        console.print(Padding(Text.assemble(("fix: ", "bold yellow"), r.fix or ""), (0, 0, 0, 3)))
 
 
 def comparison_dict(result: Comparison) -> dict[str, Any]:
@@ -572,6 +581,7 @@ def comparison_dict(result: Comparison) -> dict[str, Any]:
         "baseline": result.baseline,
         "disagreements": result.disagreements,
         "failed": [model for model in result.models if model in result.errors],
+        "reasons": result.reasons,
         "warnings": result.warnings,
     }
 
@@ -676,6 +686,8 @@ def comparison_table(result: Comparison, models: list[str], console: Console) ->
         for model in renamed:
             files.add_row(result.names[model], model)
         console.print(files)
+    for loss, reason in result.reasons.items():  # why each default loss is a column
+        console.print(Text.assemble(f"{loss}: ", reason, style="dim"))
     note = describe_disagreement(result)
     if note:
         console.print(note, highlight=False)

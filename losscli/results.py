@@ -75,6 +75,8 @@ class Comparison:
     """column → the loss's canonical name (a column is ``LOSS``, or ``LOSS:KEY=VALUE`` for one of its settings)."""
     errors: dict[str, dict[str, str]] = field(default_factory=dict)
     """model → column → why there is no value (its file, or its loss failed)."""
+    reasons: dict[str, str] = field(default_factory=dict)
+    """loss → why it is compared, in a sentence (the default losses; empty for losses named with -l)."""
 
 
 @dataclass

@@ -9,6 +9,7 @@ import shlex
 
 import numpy as np
 import pytest
+from scipy.stats import norm
 
 from losscli import advisor
 from losscli.advisor import (
@@ -132,7 +133,8 @@ def test_each_label_type_is_detected_and_the_first_recommendation_is_the_spec_ta
         spec = get_loss(rec.loss)
         assert rec.loss == spec.name and rec.torch_name == spec.torch_name
         assert rec.reason.strip()
-        assert rec.command.startswith(f"losscli compute {rec.loss} ")
+        assert (rec.command is None) == bool(rec.fix), rec  # labels to convert first: a fix, not a line
+        assert rec.fix or rec.command.startswith(f"losscli compute {rec.loss} ")
 
 
 def test_nine_label_types_are_those_of_the_spec():
@@ -171,8 +173,13 @@ def test_continuous_with_one_percent_outliers_lists_smooth_l1_and_huber_with_a_d
     assert {"smooth_l1", "huber"} <= set(names)
     assert "outlier" in recs[0].reason
     huber = recs[names.index("huber")]
-    assert huber.params["delta"] == pytest.approx(advisor.HUBER_TUNING * ev["robust_scale"], rel=1e-3)
-    assert huber.params["delta"] == pytest.approx(1.345 * 2.0, rel=0.06)
+    assert huber.params == {}  # the labels' spread is no residual scale: without predictions, the default
+    assert "--pred computes it" in huber.reason
+    pred = y + np.random.default_rng(7).normal(0, 0.5, len(y))
+    huber = next(r for r in advise(profile, labels=y, pred=pred).recommendations if r.loss == "huber")
+    sigma = np.median(np.abs(pred - y)) / norm.ppf(0.75)  # the errors' robust σ around 0 (robust regression's)
+    assert huber.params["delta"] == pytest.approx(1.345 * sigma, rel=5e-4)
+    assert huber.params["delta"] == pytest.approx(1.345 * 0.5, rel=0.06)  # σ of the errors, not the labels' 2
     assert "-p delta=" in huber.command
     assert "2.6.1" in (recs[names.index("smooth_l1")].rule or "")
     assert "2.7" in (recs[0].rule or "")

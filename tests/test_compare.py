@@ -17,7 +17,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from sklearn.metrics import log_loss, mean_absolute_error, mean_squared_error
+from scipy.stats import norm
+from sklearn.metrics import log_loss, mean_absolute_error, mean_poisson_deviance, mean_squared_error
 
 SAMPLES = Path(__file__).resolve().parent.parent / "sample_data"
 SPEC_KEYS = {"labels", "losses", "rows", "best"}
@@ -76,12 +77,19 @@ def weighted_ce_ref(logits, labels, weight):
     return float(np.sum(w[y] * nll) / np.sum(w[y]))
 
 
-def regression_refs(p, y):
+def regression_refs(p, y, delta=1.0):
     return {
         "mse": mean_squared_error(y, p),
         "l1": mean_absolute_error(y, p),
         "smooth_l1": smooth_l1_ref(p, y),
+        "huber": huber_ref(p, y, delta),
     }
+
+
+def residual_sigma(preds, y):
+    """Robust σ of all the models' errors pooled, around 0: median |error| / Φ⁻¹(3/4) (robust regression's)."""
+    errors = np.concatenate([np.asarray(p, float) - np.asarray(y, float) for p in preds])
+    return float(np.median(np.abs(errors)) / norm.ppf(0.75))
 
 
 # --- sample_data: the four label types of the issue's "done when" ----------------------
@@ -90,8 +98,8 @@ CASES = {
     "regression": (
         "regression_labels.csv",
         ["regression_pred.csv", "regression_pred_b.csv", "regression_pred_c.csv"],
-        ["mse", "l1", "smooth_l1"],
-        ["gaussian_nll"],
+        ["mse", "l1", "huber"],
+        ["gaussian_nll", "smooth_l1", "log_cosh"],
     ),
     "binary": (
         "binary_labels.csv",
@@ -114,10 +122,10 @@ CASES = {
 }
 
 
-def reference_values(case: str, pred_file: str, labels_file: str) -> dict[str, float]:
+def reference_values(case: str, pred_file: str, labels_file: str, delta: float = 1.0) -> dict[str, float]:
     p, y = read_table(pred_file), read_table(labels_file)
     if case == "regression":
-        return regression_refs(p, y)
+        return regression_refs(p, y, delta)
     if case == "binary":
         return {"bce_with_logits": log_loss(y, sigmoid(p), labels=[0, 1])}
     if case == "multiclass":
@@ -159,8 +167,13 @@ def test_default_losses_and_values_on_sample_data(invoke_json, in_samples, case)
     for loss in not_chosen:
         assert loss not in data["losses"]
     assert [row["pred"] for row in data["rows"]] == preds
+    assert list(data["reasons"]) == chosen
+    delta = 1.0
+    if case == "regression":  # Huber's 1.345 robust σ of the pooled residuals, given to 4 digits
+        delta = data["params"]["huber"]["delta"]
+        assert delta == pytest.approx(1.345 * residual_sigma([read_table(p) for p in preds], read_table(labels)), 5e-4)
     for row in data["rows"]:
-        ref = reference_values(case, row["pred"], labels)
+        ref = reference_values(case, row["pred"], labels, delta)
         assert row["values"].keys() == set(chosen)
         for loss in chosen:
             assert row["values"][loss] == pytest.approx(ref[loss], rel=RTOL), (row["pred"], loss)
@@ -176,22 +189,24 @@ def test_default_for_probabilities_is_bce_not_bce_with_logits(invoke_json, in_sa
     assert data["rows"][0]["values"]["bce"] == pytest.approx(log_loss(y, p, labels=[0, 1]), rel=RTOL)
 
 
-def test_default_for_log_probs_includes_nll(invoke_json, in_samples):
+def test_default_for_log_probs_is_cross_entropy_which_is_their_nll(invoke_json, in_samples):
     data = invoke_json(["compare", "multiclass_log_probs.csv", "--labels", "multiclass_labels.txt"])
-    assert "nll" in data["losses"]
+    assert data["losses"] == ["cross_entropy", "multi_margin"]  # the columns of logits too
     lp, y = read_table("multiclass_log_probs.csv"), read_table("multiclass_labels.txt").astype(int)
-    assert data["rows"][0]["values"]["nll"] == pytest.approx(-lp[np.arange(len(y)), y].mean(), rel=RTOL)
+    assert data["rows"][0]["values"]["cross_entropy"] == pytest.approx(-lp[np.arange(len(y)), y].mean(), rel=RTOL)
+    assert data["warnings"] == []
 
 
 def test_sample_regression_c_disagrees_with_a(invoke_json, in_samples):
-    """The shipped third model: mse prefers C, l1 and smooth_l1 prefer A (outliers at work)."""
+    """The shipped third model: mse prefers C, l1 prefers A (outliers at work); huber, whose delta (4.118 from
+    the pooled residuals) keeps C's errors of 2.0-2.6 in its squared part, sides with mse."""
     data = invoke_json(["compare", "regression_pred.csv", "regression_pred_c.csv", "--labels", "regression_labels.csv"])
     assert data["best"] == {
         "mse": "regression_pred_c.csv",
         "l1": "regression_pred.csv",
-        "smooth_l1": "regression_pred.csv",
+        "huber": "regression_pred_c.csv",
     }
-    assert data["disagreements"] == {"regression_pred_c.csv": ["mse"], "regression_pred.csv": ["l1", "smooth_l1"]}
+    assert data["disagreements"] == {"regression_pred_c.csv": ["mse", "huber"], "regression_pred.csv": ["l1"]}
 
 
 # --- --loss, -p -------------------------------------------------------------------------
@@ -218,6 +233,7 @@ def test_loss_option_repeatable_comma_separated_and_aliases(invoke_json, in_samp
     for row in data["rows"]:
         p = read_table(row["pred"])
         ref = {**regression_refs(p, y), "l2": float(np.sum((p - y) ** 2))}  # l2 defaults to the sum
+        del ref["huber"]
         assert set(row["values"]) == set(ref)
         for loss, value in ref.items():
             assert row["values"][loss] == pytest.approx(value, rel=RTOL), loss
@@ -242,12 +258,13 @@ def test_param_applies_only_to_losses_that_take_it(invoke_json, in_samples):
 
 
 def test_params_with_default_losses(invoke_json, in_samples):
-    data = invoke_json(["compare", "regression_pred.csv", "--labels", "regression_labels.csv", "-p", "beta=0.5"])
-    assert data["losses"] == ["mse", "l1", "smooth_l1"]
-    assert data["params"] == {"smooth_l1": {"beta": 0.5}}
+    data = invoke_json(["compare", "regression_pred.csv", "--labels", "regression_labels.csv", "-p", "delta=0.5"])
+    assert data["losses"] == ["mse", "l1", "huber"]
+    assert data["params"] == {"huber": {"delta": 0.5}}
+    assert data["reasons"]["huber"].endswith("; delta=0.5 as given with -p (continuous labels)")
     p, y = read_table("regression_pred.csv"), read_table("regression_labels.csv")
     values = data["rows"][0]["values"]
-    assert values["smooth_l1"] == pytest.approx(smooth_l1_ref(p, y, 0.5), rel=RTOL)
+    assert values["huber"] == pytest.approx(huber_ref(p, y, 0.5), rel=RTOL)
     assert values["mse"] == pytest.approx(mean_squared_error(y, p), rel=RTOL)
 
 
@@ -281,8 +298,8 @@ def test_param_no_compared_loss_takes_is_a_usage_error(expect_error, in_samples)
         2,
         "delta",
     )
-    # the default losses of these labels (mse, l1, smooth_l1) take no delta either
-    expect_error(["compare", "regression_pred.csv", "--labels", "regression_labels.csv", "-p", "delta=2"], 2, "delta")
+    # the default losses of these labels (mse, l1, huber) take no beta
+    expect_error(["compare", "regression_pred.csv", "--labels", "regression_labels.csv", "-p", "beta=2"], 2, "beta")
 
 
 def test_unknown_loss_is_a_usage_error(expect_error, in_samples):
@@ -443,15 +460,15 @@ def test_baseline_in_single_file_mode_names_a_column_model(invoke_json, expect_e
 def test_single_file_every_other_column_is_a_model(invoke_json, in_samples):
     data = invoke_json(["compare", "models.csv", "--label-col", "y"])
     assert data["labels"] == "models.csv"
-    assert data["losses"] == ["mse", "l1", "smooth_l1"]
+    assert data["losses"] == ["mse", "l1", "huber"]
     names = ["models.csv:model_a", "models.csv:model_b", "models.csv:model_c"]
     assert [row["pred"] for row in data["rows"]] == names
     # the same numbers as the separate files
     y = read_table("regression_labels.csv")
-    for row, path in zip(
-        data["rows"], ["regression_pred.csv", "regression_pred_b.csv", "regression_pred_c.csv"], strict=True
-    ):
-        ref = regression_refs(read_table(path), y)
+    paths = ["regression_pred.csv", "regression_pred_b.csv", "regression_pred_c.csv"]
+    assert data["params"]["huber"]["delta"] == pytest.approx(1.345 * residual_sigma(map(read_table, paths), y), 5e-4)
+    for row, path in zip(data["rows"], paths, strict=True):
+        ref = regression_refs(read_table(path), y, data["params"]["huber"]["delta"])
         for loss in data["losses"]:
             assert row["values"][loss] == pytest.approx(ref[loss], rel=RTOL)
     assert data["best"]["mse"] == "models.csv:model_b"
@@ -460,7 +477,7 @@ def test_single_file_every_other_column_is_a_model(invoke_json, in_samples):
 def test_single_file_pred_col_picks_models(invoke_json, in_samples):
     data = invoke_json(["compare", "models.csv", "--label-col", "y", "--pred-col", "model_a", "--pred-col", "model_c"])
     assert [row["pred"] for row in data["rows"]] == ["models.csv:model_a", "models.csv:model_c"]
-    assert data["disagreements"] == {"models.csv:model_c": ["mse"], "models.csv:model_a": ["l1", "smooth_l1"]}
+    assert data["disagreements"] == {"models.csv:model_c": ["mse", "huber"], "models.csv:model_a": ["l1"]}
     same = invoke_json(["compare", "models.csv", "--label-col", "y", "--pred-col", "model_a,model_c"])
     assert same["rows"] == data["rows"]
 
@@ -718,3 +735,159 @@ def test_console_script_imports_torch_once(losscli_exe):
     assert imported.count("torch") == 1
     data = json.loads(result.stdout)
     assert len(data["rows"]) == 3 and data["losses"] == ["mse", "l1", "smooth_l1", "huber"]
+
+
+# --- default losses: a fixed list per label type, scales from the residuals (issue 12, point 8) ---
+
+EXPECTED_DEFAULTS = {  # the README's table, for models that output logits, scores or values
+    "continuous": ["mse", "l1", "huber"],
+    "bounded": ["bce_with_logits", "mse"],
+    "binary": ["bce_with_logits"],
+    "multiclass": ["cross_entropy", "multi_margin"],
+    "onehot": ["cross_entropy", "categorical_hinge"],
+    "multilabel": ["bce_with_logits", "multilabel_soft_margin"],
+    "signed": ["soft_margin", "hinge"],
+    "distribution": ["cross_entropy"],
+    "count": ["poisson_nll"],  # log-rates
+}
+
+
+def gaussian_with_two_outliers() -> np.ndarray:
+    y = np.random.default_rng(0).normal(0, 1, 1000)
+    y[[10, 20]] = [9.0, -8.0]
+    return y
+
+
+def test_gaussian_labels_with_two_outliers_get_the_fixed_columns_and_delta_from_the_residuals(
+    invoke, invoke_json, write_file
+):
+    y = gaussian_with_two_outliers()
+    g = np.random.default_rng(1)
+    preds = [y + g.normal(0, 0.3, 1000), y + g.standard_t(2, 1000) * 0.5, y + 0.4]  # tight, heavy-tailed, biased
+    labels = write_file("y.npy", y)
+    models = [write_file(f"model_{i}.npy", p) for i, p in enumerate(preds)]
+    data = invoke_json(["compare", *models, "--labels", labels])
+    assert data["losses"] == ["mse", "l1", "huber"]  # no log_cosh, no smooth_l1: the list of the type
+    sigma = residual_sigma(preds, y)
+    assert 0.3 < sigma < 0.6  # the errors' scale, far below the labels' (1) and its 12.79 of the issue
+    delta = data["params"]["huber"]["delta"]
+    assert data["params"] == {"huber": {"delta": delta}}
+    assert delta == pytest.approx(1.345 * sigma, rel=5e-4)
+    for row, p in zip(data["rows"], preds, strict=True):
+        assert row["values"]["huber"] == pytest.approx(huber_ref(p, y, delta), rel=RTOL)
+    heavy = data["rows"][1]["values"]  # its large errors are linear in huber: far from mse / 2
+    assert heavy["huber"] < 0.5 * 0.5 * mean_squared_error(y, preds[1])
+    assert set(data["reasons"]) == {"mse", "l1", "huber"}
+    assert f"{sigma:.4g}" in data["reasons"]["huber"] and "residuals" in data["reasons"]["huber"]
+    table = invoke(["compare", *models, "--labels", labels]).stdout
+    for loss, reason in data["reasons"].items():
+        assert f"{loss}: {reason[:40]}" in " ".join(table.split()), loss
+    assert invoke(["compare", *models, "--labels", labels, "-f", "csv"]).stdout.splitlines()[0] == "pred,mse,l1,huber"
+
+
+def dataset(label_type: str, variant: int) -> tuple[np.ndarray, list[np.ndarray]]:
+    """Labels of one type in several shapes of data (outliers or not, balanced or not), and two models' outputs."""
+    g = np.random.default_rng(100 + variant)
+    n = 600
+    if label_type == "continuous":
+        y = [g.normal(0, 1, n), gaussian_with_two_outliers()[:n], 1000 * g.standard_t(2, n), g.integers(18, 91, n)]
+        y = y[variant].astype(float)
+        return y, [y + g.normal(0, s, n) for s in (1.0, 3.0)]
+    if label_type == "binary":
+        share = (0.5, 0.05, 0.01, 0.3)[variant]
+        y = (g.random(n) < share).astype(float)
+        y[0] = 1.0
+        return y, [g.normal(0, 2, n) for _ in range(2)]
+    if label_type == "multiclass":
+        rare = g.integers(0, 9, n)
+        rare[:6] = 9  # 1 % of a tenth class
+        y = [g.integers(0, 10, n), g.integers(0, 4, n), rare, g.integers(0, 3, n)][variant]
+        y[: y.max() + 1] = np.arange(y.max() + 1)
+        return y, [g.normal(0, 2, (n, y.max() + 1)) for _ in range(2)]
+    if label_type == "multilabel":
+        k = 3 + variant % 3
+        y = (g.random((n, k)) < np.array([0.5, 0.3, 0.02, 0.1, 0.6])[:k]).astype(float)
+        return y, [g.normal(0, 2, y.shape) for _ in range(2)]
+    if label_type == "count":
+        y = [g.poisson(20, n), g.negative_binomial(2, 0.1, n), g.poisson(50, n), g.poisson(8, n)][variant]
+        return y, [np.log(g.uniform(1, 60, n)) - variant for _ in range(2)]
+    raise AssertionError(label_type)
+
+
+@pytest.mark.parametrize("label_type", ["continuous", "binary", "multiclass", "multilabel", "count"])
+def test_default_columns_are_the_same_on_every_data_set_of_a_type(invoke, invoke_json, write_file, label_type):
+    headers = set()
+    for variant in range(4):
+        y, preds = dataset(label_type, variant)
+        labels = write_file(f"{label_type}_{variant}/y.npy", y)
+        models = [write_file(f"{label_type}_{variant}/model_{i}.npy", p) for i, p in enumerate(preds)]
+        data = invoke_json(["compare", *models, "--labels", labels])
+        assert data["losses"] == EXPECTED_DEFAULTS[label_type], variant
+        assert not any("weight" in params for params in data["params"].values())  # no class weights from counts
+        assert list(data["reasons"]) == data["losses"]
+        headers.add(invoke(["compare", *models, "--labels", labels, "-f", "csv"]).stdout.splitlines()[0])
+    assert len(headers) == 1, headers
+
+
+@pytest.mark.parametrize("label_type", sorted(EXPECTED_DEFAULTS))
+def test_default_columns_of_each_type_are_the_readmes(invoke_json, write_file, label_type):
+    g = np.random.default_rng(7)
+    n = 400
+    y = {
+        "continuous": lambda: g.normal(5, 2, n),
+        "bounded": lambda: g.beta(2, 5, n),
+        "binary": lambda: (np.arange(n) % 3 == 0).astype(float),
+        "multiclass": lambda: np.arange(n) % 5,
+        "onehot": lambda: np.eye(4)[np.arange(n) % 4],
+        "multilabel": lambda: (g.random((n, 3)) < 0.4).astype(float),
+        "signed": lambda: np.where(np.arange(n) % 2, 1.0, -1.0),
+        "distribution": lambda: g.dirichlet(np.ones(3), n),
+        "count": lambda: g.poisson(25, n),
+    }[label_type]()
+    shape = (n, 5) if label_type == "multiclass" else y.shape
+    pred = np.log(g.uniform(5, 50, shape)) if label_type == "count" else g.normal(0, 1, shape)
+    data = invoke_json(["compare", write_file("p.npy", pred), "--labels", write_file("y.npy", y)])
+    assert data["losses"] == EXPECTED_DEFAULTS[label_type]
+    assert all(data["reasons"][loss].endswith(f"({label_type} labels)") for loss in data["losses"])
+
+
+def test_probability_outputs_take_the_probability_forms(invoke_json, write_file):
+    y = (np.arange(300) % 4 == 0).astype(float)
+    p = 1 / (1 + np.exp(-np.random.default_rng(3).normal(0, 2, 300)))
+    assert invoke_json(["compare", write_file("p.npy", p), "--labels", write_file("y.npy", y)])["losses"] == ["bce"]
+    soft = np.random.default_rng(4).beta(2, 5, 300)
+    data = invoke_json(["compare", write_file("q.npy", p), "--labels", write_file("soft.npy", soft)])
+    assert data["losses"] == ["bce", "mse"]
+    assert data["rows"][0]["values"]["mse"] == pytest.approx(mean_squared_error(soft, p), rel=RTOL)  # Brier score
+
+
+def test_count_models_of_rates_read_as_rates(invoke_json, write_file):
+    g = np.random.default_rng(5)
+    y = g.poisson(20, 500)
+    rates = [np.clip(y + g.normal(0, 3, 500), 0.5, None), g.uniform(10, 30, 500)]
+    data = invoke_json(
+        ["compare", *(write_file(f"r{i}.npy", r) for i, r in enumerate(rates)), "--labels", write_file("y.npy", y)]
+    )
+    assert data["losses"] == ["poisson_nll", "poisson_deviance", "mse"]
+    assert data["params"] == {"poisson_nll": {"log_input": False}}
+    assert "rates" in data["reasons"]["poisson_nll"]
+    for row, r in zip(data["rows"], rates, strict=True):
+        assert row["values"]["poisson_deviance"] == pytest.approx(mean_poisson_deviance(y, r), rel=1e-4)
+        assert row["values"]["poisson_nll"] == pytest.approx(np.mean(r - y * np.log(r + 1e-8)), rel=1e-4)
+    log_rates = invoke_json(["compare", write_file("lr.npy", np.log(rates[0])), "--labels", write_file("y2.npy", y)])
+    assert log_rates["losses"] == ["poisson_nll"] and log_rates["params"] == {}
+
+
+def test_named_losses_have_no_reasons(invoke, invoke_json, in_samples):
+    args = ["compare", "regression_pred.csv", "--labels", "regression_labels.csv", "-l", "mse,huber"]
+    assert invoke_json(args)["reasons"] == {}
+    assert "squared error" not in invoke(args).stdout
+
+
+def test_huber_delta_when_the_errors_are_constant_or_none(invoke_json, write_file):
+    """Errors all 1: σ = 1.4826 (the median |error| scaled); none at all: delta stays at its default, and says so."""
+    y = np.random.default_rng(6).normal(0, 10, 200)
+    data = invoke_json(["compare", write_file("p.npy", y + 1.0), "--labels", write_file("y.npy", y)])
+    assert data["params"]["huber"]["delta"] == pytest.approx(1.345 / norm.ppf(0.75), rel=5e-4)  # every error is 1
+    exact = invoke_json(["compare", write_file("same.npy", y), "--labels", write_file("y2.npy", y)])
+    assert "huber" not in exact["params"] and "delta = 1, its default" in exact["reasons"]["huber"]

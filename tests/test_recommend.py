@@ -12,9 +12,11 @@ import json
 import shlex
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
+from scipy.stats import norm
 
 try:
     from tests.spec_tables import FIRST_RECOMMENDATION as FIRST
@@ -123,6 +125,9 @@ def test_detects_each_label_type_and_ranks_the_spec_first(invoke_json, write_fil
     assert out["evidence"]["n_samples"] == 2000
     assert out["warnings"] == []
     for rec in out["recommendations"]:
+        if rec["command"] is None:  # labels to convert first (0/1 to ±1, one-hot rows to indices, …)
+            assert rec["fix"]
+            continue
         words = shlex.split(rec["command"])
         assert words[:3] == ["losscli", "compute", rec["loss"]]
         assert path in words
@@ -146,8 +151,22 @@ def test_continuous_with_outliers_evidence_from_a_csv(invoke_json, write_file):
     losses = [r["loss"] for r in out["recommendations"]]
     assert losses[0] == "mse" and {"smooth_l1", "huber"} <= set(losses)
     huber = out["recommendations"][losses.index("huber")]
-    assert huber["params"]["delta"] == pytest.approx(1.345 * ev["robust_scale"], rel=1e-3)
-    assert f"delta={huber['params']['delta']}" in huber["command"]
+    assert huber["params"] == {}  # without predictions the residuals are unknown: the default, and how to set it
+    assert "1.345 × the robust scale of your model's residuals" in huber["reason"]
+    assert "delta" not in huber["command"]
+
+
+def test_huber_delta_from_the_residuals_with_pred(invoke, invoke_json, write_file):
+    y = labels_for("continuous")
+    pred = y + rng(20).standard_t(3, len(y)) * 0.7  # heavy-tailed errors: their scale is no label statistic
+    out = recommend(invoke_json, write_file("y.npy", y), "--pred", write_file("p.npy", pred))
+    huber = next(r for r in out["recommendations"] if r["loss"] == "huber")
+    sigma = np.median(np.abs(pred - y)) / norm.ppf(0.75)  # robust σ of the errors around 0
+    assert huber["params"]["delta"] == pytest.approx(1.345 * sigma, rel=5e-4)
+    assert f"{1.345 * sigma:.4g}" in shlex.split(huber["command"])[-1]
+    assert f"{sigma:.4g}" in huber["reason"] and "residuals" in huber["reason"]
+    result = invoke([*shlex.split(huber["command"])[1:], "--no-grad", "-f", "json"])
+    assert result.exit_code == 0, result.stderr
 
 
 def test_clean_gaussian_of_100k_values_flags_no_outliers(invoke_json, write_file):
@@ -678,3 +697,284 @@ def test_labels_without_a_positive_say_so_not_a_ratio_of_none(invoke_json, write
     out = recommend(invoke_json, write_file("zeros.csv", [0, 0, 0, 0]))
     reasons = " ".join(r["reason"] for r in out["recommendations"])
     assert "None" not in reasons and "no example at all" in reasons
+
+
+# --- every suggested line runs, or carries its fix instead (issue 12, point 7) ---------------
+
+SAMPLES = Path(__file__).resolve().parent.parent / "sample_data"
+N_CASE = 300
+CLASS_SCORES = {"cross_entropy", "nll", "multi_margin", "softmax_focal", "categorical_hinge", "multiclass_hinge"}
+LOG_PROBS = {"nll", "kl_div"}
+PROBABILITIES = {"bce", "dice", "tversky"}
+POSITIVE = {"poisson_deviance", "tweedie", "gamma_deviance"}
+
+
+def log_softmax(x: np.ndarray, axis: int = 1) -> np.ndarray:
+    x = x - x.max(axis=axis, keepdims=True)
+    return x - np.log(np.exp(x).sum(axis=axis, keepdims=True))
+
+
+def stand_in_pred(loss: str, y: np.ndarray, params: dict) -> np.ndarray:
+    """Predictions of the shape and kind the loss wants for labels ``y`` (SPEC: one column per class 0..max)."""
+    g = rng(200)
+    if loss in CLASS_SCORES:
+        shape = y.shape if y.ndim == 2 and y.shape[1] > 1 else (len(y), int(y.max()) + 1, *y.shape[1:])
+    elif loss == "pinball" and isinstance(params.get("quantile"), list):
+        shape = (len(y), len(params["quantile"]))
+    elif loss == "cosine_embedding":
+        shape = (len(y), 3)
+    else:
+        shape = y.shape
+    x = g.normal(0, 1, shape)
+    if loss in LOG_PROBS:
+        return log_softmax(x)
+    if loss in PROBABILITIES:
+        return sigmoid(x)
+    if loss in POSITIVE:
+        return np.exp(x)
+    return x
+
+
+def runnable_words(command: str, loss: str, params: dict, y: np.ndarray, write_file) -> list[str]:
+    """The line's words after ``losscli``, its placeholders (PRED, VAR, INPUT2) replaced by files."""
+    pred = stand_in_pred(loss, y, params)
+    files = {
+        "PRED": lambda: write_file(f"stand_in_{loss}.npy", pred),
+        "INPUT2": lambda: write_file(f"stand_in_{loss}_2.npy", rng(201).normal(0, 1, pred.shape)),
+        "VAR": lambda: write_file(f"stand_in_{loss}_var.npy", np.exp(rng(202).normal(0, 1, y.shape))),
+    }
+    words = shlex.split(command)
+    assert words[:2] == ["losscli", "compute"], command
+    out = []
+    for word in words[1:]:
+        name, eq, value = word.partition("=")
+        if word in files:
+            word = files[word]()
+        elif eq and value in files and word.startswith(("var=", "input2=")):
+            word = f"{name}={files[value]()}"
+        out.append(word)
+    assert "LABELS" not in out, command
+    return out
+
+
+def suggested(out: dict) -> list[dict]:
+    """Every recommendation recommend printed: the ranked ones and each other reading's first suggestion."""
+    return [*out["recommendations"], *(r for alt in out["alternatives"] for r in alt["recommendations"])]
+
+
+def assert_every_line_runs(invoke, out: dict, y: np.ndarray, write_file) -> list[dict]:
+    """Run each suggested line (exit 0); each line left out carries a fix. Returns the lines with a fix."""
+    fixed = []
+    for rec in suggested(out):
+        if rec["command"] is None:
+            assert rec["fix"] and isinstance(rec["fix"], str), rec
+            fixed.append(rec)
+            continue
+        assert rec["fix"] is None, rec
+        words = runnable_words(rec["command"], rec["loss"], rec["params"], y, write_file)
+        result = invoke([*words, "--no-grad", "-f", "json"])
+        assert result.exit_code == 0, (rec["command"], result.stderr, result.exception)
+    return fixed
+
+
+def case_labels(name: str) -> np.ndarray:
+    """Labels of every type of the SPEC's table, and those that need a fix before some losses take them."""
+    g, n = rng(300), N_CASE
+    cases = {
+        "continuous": lambda: labels_for("continuous")[:n],
+        "continuous_clean": lambda: g.normal(3, 2, n),
+        "continuous_matrix": lambda: g.normal(0, 5, (n, 3)),
+        "bounded": lambda: g.beta(2, 5, n),
+        "binary": lambda: (g.random(n) < 0.4).astype(float),
+        "binary_5pct": lambda: binary_5pct(n),
+        "binary_mask": lambda: (g.random((40, 8, 8)) < 0.2).astype(np.int64),
+        "multiclass": lambda: g.integers(0, 10, n),
+        "multiclass_rare": lambda: rare_class(n),
+        "classes_1_to_5": lambda: g.integers(1, 6, n),
+        "pixel_classes": lambda: g.integers(0, 4, (30, 6, 6)),
+        "onehot": lambda: np.eye(5)[g.integers(0, 5, n)],
+        "multilabel": lambda: (g.random((n, 4)) < 0.3).astype(float),
+        "signed": lambda: g.choice([-1.0, 1.0], n),
+        "signed_matrix": lambda: g.choice([-1, 1], (n, 3)),
+        "distribution": lambda: g.dirichlet(np.ones(4), n),
+        "count": lambda: g.poisson(20, n),
+        "count_small": lambda: g.poisson(0.5, n),
+        "count_few": lambda: g.poisson(3, 20),
+        "count_matrix": lambda: g.poisson(30, (n, 2)),
+        "ages": lambda: g.integers(18, 91, n),
+    }
+    return cases[name]()
+
+
+CASES = [
+    "continuous", "continuous_clean", "continuous_matrix", "bounded", "binary", "binary_5pct", "binary_mask",
+    "multiclass", "multiclass_rare", "classes_1_to_5", "pixel_classes", "onehot", "multilabel", "signed",
+    "signed_matrix", "distribution", "count", "count_small", "count_few", "count_matrix", "ages",
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("name", CASES)
+def test_every_suggested_line_runs_on_the_labels(invoke, invoke_json, write_file, name):
+    y = case_labels(name)
+    labels = write_file(f"{name} labels.npy", y)
+    assert_every_line_runs(invoke, recommend(invoke_json, labels), y, write_file)
+
+
+def natural_pred(y: np.ndarray, label_type: str) -> np.ndarray:
+    """What a model built for the detected type outputs: logits per class, per label, or one value per label."""
+    g = rng(400)
+    if label_type == "multiclass":
+        return g.normal(0, 2, (len(y), int(y.max()) + 1, *y.shape[1:]))
+    if label_type == "distribution":
+        return log_softmax(g.normal(0, 1, y.shape))
+    if label_type == "count":
+        return np.log(g.uniform(1, 40, y.shape))
+    return g.normal(0, 2, y.shape)
+
+
+@pytest.mark.parametrize("name", CASES)
+def test_every_suggested_line_runs_with_the_predictions(invoke, invoke_json, write_file, name):
+    y = case_labels(name)
+    labels = write_file(f"{name}_labels.npy", y)
+    label_type = invoke_json(["recommend", labels])["label_type"]
+    pred = write_file(f"{name}_pred.npy", natural_pred(y, label_type))
+    out = recommend(invoke_json, labels, "--pred", pred)
+    assert_every_line_runs(invoke, out, y, write_file)
+
+
+@pytest.mark.parametrize(
+    "labels, pred",
+    [
+        ("binary_labels.csv", "binary_logits.csv"),
+        ("binary_labels.csv", "binary_probs.csv"),
+        ("binary_labels.csv", None),
+        ("multiclass_labels.txt", "multiclass_logits.csv"),
+        ("multiclass_labels.txt", "multiclass_log_probs.csv"),
+        ("multilabel_labels.csv", "multilabel_logits.csv"),
+        ("multilabel_index.csv", None),
+        ("regression_labels.csv", "regression_pred.csv"),
+        ("regression_labels.csv", None),
+        ("signed_labels.csv", "signed_scores.csv"),
+        ("pairs_labels.csv", "pairs_l1_distance.csv"),
+        ("ranking_labels.csv", "ranking_scores1.csv"),
+        ("poisson_counts.csv", "poisson_log_rate.csv"),
+        ("kl_targets.csv", "kl_log_probs.csv"),
+        ("nll2d_labels.npy", None),
+        ("ctc_targets.csv", None),
+    ],
+)
+def test_every_suggested_line_runs_on_sample_data(invoke, invoke_json, write_file, monkeypatch, labels, pred):
+    monkeypatch.chdir(SAMPLES)
+    args = [labels, *(["--pred", pred] if pred else [])]
+    out = recommend(invoke_json, *args)
+    y = np.load(labels) if labels.endswith(".npy") else read_sample(labels)
+    assert_every_line_runs(invoke, out, y, write_file)
+
+
+def read_sample(name: str) -> np.ndarray:
+    lines = [line for line in (SAMPLES / name).read_text().splitlines() if line and not line.startswith("#")]
+    rows = [line.replace(",", " ").split() for line in lines]
+    if not rows[0][0].lstrip("-").replace(".", "").isdigit():
+        rows = rows[1:]
+    return np.array([[float(v) for v in row] for row in rows]).squeeze()
+
+
+@pytest.mark.parametrize(
+    "name, pred, extra",
+    [
+        ("classes_1_to_5", lambda y: rng(1).normal(0, 1, (len(y), 5)), []),  # a 5-class model: labels 1..5 fail
+        ("classes_1_to_5", lambda y: rng(1).normal(0, 1, (len(y), 6)), []),  # an unused class 0: they run
+        ("binary", lambda y: sigmoid(rng(2).normal(0, 2, len(y))), []),  # probabilities: bce, not the logit losses
+        ("bounded", lambda y: rng(3).normal(0, 2, len(y)), []),  # logits against soft targets: bce cannot run
+        ("multiclass", lambda y: rng(4).normal(0, 1, len(y)), []),  # one score per row: no class loss runs
+        ("continuous", lambda y: rng(5).normal(0, 1, (len(y), 2)), []),  # two columns against one
+        ("continuous", lambda y: y + rng(6).normal(0, 1, len(y)), ["--loss", "l1"]),
+        ("continuous", lambda y: rng(7).normal(0, 1, (len(y), 3)), ["--quantiles", "0.1,0.5,0.9"]),
+        ("count", lambda y: rng(8).uniform(1, 40, len(y)), ["--loss", "poisson_deviance"]),  # rates
+        ("count", lambda y: rng(9).normal(0, 1, len(y)), []),  # log-rates below 0: no deviance of rates
+        ("signed", lambda y: rng(10).normal(0, 1, (len(y), 3)), []),  # embeddings: cosine_embedding's shape
+    ],
+    ids=lambda v: v if isinstance(v, str) else None,
+)
+def test_every_suggested_line_runs_with_other_predictions(invoke, invoke_json, write_file, name, pred, extra):
+    y = case_labels(name)
+    labels, predictions = write_file(f"{name}.npy", y), write_file(f"{name}_pred.npy", pred(y))
+    out = recommend(invoke_json, labels, "--pred", predictions, *extra)
+    assert_every_line_runs(invoke, out, y, write_file)
+
+
+@pytest.mark.parametrize("quantiles", ["0.5", "0.1,0.5,0.9"])
+def test_quantile_lines_run(invoke, invoke_json, write_file, quantiles):
+    y = case_labels("continuous")
+    out = recommend(invoke_json, write_file("y.npy", y), "--quantiles", quantiles)
+    assert out["recommendations"][0]["loss"] == "pinball"
+    assert assert_every_line_runs(invoke, out, y, write_file) == []
+
+
+@pytest.mark.parametrize("name", ["continuous", "binary", "classes_1_to_5", "count"])
+def test_single_file_lines_run(invoke, invoke_json, write_file, name):
+    y = case_labels(name)
+    p = natural_pred(y, "continuous")
+    data = write_file(f"{name}.csv", ["y,p", *(f"{a},{b}" for a, b in zip(y, p, strict=True))])
+    out = recommend(invoke_json, data, "--label-col", "y", "--pred-col", "p")
+    assert_every_line_runs(invoke, out, y, write_file)
+    for rec in suggested(out):
+        if rec["command"] is not None:
+            assert shlex.split(rec["command"])[4:8] == ["--label-col", "y", "--pred-col", "p"], rec["command"]
+
+
+@pytest.mark.parametrize(
+    "label_type, labels",
+    [
+        ("signed", np.array([0.0, 1.0] * 50)),  # {0, 1} read as {-1, 1}
+        ("binary", np.array([-1.0, 1.0] * 50)),  # {-1, 1} read as {0, 1}
+        ("count", np.array([-2, 0, 3, 5] * 25)),  # negative counts
+        ("multiclass", np.array([1, 2, 3, 4, 5] * 20)),  # classes from 1
+        ("multiclass", np.linspace(0, 3, 100)),  # real values as classes
+        ("onehot", np.eye(3)[np.arange(99) % 3]),
+        ("multilabel", (np.arange(300).reshape(100, 3) % 4 == 0).astype(float)),
+        ("distribution", np.full((100, 4), 0.25)),
+        ("bounded", np.linspace(-1, 2, 100)),  # "bounded" labels outside [0, 1]
+        ("continuous", np.linspace(-1, 2, 100)),
+    ],
+    ids=lambda v: v if isinstance(v, str) else None,
+)
+def test_given_label_type_lines_run_or_say_the_fix(invoke, invoke_json, write_file, label_type, labels):
+    path = write_file("y.npy", labels)
+    out = recommend(invoke_json, path, "--label-type", label_type)
+    assert out["label_type"] == label_type
+    assert_every_line_runs(invoke, out, labels, write_file)
+
+
+def test_labels_numbered_from_1_get_the_fix_in_every_format(invoke, invoke_json, write_file):
+    """The issue's case: classes 1..5, a 5-class model; no class loss can run on them until they are 0..4."""
+    labels = write_file("ratings.csv", ["stars", *case_labels("classes_1_to_5")])
+    out = recommend(invoke_json, labels)
+    classes = [r for r in out["recommendations"] if r["loss"] in ("cross_entropy", "nll", "multi_margin")]
+    assert len(classes) == 3
+    for rec in classes:
+        assert rec["command"] is None
+        assert "numbered 1..5" in rec["fix"] and "0..4" in rec["fix"] and "subtract 1" in rec["fix"]
+    assert [alt["recommendations"][0]["command"] is not None for alt in out["alternatives"]] == [True]  # mse runs
+    table = invoke(["recommend", labels])
+    assert table.exit_code == 0
+    text = " ".join(table.stdout.split())
+    assert "$ losscli compute cross_entropy" not in text and "$ losscli compute nll" not in text
+    assert text.count("fix: the labels are numbered 1..5") == 3
+    rows = list(csv.DictReader(io.StringIO(invoke(["recommend", labels, "-f", "csv"]).stdout)))
+    assert [(row["command"], bool(row["fix"])) for row in rows if row["rank"] != "alternative"] == [("", True)] * 3
+
+
+def test_soft_margin_on_0_1_labels_says_map_0_to_minus_1(invoke, invoke_json, in_samples_dir):
+    out = recommend(invoke_json, "binary_labels.csv")
+    soft = next(r for r in out["recommendations"] if r["loss"] == "soft_margin")
+    assert soft["command"] is None and "map 0 to -1" in soft["fix"]
+    text = " ".join(invoke(["recommend", "binary_labels.csv"]).stdout.split())
+    assert "fix: soft_margin wants labels in {-1, 1}: map 0 to -1" in text
+    assert "$ losscli compute soft_margin" not in text
+
+
+@pytest.fixture
+def in_samples_dir(monkeypatch):
+    monkeypatch.chdir(SAMPLES)
+    return SAMPLES

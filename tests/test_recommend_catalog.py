@@ -386,25 +386,13 @@ def test_softmax_focal_gets_no_imbalance_warning(invoke, write_file):
 # --- compare: default losses ----------------------------------------------------------
 
 
-def test_compare_defaults_on_imbalanced_binary_logits_include_sigmoid_focal(invoke_json, write_file):
-    y = LABELS["binary_severe"]()
-    labels = write_file("y.npy", y)
-    models = [write_file(f"model_{i}.npy", rng(30 + i).normal(0, 2, N)) for i in range(2)]
-    out = invoke_json(["compare", *models, "--labels", labels])
-    assert out["losses"][0] == "bce_with_logits"
-    assert "sigmoid_focal" in out["losses"]
-    assert out["params"]["bce_with_logits"] == {"pos_weight": [19]}
-    assert "sigmoid_focal" not in out["params"]
-    for row in out["rows"]:
-        assert all(v is not None and np.isfinite(v) for v in row["values"].values()), row
-    assert out["best"]["sigmoid_focal"] in models
-    assert out["warnings"] == []
-
-
-def test_compare_defaults_on_balanced_binary_logits_leave_sigmoid_focal_out(invoke_json, write_file):
-    labels = write_file("y.npy", LABELS["binary_balanced"]())
-    model = write_file("model.npy", rng(33).normal(0, 2, N))
-    assert "sigmoid_focal" not in invoke_json(["compare", model, "--labels", labels])["losses"]
+def test_compare_defaults_on_binary_logits_are_the_same_balanced_or_not(invoke_json, write_file):
+    """The default columns depend on the label type only (issue 12): no focal loss, no pos_weight from the counts."""
+    for name in ("binary_severe", "binary_balanced"):
+        labels = write_file(f"{name}.npy", LABELS[name]())
+        models = [write_file(f"{name}_model_{i}.npy", rng(30 + i).normal(0, 2, N)) for i in range(2)]
+        out = invoke_json(["compare", *models, "--labels", labels])
+        assert out["losses"] == ["bce_with_logits"] and out["params"] == {}, name
 
 
 # --- info: every registered loss ------------------------------------------------------
