@@ -111,8 +111,7 @@ class LossCliGroup(TyperGroup):
             sys.stdout.flush()  # a full disk under a redirection fails this command, not the exit
             warned = terminal.settings.warned
             if terminal.settings.strict and warned and not code:
-                s = "" if len(warned) == 1 else "s"
-                fail(f"--strict: the command gave {len(warned)} warning{s}; exit 3", 3)
+                fail(f"--strict: the command gave {terminal.counted(len(warned), 'warning')}; exit 3", 3)
             return code
         except process.Interrupted as e:
             fail(str(e), e.exit_code)
@@ -891,13 +890,9 @@ def compare(
         if not errors:
             continue
         column, message = next(iter(errors.items()))
-        more = len(errors) - 1
-        s = "" if more == 1 else "es"
-        failures.append(
-            message
-            if model in data.failed
-            else f"{model} under {column}: {message}" + (f" (and under {more} more loss{s})" if more else "")
-        )
+        others = terminal.counted(len(errors) - 1, "more loss", "more losses")
+        more = f" (and under {others})" if len(errors) > 1 else ""
+        failures.append(message if model in data.failed else f"{model} under {column}: {message}{more}")
     if failures:
         report_errors(failures)
         raise typer.Exit(3)

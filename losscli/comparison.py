@@ -12,8 +12,8 @@ from losscli.advisor import HUBER_TUNING, find_mistakes, infer_label_type, resid
 from losscli.chunked import evaluate
 from losscli.errors import DataError, UnknownParamError, UsageError
 from losscli.inputs import CompareInputs, as_computed
-from losscli.modelnames import distinguishing_names
 from losscli.integer_labels import significant
+from losscli.modelnames import distinguishing_names
 from losscli.params import parse_params
 from losscli.registry import LossSpec, get_loss
 from losscli.results import Comparison

@@ -626,8 +626,13 @@ def _column_header(result: Comparison, column: str) -> str:
     params = result.params.get(column) or {}
     lines = [loss, *(settings.split(":") if settings else [])]
     given = {line.partition("=")[0] for line in lines[1:]}
-    lines += [f"{k}={json.dumps(v)}" for k, v in params.items() if k not in given]
+    lines += [f"{k}={_param_text(v)}" for k, v in params.items() if k not in given]
     return "\n".join(lines)
+
+
+def _param_text(value: Any) -> str:
+    """A parameter as a header shows it: a float to 4 significant digits (JSON's params hold it exactly)."""
+    return f"{value:.4g}" if isinstance(value, float) else json.dumps(value)
 
 
 def _comparison_cell(result: Comparison, model: str, column: str) -> Text:
@@ -647,7 +652,7 @@ def _comparison_cell(result: Comparison, model: str, column: str) -> Text:
 
 def _build_comparison(result: Comparison, models: list[str], columns: list[str]) -> Table:
     table = Table()
-    table.add_column("model", style="bold", no_wrap=True)
+    table.add_column("model", style="bold", overflow="fold")  # a name longer than the column goes on below
     for column in columns:
         table.add_column(_column_header(result, column), justify="right")
     for model in models:
@@ -660,19 +665,16 @@ def _build_comparison(result: Comparison, models: list[str], columns: list[str])
 
 def comparison_table(result: Comparison, models: list[str], console: Console) -> None:
     """The models × losses table, as many loss columns as fit whole (numbers are never cut), then its notes."""
-    from rich.measure import Measurement
-
-    unbounded = console.options.update_width(1 << 20)  # Measurement.get clamps to the width it is given
     shown = list(result.losses)
     table = _build_comparison(result, models, shown)
-    while len(shown) > 1 and Measurement.get(console, unbounded, table).minimum > console.width:
+    while not fit_widths(console, table) and len(shown) > 1:
         shown.pop()
         table = _build_comparison(result, models, shown)
     notes = ["* best in its column"]
     hidden = result.losses[len(shown) :]
     if hidden:
-        s = "" if len(hidden) == 1 else "s"
-        notes.append(f"{len(hidden)} loss column{s} not shown for want of width ({', '.join(hidden)}); -f json has all")
+        columns = terminal.counted(len(hidden), "loss column")
+        notes.append(f"{columns} not shown for want of width ({', '.join(hidden)}); -f json has all")
     if result.errors:
         notes.append("error: no value, the reason is on stderr")
     console.print(Text(f"Losses against {result.labels} (lower is better)", style="italic"))
@@ -701,11 +703,12 @@ def describe_disagreement(result: Comparison) -> str | None:
         f"{', '.join(losses)} {'prefers' if len(losses) == 1 else 'prefer'} {result.names.get(model, model)}"
         for model, losses in result.disagreements.items()
     ]
-    compared = {result.loss_names.get(column, column) for column in result.losses}
-    squared = {"mse", "l2"} & compared
-    robust = {"l1", "smooth_l1", "huber"} & compared
+    def preferred(losses: set[str]) -> set[str | None]:
+        return {result.best[c] for c in result.losses if result.loss_names.get(c, c) in losses}
+
+    squared, robust = preferred({"mse", "l2"}), preferred({"l1", "smooth_l1", "huber"})
     why = ""
-    if squared and robust:
+    if squared and robust and squared != robust:  # squared and robust errors prefer different models
         why = (
             " — squared error punishes a few large errors (outliers) that absolute and smooth errors forgive "
             "(article 2.6.1)"

@@ -782,7 +782,8 @@ def test_gaussian_labels_with_two_outliers_get_the_fixed_columns_and_delta_from_
     table = invoke(["compare", *models, "--labels", labels]).stdout
     for loss, reason in data["reasons"].items():
         assert f"{loss}: {reason[:40]}" in " ".join(table.split()), loss
-    assert invoke(["compare", *models, "--labels", labels, "-f", "csv"]).stdout.splitlines()[0] == "pred,mse,l1,huber"
+    header = invoke(["compare", *models, "--labels", labels, "-f", "csv"]).stdout.splitlines()[0]
+    assert header == "pred,name,mse,l1,huber"
 
 
 def dataset(label_type: str, variant: int) -> tuple[np.ndarray, list[np.ndarray]]:

@@ -839,7 +839,10 @@ class AdviceCase:
             return None  # one file means one model per column: another command
         losses = COMPARED[self.kind] + (",bce" if self.loss == "bce" else "")
         dtype = ["--dtype", self.dtype] if self.dtype else []
-        return ["compare", inputs.pred, "--labels", inputs.labels, "-l", losses, *inputs.options, *dtype, "-f", "json"]
+        # --fail-fast: a failure is then one Error: line and no output, the contract checked here (compare's
+        # default, scoring the other models past a failed one, is tests/test_conventions.py's)
+        args = ["compare", inputs.pred, "--labels", inputs.labels, "-l", losses, *inputs.options, *dtype]
+        return [*args, "--fail-fast", "-f", "json"]
 
     def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
         printer.text(repr(self))

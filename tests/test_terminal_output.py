@@ -235,11 +235,13 @@ def test_recommend_commands_are_cut_where_the_shell_joins_them(width):
     args = ["recommend", "sample_data/multiclass_labels.txt", "--pred", "sample_data/multiclass_logits.csv"]
     out = run(args, width).stdout
     document = json.loads(run([*args, "-f", "json"], width).stdout)
-    commands = [r["command"] for r in document["recommendations"]]
-    commands += [alt["recommendations"][0]["command"] for alt in document["alternatives"]]
+    recommended = [r["command"] for r in document["recommendations"]]
+    alternatives = [alt["recommendations"][0]["command"] for alt in document["alternatives"]]
     joined = re.sub(r" \\\n\s+", " ", out)  # as the shell reads a line ending in a backslash
     printed = [line.strip()[2:] for line in joined.splitlines() if line.strip().startswith("$ ")]
-    assert printed == commands[len(document["recommendations"]) :] + commands[: len(document["recommendations"])]
+    # the alternatives come first; a line that would not run is a "fix:" line instead (command null)
+    assert printed == [c for c in alternatives + recommended if c is not None]
+    assert out.count("fix: ") == (alternatives + recommended).count(None)
 
 
 def test_command_lines_keep_options_with_their_values_and_quotes_whole():
