@@ -104,7 +104,11 @@ class LossCliGroup(TyperGroup):
         """The command's exit code, or its failure reported by ``fail``."""
         terminal.configure()
         try:
-            code = super().main(args, prog_name=prog_name, standalone_mode=False, **extra)
+            if not args or {"-h", "--help"} & set(args):  # Typer's help pads every line: printed trimmed
+                with terminal.trimmed_stdout():
+                    code = super().main(args, prog_name=prog_name, standalone_mode=False, **extra)
+            else:
+                code = super().main(args, prog_name=prog_name, standalone_mode=False, **extra)
             stopped = process.interrupted()
             if stopped is not None:  # a signal whose exception something on the way swallowed
                 raise stopped

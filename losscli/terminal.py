@@ -8,9 +8,11 @@ warning to ``warn``. Cheap to import (Rich only, no numpy, pandas or torch).
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import sys
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any, TextIO
 
@@ -85,6 +87,19 @@ class TrimmedLines:
 
     def __getattr__(self, name: str) -> Any:  # encoding, fileno, ...: as the stream has them
         return getattr(self.stream, name)
+
+
+@contextlib.contextmanager
+def trimmed_stdout() -> Iterator[None]:
+    """Standard output without spaces at the ends of lines while the block runs (for text Rich prints
+    through consoles of its own, such as Typer's help)."""
+    original = sys.stdout
+    sys.stdout = TrimmedLines(original)  # type: ignore[assignment]
+    try:
+        yield
+    finally:
+        sys.stdout.flush()
+        sys.stdout = original
 
 
 def console(*, stderr: bool = False) -> Console:

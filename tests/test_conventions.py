@@ -163,6 +163,7 @@ def test_h_is_help(invoke, command):
     short, long = invoke([*command, "-h"]), invoke([*command, "--help"])
     assert short.exit_code == long.exit_code == 0
     assert short.stdout == long.stdout and "Usage" in short.stdout
+    assert not [line for line in short.stdout.splitlines() if line != line.rstrip()]  # no padding to the width
 
 
 def test_color_option_and_no_color(invoke, monkeypatch):

@@ -85,8 +85,6 @@ def test_readme_example_runs_and_fits_80_columns(runner, workdir, line, command,
     args, stdin = _arguments(command, workdir)
     if "--install-completion" in args:  # it writes to the user's home: tests/test_help.py runs it in a temporary one
         pytest.skip("writes shell start-up files")
-    if "-h" in args or "--help" in args:  # Typer's help, checked at 80 columns by tests/test_help.py
-        pytest.skip("help screens are tests/test_help.py's")
     result = runner.invoke(app, args, input=stdin, env={"COLUMNS": str(WIDTH)})
     if fails:
         assert result.exit_code == 3, (result.stdout, result.stderr)
