@@ -21,9 +21,9 @@ import typer
 from typer.core import TyperGroup, TyperOption
 
 from losscli import __version__, process, terminal
+from losscli.engine.params import check_reduction, parse_inputs, parse_params
 from losscli.errors import DataError, LossCliError, UsageError
-from losscli.outfiles import check_output
-from losscli.params import check_reduction, parse_inputs, parse_params
+from losscli.io.outfiles import check_output
 from losscli.registry import get_loss, list_losses
 
 
@@ -474,7 +474,7 @@ def exceeds_memory_budget(paths: list[str | None]) -> bool:
 
 def read_while_importing(gather: Any, spec: Any, pred: str, labels: str | None, paths: list, **files: Any) -> Any:
     """``gather(...)``'s inputs, read while torch imports: large text files in a forked parser, else a thread."""
-    from losscli import forkread
+    from losscli.io import forkread
 
     reader = forkread.start(paths, files["dtype"], files["header"])
     if reader is not None:
@@ -504,7 +504,7 @@ def in_background(function: Callable[..., Any], *args: Any, **kwargs: Any) -> It
 
 
 def import_engine() -> None:
-    """Import ``losscli.engine`` and with it torch, with the garbage collector paused.
+    """Import ``losscli.engine.core`` and with it torch, with the garbage collector paused.
 
     Importing torch creates hundreds of thousands of objects; collecting them
     while they are made costs about a tenth of a second and frees nothing.
@@ -512,7 +512,7 @@ def import_engine() -> None:
     """
     gc.disable()
     try:
-        import losscli.engine  # noqa: F401
+        import losscli.engine.core  # noqa: F401
     finally:
         gc.freeze()
         gc.enable()
@@ -640,8 +640,8 @@ def compute(
         grad_path = check_output("--grad-out", grad_out, GRADIENT_SUFFIXES, "grad.npy", inputs)
         if not grad:
             raise UsageError("--grad-out needs gradients: drop --no-grad")
-    from losscli.inputs import gather_inputs, stream_inputs
-    from losscli.loading import split_column_options
+    from losscli.io.inputs import gather_inputs, stream_inputs
+    from losscli.io.loading import split_column_options
 
     files = dict(
         extra=extra,
@@ -657,7 +657,7 @@ def compute(
     if spec.decomposition is not None and (chunk_size is not None or exceeds_memory_budget(paths)):
         import_engine()
         from losscli import render
-        from losscli.chunked import DEFAULT_CHUNK_ROWS, stream
+        from losscli.engine.chunked import DEFAULT_CHUNK_ROWS, stream
 
         chunks, notes = stream_inputs(spec, pred, labels, chunk_rows=chunk_size or DEFAULT_CHUNK_ROWS, **files)
         with render.row_progress(f"{spec.name}: rows read") as progress:
@@ -674,7 +674,7 @@ def compute(
     else:
         data, notes = read_while_importing(gather_inputs, spec, pred, labels, paths, **files)
         from losscli import render
-        from losscli.chunked import evaluate
+        from losscli.engine.chunked import evaluate
 
         result = evaluate(
             spec,
@@ -845,8 +845,8 @@ def compare(
     format_: FormatOption = Format.table,
 ) -> None:
     """Compare models' predictions against one label file under several losses."""
-    from losscli.inputs import gather_compare_inputs, parse_names
-    from losscli.loading import split_column_options
+    from losscli.io.inputs import gather_compare_inputs, parse_names
+    from losscli.io.loading import split_column_options
 
     names = parse_names(name or [])
     if not preds and not names:
@@ -867,7 +867,8 @@ def compare(
     ) as pending:
         import_engine()
         data = pending.result()
-    from losscli import comparison, render
+    from losscli import render
+    from losscli.engine import comparison
 
     reasons: dict[str, str] = {}
     if chosen:
@@ -1021,7 +1022,7 @@ def curve(
     format_: FormatOption = Format.table,
 ) -> None:
     """Draw losses against one prediction for fixed targets, as the article's figures do."""
-    from losscli.loading import split_column_options
+    from losscli.io.loading import split_column_options
 
     specs = list({spec.name: spec for spec in map(get_loss, split_column_options([losses]) or [])}.values())
     if not specs:
@@ -1031,7 +1032,8 @@ def curve(
     pixels = _size(size)
     image = None if out is None else check_output("--out", out, (".png", ".svg"), "curve.png", inputs={})
     import_engine()
-    from losscli import comparison, curves, render
+    from losscli import render
+    from losscli.engine import comparison, curves
 
     per_loss = comparison.split_params(specs, param or [])
     drawn = [
@@ -1125,9 +1127,10 @@ def recommend(
         raise UsageError("give LABELS to inspect, or --label-type TYPE")
     if loss is not None:
         get_loss(loss)
-    from losscli import advisor, render
-    from losscli.inputs import gather_advice_inputs
-    from losscli.loading import split_column_options
+    from losscli import render
+    from losscli.advice import advisor
+    from losscli.io.inputs import gather_advice_inputs
+    from losscli.io.loading import split_column_options
 
     label_cols, pred_cols = split_column_options(label_col), split_column_options(pred_col)
     label_input, pred_input, notes = gather_advice_inputs(

@@ -92,7 +92,7 @@ class LossSpec:
     """Everything losscli knows about one loss, torch-free.
 
     ``decomposition`` says whether the loss splits over the rows (axis 0) of
-    its inputs, so that ``losscli.chunked`` can compute it exactly chunk by
+    its inputs, so that ``losscli.engine.chunked`` can compute it exactly chunk by
     chunk, and what its ``mean`` divides the sum of the ``none`` output by:
 
     * ``None``: the samples interact (the loss of a row depends on other rows,
@@ -133,7 +133,7 @@ class LossSpec:
     source: str = ""
     """Where a loss torch.nn lacks comes from (library and name); torch.nn's class otherwise."""
     curve: str = "elementwise"
-    """How ``losscli curve`` draws it: a key of ``losscli.curves.KINDS`` (the prediction itself,
+    """How ``losscli curve`` draws it: a key of ``losscli.engine.curves.KINDS`` (the prediction itself,
     the probability of the true class, a score difference, a cosine, …)."""
     decomposition: str | None = None
     """How the loss splits over the rows of its inputs, one of ``DECOMPOSITIONS`` or None (see above)."""

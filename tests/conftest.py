@@ -195,8 +195,8 @@ class _FullDisk(io.RawIOBase):
 
 @pytest.fixture
 def full_disk(monkeypatch: pytest.MonkeyPatch) -> Callable[[int], None]:
-    """``full_disk(room)``: output files (``losscli.outfiles``) hold ``room`` bytes, then fail as on a full disk."""
-    from losscli import outfiles
+    """``full_disk(room)``: output files (``losscli.io.outfiles``) hold ``room`` bytes, then fail as on a full disk."""
+    from losscli.io import outfiles
 
     real_fdopen = os.fdopen
 

@@ -1,4 +1,4 @@
-"""Unit tests of ``losscli.advisor`` (issue 3, SPEC §3 ``recommend``): label-type inference,
+"""Unit tests of ``losscli.advice.advisor`` (issue 3, SPEC §3 ``recommend``): label-type inference,
 the ranked recommendations, the balancing weights, what predictions look like, and the
 classic mistakes ``find_mistakes`` catches — on realistic, seeded data, numpy only.
 """
@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 from scipy.stats import norm
 
-from losscli import advisor
-from losscli.advisor import (
+from losscli.advice import advisor
+from losscli.advice.advisor import (
     LABEL_TYPES,
     MistakeStats,
     PredStats,

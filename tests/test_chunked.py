@@ -1,4 +1,4 @@
-"""Chunked computation (``losscli.chunked``) against the whole one (``losscli.engine``).
+"""Chunked computation (``losscli.engine.chunked``) against the whole one (``losscli.engine.core``).
 
 Every reference case of ``test_losses`` whose loss decomposes over samples,
 under every reduction it allows, is computed in chunks of 1, 2, 3 and more
@@ -15,12 +15,12 @@ import re
 import numpy as np
 import pytest
 
-from losscli.chunked import compute_chunked, splits
-from losscli.engine import compute
+from losscli.engine.chunked import compute_chunked, splits
+from losscli.engine.core import compute
+from losscli.engine.results import ComputeResult
+from losscli.engine.validate import Input
 from losscli.registry import DECOMPOSITIONS, LossSpec, get_loss, list_losses
 from losscli.render import compute_dict, compute_table
-from losscli.results import ComputeResult
-from losscli.validate import Input
 
 try:
     from tests.lossref import N

@@ -627,18 +627,18 @@ def test_labels_required(expect_error, outlier_files):
 
 
 def test_each_file_is_read_once(invoke_json, in_samples, monkeypatch):
-    import losscli.inputs
-    import losscli.loading
+    import losscli.io.inputs
+    import losscli.io.loading
 
     calls: list[str] = []
-    original = losscli.loading.read_source
+    original = losscli.io.loading.read_source
 
     def counting(path, *args, **kwargs):
         calls.append(path)
         return original(path, *args, **kwargs)
 
-    monkeypatch.setattr(losscli.inputs, "read_source", counting)
-    monkeypatch.setattr(losscli.loading, "read_source", counting)
+    monkeypatch.setattr(losscli.io.inputs, "read_source", counting)
+    monkeypatch.setattr(losscli.io.loading, "read_source", counting)
     preds = ["regression_pred.csv", "regression_pred_b.csv", "regression_pred_c.csv"]
     invoke_json(
         [
@@ -683,10 +683,10 @@ def test_no_child_processes(invoke_json, in_samples, monkeypatch):
 
 
 def test_every_loss_runs_on_the_same_tensors(invoke_json, in_samples, monkeypatch):
-    import losscli.engine
+    import losscli.engine.core
 
     seen: list[tuple] = []  # keeps every tensor alive, so distinct tensors cannot share an address
-    original = losscli.engine.build_loss
+    original = losscli.engine.core.build_loss
 
     def recording(*args, **kwargs):
         fn = original(*args, **kwargs)
@@ -697,7 +697,7 @@ def test_every_loss_runs_on_the_same_tensors(invoke_json, in_samples, monkeypatc
 
         return run
 
-    monkeypatch.setattr(losscli.engine, "build_loss", recording)
+    monkeypatch.setattr(losscli.engine.core, "build_loss", recording)
     invoke_json(["compare", "regression_pred.csv", "regression_pred_b.csv", "--labels", "regression_labels.csv"])
     assert len(seen) == 6  # 2 models x 3 losses
     label_ptrs = {tensors[1].data_ptr() for tensors in seen}

@@ -1,7 +1,7 @@
 """`losscli curve` (SPEC §3, issue 6): a loss against one prediction for a fixed target.
 
 The points are checked against independent numpy formulas of each loss on the
-construction ``losscli.curves`` documents (the probability of the true class,
+construction ``losscli.engine.curves`` documents (the probability of the true class,
 a score difference, a cosine, a distance), their derivatives against those
 formulas and against central differences of the returned values. Then the
 output forms (JSON, CSV, terminal plot, PNG/SVG images), the errors, and a
@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from losscli.curves import KINDS
+from losscli.engine.curves import KINDS
 from losscli.registry import list_losses
 
 SVG_NS = "{http://www.w3.org/2000/svg}"
@@ -781,7 +781,7 @@ def test_every_torch_nn_loss_draws_a_finite_curve(curve_json, name):
 def test_every_registered_loss_draws_in_the_terminal_and_to_a_file(runner, tmp_path, name):
     """One run plots in the terminal and writes a PNG; a small image and few points keep the sweep fast."""
     from losscli.cli import app
-    from losscli.curves import draw
+    from losscli.engine.curves import draw
     from losscli.registry import get_loss
 
     curve = draw(get_loss(name), None, points=40)

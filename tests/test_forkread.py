@@ -1,4 +1,4 @@
-"""The forked parser (losscli.forkread): large text inputs parsed in a child while torch imports.
+"""The forked parser (losscli.io.forkread): large text inputs parsed in a child while torch imports.
 
 Its results must be those of the thread path in every respect: values, column
 names, integer columns, and the one-line errors for bad cells.
@@ -11,9 +11,9 @@ import json
 import numpy as np
 import pytest
 
-from losscli import forkread
 from losscli.errors import DataError
-from losscli.loading import read_source, select_columns
+from losscli.io import forkread
+from losscli.io.loading import read_source, select_columns
 
 
 @pytest.fixture

@@ -181,7 +181,7 @@ def test_completion_imports_no_torch_pandas_or_numpy():
 
 def test_import_check_sees_numpy():
     """A command that does load numpy is seen doing so (the check above can fail)."""
-    code = "import sys, losscli.loading; print(','.join(m for m in ('numpy',) if m in sys.modules))"
+    code = "import sys, losscli.io.loading; print(','.join(m for m in ('numpy',) if m in sys.modules))"
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert done.stdout.strip() == "numpy"
 

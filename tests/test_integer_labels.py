@@ -1,4 +1,4 @@
-"""Unit tests of ``losscli.integer_labels`` (issue 11): whole-number labels read as class indices,
+"""Unit tests of ``losscli.advice.integer_labels`` (issue 11): whole-number labels read as class indices,
 counts or integer-valued measurements. The tests' decisions are checked at published chi-square
 critical values, the statistics against scipy.stats (the module computes them with scipy.special);
 the readings against seeded draws of known distributions and the shapes of known datasets
@@ -13,9 +13,9 @@ import pytest
 from scipy import stats
 from sklearn import datasets
 
-from losscli import advisor
-from losscli.advisor import advise, infer_label_type
-from losscli.integer_labels import (
+from losscli.advice import advisor
+from losscli.advice.advisor import advise, infer_label_type
+from losscli.advice.integer_labels import (
     ALPHA,
     MAX_CELLS,
     MIN_EXPECTED,

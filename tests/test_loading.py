@@ -1,4 +1,4 @@
-"""Tests for losscli.loading: every input form of SPEC §2 and its error messages (§4)."""
+"""Tests for losscli.io.loading: every input form of SPEC §2 and its error messages (§4)."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 from losscli.errors import DataError
-from losscli.loading import (
+from losscli.io.loading import (
     Source,
     cell_as_written,
     iter_row_chunks,
@@ -441,7 +441,7 @@ def _npz_bytes(**arrays) -> bytes:
 def test_compressed_npz_past_the_limit_is_refused_before_inflating(tmp_path, monkeypatch):
     """A small archive that inflates to far more (zeros deflate ~1000:1) is refused from its header:
     nothing is inflated but the header (the limit is lowered here; it is 1 GiB)."""
-    from losscli import loading
+    from losscli.io import loading
 
     path = write(tmp_path, "bomb.npz", _npz_bytes(x=np.zeros(1 << 20)))  # 8 MiB of zeros in ~8 KiB
     assert os.path.getsize(path) < 64 << 10
@@ -623,7 +623,7 @@ def test_corrupt_parquet(tmp_path):
 def test_arrow_chunks_honour_their_offset():
     import pyarrow as pa
 
-    from losscli.loading import _numpy_chunks
+    from losscli.io.loading import _numpy_chunks
 
     column = pa.chunked_array([pa.array([0.0, 1.0, 2.0, 3.0, 4.0]).slice(2), pa.array([5.0])])
     np.testing.assert_array_equal(np.concatenate(_numpy_chunks(column, "float")), [2.0, 3.0, 4.0, 5.0])
@@ -807,7 +807,7 @@ def test_loading_imports_neither_pandas_nor_torch(tmp_path):
     code = textwrap.dedent(
         f"""
         import sys
-        import losscli.loading as loading
+        import losscli.io.loading as loading
         assert "pandas" not in sys.modules and "torch" not in sys.modules, "import"
         csv = loading.read_source({csv_path!r})
         loading.select_columns(csv, ["label"])
@@ -832,7 +832,7 @@ def test_loading_imports_neither_pandas_nor_torch(tmp_path):
 
 def test_streamed_bad_cell_in_a_later_piece_names_its_row_and_line(monkeypatch, write_file):
     """The piece holding the bad cell is read again as a whole read reads a file: the same message."""
-    from losscli import loading
+    from losscli.io import loading
 
     monkeypatch.setattr(loading, "_PIECE_BYTES", 8)
     path = write_file("p.csv", b"a\n1\n2\n\n3\n4\n5\nx\n7\n")

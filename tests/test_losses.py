@@ -19,9 +19,9 @@ import pytest
 import torch
 from sklearn.metrics import log_loss, mean_absolute_error, mean_squared_error
 
-from losscli.engine import build_loss, compute
+from losscli.engine.core import build_loss, compute
+from losscli.engine.validate import Input, validate
 from losscli.registry import LossSpec, get_loss, list_losses
-from losscli.validate import Input, validate
 
 try:
     from tests import cases_classification, cases_geometry, cases_regression

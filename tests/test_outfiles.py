@@ -1,4 +1,4 @@
-"""Output files (losscli.outfiles): refused before anything is read when they cannot be written or would
+"""Output files (losscli.io.outfiles): refused before anything is read when they cannot be written or would
 overwrite an input, written whole or not at all, and a full disk said in one line with the room needed."""
 
 from __future__ import annotations
@@ -15,8 +15,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from losscli import inputs as inputs_module
-from losscli.outfiles import size_text
+from losscli.io import inputs as inputs_module
+from losscli.io.outfiles import size_text
 
 PRED, LABELS = "p\n1\n2\n3\n", "y\n1.5\n2\n2\n"
 
@@ -175,7 +175,7 @@ def test_a_directory_that_cannot_be_written_is_exit_3_before_reading(expect_erro
 
 
 def test_a_file_that_cannot_be_created_after_the_check_is_exit_3(expect_error, monkeypatch, two_files):
-    from losscli import outfiles
+    from losscli.io import outfiles
 
     def refused(*args, **kwargs):
         raise PermissionError(13, "Permission denied")
@@ -292,5 +292,5 @@ def test_size_text(n, text):
 
 
 def test_check_output_is_importable_without_torch():
-    code = "import sys, losscli.outfiles; sys.exit('torch' in sys.modules or 'numpy' in sys.modules)"
+    code = "import sys, losscli.io.outfiles; sys.exit('torch' in sys.modules or 'numpy' in sys.modules)"
     assert subprocess.run([sys.executable, "-c", code]).returncode == 0

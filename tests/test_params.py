@@ -1,4 +1,4 @@
-"""Tests for losscli.params: ``-p KEY=VALUE`` and ``--input NAME=PATH`` against a loss spec."""
+"""Tests for losscli.engine.params: ``-p KEY=VALUE`` and ``--input NAME=PATH`` against a loss spec."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ import math
 import numpy as np
 import pytest
 
+from losscli.engine.params import check_reduction, parse_inputs, parse_params, parse_value, split_assignment
 from losscli.errors import UnknownParamError, UsageError
-from losscli.params import check_reduction, parse_inputs, parse_params, parse_value, split_assignment
 from losscli.registry import get_loss, list_losses
 
 # --- JSON values -------------------------------------------------------------------------------

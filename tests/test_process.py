@@ -26,8 +26,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from losscli import cli, forkread, inputs, process, render, textout
+from losscli import cli, process, render
 from losscli.errors import DataError
+from losscli.io import forkread, inputs, textout
 
 SLOW = pytest.mark.skipif(os.environ.get("LOSSCLI_SLOW") != "1", reason="set LOSSCLI_SLOW=1 to run it")
 STOP = {"SIGINT": signal.SIGINT, "SIGTERM": signal.SIGTERM, "SIGHUP": signal.SIGHUP}

@@ -13,10 +13,10 @@ from collections import Counter
 import pytest
 
 from losscli.cli import app
-from losscli.curves import KINDS
+from losscli.engine.curves import KINDS
+from losscli.engine.validate import SHAPE_RULES
 from losscli.errors import UnknownLossError
 from losscli.registry import FAMILIES, LossSpec, Param, Registry, Role, get_loss, list_losses, normalize
-from losscli.validate import SHAPE_RULES
 
 SPECS = list_losses()
 IDS = [spec.name for spec in SPECS]

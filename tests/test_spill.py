@@ -1,4 +1,4 @@
-"""Rows kept in a temporary file (losscli.spill) read back as the arrays that were appended."""
+"""Rows kept in a temporary file (losscli.io.spill) read back as the arrays that were appended."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ import json
 import numpy as np
 import pytest
 
-from losscli import textout
-from losscli.spill import Spill
+from losscli.io import textout
+from losscli.io.spill import Spill
 
 
 @pytest.mark.parametrize("tail", [(), (3,), (2, 2)])
@@ -62,7 +62,7 @@ def test_rows_of_another_shape_are_refused():
 def test_no_room_for_the_spill_file_is_one_error_line(monkeypatch, expect_error, write_file):
     import errno
 
-    from losscli import spill
+    from losscli.io import spill
 
     def full(*args, **kwargs):
         raise OSError(errno.ENOSPC, "No space left on device")
@@ -100,8 +100,8 @@ def test_a_signal_while_the_spill_file_has_a_name_leaves_nothing(monkeypatch, in
 def test_a_failed_read_back_is_one_error_naming_tmpdir(monkeypatch):
     import errno
 
-    from losscli import spill as spill_module
     from losscli.errors import DataError
+    from losscli.io import spill as spill_module
 
     spill = Spill(np.float32)
     spill.append(np.zeros(4))

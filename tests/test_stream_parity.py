@@ -22,8 +22,8 @@ import numpy as np
 import pyarrow as pa
 import pytest
 
-from losscli import loading
-from losscli.loading import iter_row_chunks, read_source, select_columns
+from losscli.io import loading
+from losscli.io.loading import iter_row_chunks, read_source, select_columns
 
 N = 9  # rows: above the largest chunk size, so every size cuts the file
 CHUNKS = (1, 2, 7)

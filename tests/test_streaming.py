@@ -21,16 +21,17 @@ import numpy as np
 import pytest
 from rich.console import Console
 
-import losscli.chunked
 import losscli.cli
-from losscli import loading, render
-from losscli.advisor import find_mistakes
-from losscli.chunked import GradientSum, stream
+import losscli.engine.chunked
+from losscli import render
+from losscli.advice.advisor import find_mistakes
+from losscli.engine.chunked import GradientSum, stream
+from losscli.engine.validate import Input
 from losscli.errors import DataError
-from losscli.loading import iter_row_chunks, read_source, rechunk, select_columns
+from losscli.io import loading
+from losscli.io.loading import iter_row_chunks, read_source, rechunk, select_columns
+from losscli.io.spill import SpilledArray
 from losscli.registry import get_loss
-from losscli.spill import SpilledArray
-from losscli.validate import Input
 
 N = 23  # rows of the generated files: prime, so no chunk size below divides it
 CHUNK_SIZES = (1, 3, 7, N + 5)
@@ -683,14 +684,14 @@ def test_non_decomposing_loss_is_computed_whole_with_a_warning(invoke, invoke_js
 
 def _spy_on_stream(monkeypatch) -> list[dict]:
     calls: list[dict] = []
-    real = losscli.chunked.stream
+    real = losscli.engine.chunked.stream
 
     @functools.wraps(real)
     def spy(*args, **kwargs):
         calls.append(kwargs)
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(losscli.chunked, "stream", spy)
+    monkeypatch.setattr(losscli.engine.chunked, "stream", spy)
     return calls
 
 

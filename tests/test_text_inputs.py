@@ -25,9 +25,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from losscli import forkread, loading
 from losscli.errors import DataError
-from losscli.loading import iter_row_chunks, read_source, select_columns
+from losscli.io import forkread, loading
+from losscli.io.loading import iter_row_chunks, read_source, select_columns
 
 RNG = np.random.default_rng(11)
 INDEX_NOTE = "the first column has no name: read as pandas' index (as df.to_csv writes it) and left out"
@@ -297,7 +297,7 @@ class _FifoWriter(threading.Thread):
 
 @pytest.fixture
 def opened(monkeypatch) -> collections.Counter:
-    """How many times ``losscli.loading`` opened each path: a pipe must be opened once.
+    """How many times ``losscli.io.loading`` opened each path: a pipe must be opened once.
 
     (Opening it twice hangs only when its writer is done before the second
     open, a race: counting catches the mistake every time.)
@@ -462,7 +462,7 @@ def _peak_rss_reading(path: str, *extra: str) -> int:
     """Peak resident memory (bytes) of a fresh Python that reads ``path`` with ``read_source``."""
     code = (
         "import resource, sys\n"
-        "from losscli.loading import read_source, select_columns\n"
+        "from losscli.io.loading import read_source, select_columns\n"
         "select_columns(read_source(sys.argv[1]), None)\n"
         "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)\n"
     )

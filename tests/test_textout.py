@@ -1,4 +1,4 @@
-"""Large arrays as JSON/CSV text (losscli.textout) against json, csv and numpy themselves."""
+"""Large arrays as JSON/CSV text (losscli.io.textout) against json, csv and numpy themselves."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import json
 import numpy as np
 import pytest
 
-from losscli import textout
+from losscli.io import textout
 
 
 def _arrays():

@@ -1,4 +1,4 @@
-"""Tests for losscli.validate: the checks that run on numpy inputs before torch sees them."""
+"""Tests for losscli.engine.validate: the checks that run on numpy inputs before torch sees them."""
 
 from __future__ import annotations
 
@@ -7,9 +7,9 @@ from typing import Any
 import numpy as np
 import pytest
 
+from losscli.engine.validate import Input, check_finite, shape_text, to_index, validate
 from losscli.errors import DataError, UsageError
 from losscli.registry import get_loss
-from losscli.validate import Input, check_finite, shape_text, to_index, validate
 
 LOGITS = np.array([[0.1, 0.2, 0.3], [1.0, 2.0, 3.0], [-1.0, 0.0, 1.0]])
 

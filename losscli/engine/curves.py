@@ -17,10 +17,10 @@ from typing import Any
 
 import torch
 
-from losscli.engine import build_loss
+from losscli.engine.core import build_loss
+from losscli.engine.results import Curve
 from losscli.errors import UsageError
 from losscli.registry import LossSpec
-from losscli.results import Curve
 
 DTYPE = torch.float64
 EDGE = 1e-3  # keep probabilities and cosines this far inside their open intervals

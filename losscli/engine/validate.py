@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from losscli.errors import DataError, UsageError
-from losscli.loading import cell_as_written, line_of_row, read_as_text
+from losscli.io.loading import cell_as_written, line_of_row, read_as_text
 from losscli.registry import LossSpec, Role
 from losscli.terminal import counted
 

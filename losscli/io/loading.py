@@ -13,7 +13,7 @@ selected, with the option that selected it, so "choose numeric columns with
 --pred-col" is a fix that works. Rows with the wrong number of fields, empty
 files and unreadable files fail at once.
 
-``import losscli.loading`` imports neither pandas nor pyarrow; pyarrow is
+``import losscli.io.loading`` imports neither pandas nor pyarrow; pyarrow is
 imported inside the functions that need it.
 """
 

@@ -21,14 +21,14 @@ from typing import Any
 import numpy as np
 import torch
 
-from losscli import engine
-from losscli.advisor import MistakeStats, judge_mistakes
+from losscli.advice.advisor import MistakeStats, judge_mistakes
+from losscli.engine import core as engine
+from losscli.engine.results import ComputeResult, Gradient
+from losscli.engine.validate import Input, ShapeError, validate
 from losscli.errors import DataError, UsageError
-from losscli.inputs import SharedInput
+from losscli.io.inputs import SharedInput
+from losscli.io.spill import Spill
 from losscli.registry import LossSpec
-from losscli.results import ComputeResult, Gradient
-from losscli.spill import Spill
-from losscli.validate import Input, ShapeError, validate
 
 DEFAULT_CHUNK_ROWS = 1_000_000
 

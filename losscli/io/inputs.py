@@ -11,8 +11,9 @@ from typing import BinaryIO
 
 import numpy as np
 
+from losscli.engine.validate import Input, check_finite, overflow_error
 from losscli.errors import DataError, UsageError
-from losscli.loading import (
+from losscli.io.loading import (
     Source,
     is_stream,
     iter_row_chunks,
@@ -24,7 +25,6 @@ from losscli.loading import (
     select_columns,
 )
 from losscli.registry import LossSpec, Role
-from losscli.validate import Input, check_finite, overflow_error
 
 
 class SharedInput(Input):

@@ -8,16 +8,16 @@ from typing import Any
 
 import numpy as np
 
-from losscli.advisor import HUBER_TUNING, find_mistakes, infer_label_type, residual_scale
-from losscli.chunked import evaluate
+from losscli.advice.advisor import HUBER_TUNING, find_mistakes, infer_label_type, residual_scale
+from losscli.advice.integer_labels import significant
+from losscli.engine.chunked import evaluate
+from losscli.engine.params import parse_params
+from losscli.engine.results import Comparison
+from losscli.engine.validate import Input
 from losscli.errors import DataError, UnknownParamError, UsageError
-from losscli.inputs import CompareInputs, as_computed
-from losscli.integer_labels import significant
-from losscli.modelnames import distinguishing_names
-from losscli.params import parse_params
+from losscli.io.inputs import CompareInputs, as_computed
 from losscli.registry import LossSpec, get_loss
-from losscli.results import Comparison
-from losscli.validate import Input
+from losscli.render.modelnames import distinguishing_names
 
 
 def split_params(specs: list[LossSpec], items: list[str]) -> dict[str, dict[str, Any]]:

@@ -24,7 +24,7 @@ import numpy as np
 
 from losscli import process
 from losscli.errors import DataError
-from losscli.loading import ColumnProblem, Source, read_source
+from losscli.io.loading import ColumnProblem, Source, read_source
 
 FORK_MIN_BYTES = 32 << 20
 """Text inputs smaller than this together are read in a thread: forking would not pay."""

@@ -24,13 +24,14 @@ from rich.padding import Padding
 from rich.table import Table
 from rich.text import Text
 
-from losscli import terminal, textout
-from losscli.advisor import Advice, Recommendation
+from losscli import terminal
+from losscli.advice.advisor import Advice, Recommendation
+from losscli.engine.results import Comparison, ComputeResult, Curve, Gradient, InputInfo
+from losscli.engine.validate import shape_text
 from losscli.errors import UsageError
-from losscli.outfiles import atomic_write
+from losscli.io import textout
+from losscli.io.outfiles import atomic_write
 from losscli.registry import LossSpec
-from losscli.results import Comparison, ComputeResult, Curve, Gradient, InputInfo
-from losscli.validate import shape_text
 
 
 def stdout() -> Console:

@@ -17,12 +17,12 @@ from typing import Any
 
 import numpy as np
 
+from losscli.advice.integer_labels import MAX_CLASSES, PMF_LIMIT, Reading, read_column, read_matrix
+from losscli.advice.integer_labels import significant as _number
+from losscli.engine.params import parse_params
+from losscli.engine.validate import Input, role_domain, shape_text, validate
 from losscli.errors import DataError, UsageError
-from losscli.integer_labels import MAX_CLASSES, PMF_LIMIT, Reading, read_column, read_matrix
-from losscli.integer_labels import significant as _number
-from losscli.params import parse_params
 from losscli.registry import LossSpec, Role, get_loss
-from losscli.validate import Input, role_domain, shape_text, validate
 
 LABEL_TYPES = {
     "continuous": "real values, not all in [0, 1]",

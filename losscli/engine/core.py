@@ -12,11 +12,11 @@ from typing import Any
 import numpy as np
 import torch
 
-from losscli.advisor import find_mistakes
+from losscli.advice.advisor import find_mistakes
+from losscli.engine.results import ComputeResult, Gradient, InputInfo
+from losscli.engine.validate import Input, validate
 from losscli.errors import DataError, UnknownParamError
 from losscli.registry import LossSpec, Param, Role
-from losscli.results import ComputeResult, Gradient, InputInfo
-from losscli.validate import Input, validate
 
 DTYPES = {"float32": (torch.float32, np.float32), "float64": (torch.float64, np.float64)}
 
