@@ -7,13 +7,11 @@ commands that need them.
 from __future__ import annotations
 
 import contextlib
-import gc
 import math
 import os
 import sys
 import traceback
-from collections.abc import Callable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
+from collections.abc import Callable
 from enum import StrEnum
 from typing import Annotated, Any, NoReturn
 
@@ -21,10 +19,8 @@ import typer
 from typer.core import TyperGroup, TyperOption
 
 from losscli import __version__, process, terminal
-from losscli.engine.params import check_reduction, parse_inputs, parse_params
 from losscli.errors import DataError, LossCliError, UsageError
-from losscli.io.outfiles import check_output
-from losscli.registry import get_loss, list_losses
+from losscli.registry import list_losses
 
 
 def _setting(name: str) -> Callable[[Any, Any, Any], None]:
@@ -436,12 +432,9 @@ def list_command(
     format_: FormatOption = Format.table,
 ) -> None:
     """List every registered loss with its aliases, torch class, family and inputs."""
-    from losscli import render
-    from losscli.registry import FAMILIES
+    from losscli import api, render
 
-    if family is not None and family not in FAMILIES:
-        raise UsageError(f"unknown family {family!r}; choose one of {', '.join(FAMILIES)}")
-    render.print_list(list_losses(family, pattern), format_.value)
+    render.print_list(api.list_losses(family, pattern), format_.value)
 
 
 @app.command(
@@ -455,67 +448,9 @@ def info(
     format_: FormatOption = Format.table,
 ) -> None:
     """Explain one loss: formula, inputs, parameters, when to use it, its source."""
-    from losscli import render
+    from losscli import api, render
 
-    render.print_info(get_loss(loss), format_.value)
-
-
-GRADIENT_SUFFIXES = (".npy", ".npz", ".csv")
-"""The files ``--grad-out`` writes."""
-
-MEMORY_BUDGET = 1 << 30
-"""Input files larger than this together are read a chunk at a time, for losses that allow it."""
-
-
-def exceeds_memory_budget(paths: list[str | None]) -> bool:
-    sizes = [os.path.getsize(p) for p in paths if p not in (None, "-") and os.path.isfile(p)]
-    return sum(sizes) > MEMORY_BUDGET
-
-
-def read_while_importing(gather: Any, spec: Any, pred: str, labels: str | None, paths: list, **files: Any) -> Any:
-    """``gather(...)``'s inputs, read while torch imports: large text files in a forked parser, else a thread."""
-    from losscli.io import forkread
-
-    reader = forkread.start(paths, files["dtype"], files["header"])
-    if reader is not None:
-        with reader:  # stops the parser if anything (a signal) comes first
-            import_engine()
-            preloaded = reader()
-        return gather(spec, pred, labels, preloaded=preloaded, **files)
-    with in_background(gather, spec, pred, labels, **files) as pending:
-        import_engine()
-        return pending.result()
-
-
-@contextlib.contextmanager
-def in_background(function: Callable[..., Any], *args: Any, **kwargs: Any) -> Iterator[Future]:
-    """``function(*args, **kwargs)`` running in a thread while the block runs.
-
-    If the block fails (a signal, a failed import) the thread is not waited
-    for: it may be reading a standard input that never ends.
-    """
-    pool = ThreadPoolExecutor(max_workers=1)
-    try:
-        yield pool.submit(function, *args, **kwargs)
-    except BaseException:
-        pool.shutdown(wait=False, cancel_futures=True)
-        raise
-    pool.shutdown()
-
-
-def import_engine() -> None:
-    """Import ``losscli.engine.core`` and with it torch, with the garbage collector paused.
-
-    Importing torch creates hundreds of thousands of objects; collecting them
-    while they are made costs about a tenth of a second and frees nothing.
-    They are frozen (left out of later collections) once imported.
-    """
-    gc.disable()
-    try:
-        import losscli.engine.core  # noqa: F401
-    finally:
-        gc.freeze()
-        gc.enable()
+    render.print_info(api.info(loss), format_.value)
 
 
 @app.command(
@@ -626,122 +561,35 @@ def compute(
         if format_ not in (ComputeFormat.table, ComputeFormat.value):
             raise UsageError(f"--value-only and -f {format_.value} ask for two outputs: give one")
         format_ = ComputeFormat.value
-    spec = get_loss(loss)
-    params = parse_params(spec, param or [])
-    chosen_reduction = check_reduction(spec, reduction.value if reduction else None)
     if format_ is ComputeFormat.value:
-        if chosen_reduction == "none":
+        if reduction is Reduction.none:
             raise UsageError("-f value prints the reduced value: use --reduction mean or sum, or -f json for all")
         grad = grad and grad_out is not None  # no gradient is printed: computed only for --grad-out
-    extra = parse_inputs(spec, input_ or [])
-    inputs = {"PRED": pred, "LABELS": labels, **{f"--input {name}": path for name, path in extra.items()}}
-    grad_path = None
-    if grad_out is not None:  # refused now rather than after the whole computation
-        grad_path = check_output("--grad-out", grad_out, GRADIENT_SUFFIXES, "grad.npy", inputs)
-        if not grad:
-            raise UsageError("--grad-out needs gradients: drop --no-grad")
-    from losscli.io.inputs import gather_inputs, stream_inputs
+    from losscli import api, render
     from losscli.io.loading import split_column_options
 
-    files = dict(
-        extra=extra,
+    result = api.run_compute(
+        loss,
+        pred,
+        labels,
+        param_items=param or [],
+        input_items=input_ or [],
+        reduction=reduction.value if reduction else None,
+        grad=grad,
+        dtype=dtype.value,
+        grad_out=grad_out,
         pred_cols=split_column_options(pred_col),
         label_cols=split_column_options(label_col),
         pred_key=pred_key,
         label_key=label_key,
-        dtype=dtype.value,
         header=header,
+        chunk_size=chunk_size,
+        keep_rows=rows if format_ in (ComputeFormat.table, ComputeFormat.value) and grad_out is None else None,
+        progress=render.row_progress,
     )
-    keep_rows = rows if format_ in (ComputeFormat.table, ComputeFormat.value) and grad_out is None else None
-    paths = [pred, labels, *extra.values()]
-    if spec.decomposition is not None and (chunk_size is not None or exceeds_memory_budget(paths)):
-        import_engine()
-        from losscli import render
-        from losscli.engine.chunked import DEFAULT_CHUNK_ROWS, stream
-
-        chunks, notes = stream_inputs(spec, pred, labels, chunk_rows=chunk_size or DEFAULT_CHUNK_ROWS, **files)
-        with render.row_progress(f"{spec.name}: rows read") as progress:
-            result = stream(
-                spec,
-                chunks,
-                params,
-                chosen_reduction,
-                grad=grad,
-                dtype=dtype.value,
-                keep_rows=keep_rows,
-                progress=progress,
-            )
-    else:
-        data, notes = read_while_importing(gather_inputs, spec, pred, labels, paths, **files)
-        from losscli import render
-        from losscli.engine.chunked import evaluate
-
-        result = evaluate(
-            spec,
-            data,
-            params,
-            chosen_reduction,
-            grad=grad,
-            dtype=dtype.value,
-            chunk_rows=chunk_size,
-            keep_rows=keep_rows,
-        )
-    result.warnings[:0] = notes
-    if grad_path is not None:
-        render.write_gradients(grad_path, result.gradients)
+    if format_ is ComputeFormat.value and result.value is None:  # a loss whose default reduction is none
+        raise UsageError("-f value prints the reduced value: use --reduction mean or sum, or -f json for all")
     render.print_compute(result, format_.value, rows)
-
-
-def loss_columns(items: list[str] | None) -> list[tuple[str, str, str | None]]:
-    """``-l`` items as (column, loss name, inline parameters): ``huber:delta=5`` is huber with delta 5.
-
-    Items are comma separated outside brackets (``-l mse,bce:weight=[1,2]``);
-    ``LOSS:KEY=VALUE[:KEY=VALUE…]`` gives a loss its own parameters, so one loss
-    can be compared at several settings, each its own column named as typed
-    (with the loss's canonical name). An item given twice is one column.
-    """
-    columns: dict[str, tuple[str, str, str | None]] = {}
-    for value in items or []:
-        for item in _split_outside_brackets(value):
-            name, sep, settings = item.partition(":")
-            canonical = get_loss(name.strip()).name
-            settings = settings.strip() if sep else None
-            if sep and not settings:
-                raise UsageError(f"--loss {item!r}: give KEY=VALUE after ':', e.g. -l huber:delta=5")
-            column = canonical if settings is None else f"{canonical}:{settings}"
-            columns.setdefault(column, (column, canonical, settings))
-    return list(columns.values())
-
-
-def _split_outside_brackets(text: str) -> list[str]:
-    """``"a,b:w=[1,2]"`` → ``["a", "b:w=[1,2]"]``: commas inside brackets or quotes belong to a value."""
-    items, depth, start, quote = [], 0, 0, ""
-    for i, char in enumerate(text):
-        if quote:
-            quote = "" if char == quote else quote
-        elif char in "\"'":
-            quote = char
-        elif char in "[{(":
-            depth += 1
-        elif char in "]})":
-            depth = max(depth - 1, 0)
-        elif char == "," and depth == 0:
-            items.append(text[start:i])
-            start = i + 1
-    items.append(text[start:])
-    return [item.strip() for item in items if item.strip()]
-
-
-def _sort_column(sort: str, columns: list[str], loss_names: dict[str, str]) -> str:
-    """The column ``--sort`` names: a column as shown, or a loss compared under one setting only."""
-    if sort in columns:
-        return sort
-    canonical = get_loss(sort.partition(":")[0]).name
-    if ":" not in sort:
-        matching = [column for column in columns if loss_names[column] == canonical]
-        if len(matching) == 1:
-            return matching[0]
-    raise UsageError(f"--sort {sort}: name one of the compared columns ({', '.join(columns)})")
 
 
 def report_errors(messages: list[str]) -> None:
@@ -845,50 +693,27 @@ def compare(
     format_: FormatOption = Format.table,
 ) -> None:
     """Compare models' predictions against one label file under several losses."""
-    from losscli.io.inputs import gather_compare_inputs, parse_names
+    from losscli import api, render
+    from losscli.io.inputs import parse_names
     from losscli.io.loading import split_column_options
 
-    names = parse_names(name or [])
-    if not preds and not names:
-        raise UsageError("name the models' prediction files: PRED... or --name NAME=PATH")
-    chosen = loss_columns(loss)
-    with in_background(  # read the files while torch imports
-        gather_compare_inputs,
+    result = api.run_compare(
         preds or [],
         labels,
-        label_cols=split_column_options(label_col),
-        pred_cols=split_column_options(pred_col),
-        label_key=label_key,
-        pred_key=pred_key,
+        losses=loss or [],
+        param_items=param or [],
+        names=parse_names(name or []),
         baseline=baseline,
+        sort=sort,
+        dtype=dtype.value,
+        fail_fast=fail_fast,
+        pred_cols=split_column_options(pred_col),
+        label_cols=split_column_options(label_col),
+        pred_key=pred_key,
+        label_key=label_key,
         header=header,
-        names=names,
-        keep_going=not fail_fast,
-    ) as pending:
-        import_engine()
-        data = pending.result()
-    from losscli import render
-    from losscli.engine import comparison
-
-    reasons: dict[str, str] = {}
-    if chosen:
-        specs = [get_loss(canonical) for _, canonical, _ in chosen]
-        per_loss = comparison.split_params(list({s.name: s for s in specs}.values()), param or [])
-        losses = [
-            (spec, {**per_loss.get(spec.name, {}), **parse_params(spec, settings.split(":") if settings else [])})
-            for spec, (_, _, settings) in zip(specs, chosen, strict=True)
-        ]
-        columns = [column for column, _, _ in chosen]
-    else:
-        losses, reasons = comparison.default_losses(data.labels, data.models, param or [])
-        columns = [spec.name for spec, _ in losses]
-    loss_names = {column: spec.name for column, (spec, _) in zip(columns, losses, strict=True)}
-    sort_column = _sort_column(sort, columns, loss_names) if sort else None
-    result = comparison.compare(
-        data, losses, columns=columns, dtype=dtype.value, keep_going=not fail_fast, reasons=reasons
     )
-    result.warnings[:0] = data.notes
-    render.print_comparison(result, format_.value, sort_column)
+    render.print_comparison(result, format_.value)
     failures = []
     for model in result.models:  # a line per model that failed: its first failure
         errors = result.errors.get(model)
@@ -897,35 +722,10 @@ def compare(
         column, message = next(iter(errors.items()))
         others = terminal.counted(len(errors) - 1, "more loss", "more losses")
         more = f" (and under {others})" if len(errors) > 1 else ""
-        failures.append(message if model in data.failed else f"{model} under {column}: {message}{more}")
+        failures.append(message if model in result.unreadable else f"{model} under {column}: {message}{more}")
     if failures:
         report_errors(failures)
         raise typer.Exit(3)
-
-
-def compute_arguments(
-    labels: str | None,
-    pred: str | None,
-    label_input: Any,
-    label_cols: list[str] | None,
-    pred_cols: list[str] | None,
-    label_key: str | None,
-    pred_key: str | None,
-) -> list[str]:
-    """The files and options a ``compute`` command needs to read what ``recommend`` read."""
-    if labels is not None and pred is None and pred_cols:  # one file: labels and predictions side by side
-        columns = label_input.columns or label_cols
-        return [labels, "--label-col", ",".join(columns), "--pred-col", ",".join(pred_cols)]
-    arguments = [pred or "PRED", labels or "LABELS"]
-    for option, value in (
-        ("--pred-col", pred_cols and ",".join(pred_cols)),
-        ("--label-col", label_cols and ",".join(label_cols)),
-        ("--pred-key", pred_key),
-        ("--label-key", label_key),
-    ):
-        if value:
-            arguments += [option, value]
-    return arguments
 
 
 def _floats(text: str, option: str) -> list[float]:
@@ -1022,28 +822,20 @@ def curve(
     format_: FormatOption = Format.table,
 ) -> None:
     """Draw losses against one prediction for fixed targets, as the article's figures do."""
-    from losscli.io.loading import split_column_options
+    from losscli import api, render
 
-    specs = list({spec.name: spec for spec in map(get_loss, split_column_options([losses]) or [])}.values())
-    if not specs:
-        raise UsageError("name at least one loss, e.g. losscli curve bce --target 1,0")
-    targets: list[float | None] = list(_floats(target, "--target")) if target else [None]
-    span = _span(range_) if range_ else None
-    pixels = _size(size)
-    image = None if out is None else check_output("--out", out, (".png", ".svg"), "curve.png", inputs={})
-    import_engine()
-    from losscli import render
-    from losscli.engine import comparison, curves
-
-    per_loss = comparison.split_params(specs, param or [])
-    drawn = [
-        curves.draw(spec, y, span=span, points=points, params=per_loss.get(spec.name, {}), n_classes=classes)
-        for spec in specs
-        for y in targets
-    ]
-    if image is not None:
-        render.write_curve_image(image, drawn, grad=grad, size=pixels)
-    render.print_curves(drawn, format_.value, grad=grad)
+    drawn = api.run_curve(
+        [losses],
+        _floats(target, "--target") if target else None,
+        span=_span(range_) if range_ else None,
+        points=points,
+        classes=classes,
+        param_items=param or [],
+        out=out,
+        size=_size(size),
+        grad=grad,
+    )
+    render.print_curves(drawn.curves, format_.value, grad=grad)
 
 
 class LabelType(StrEnum):
@@ -1123,36 +915,21 @@ def recommend(
     format_: FormatOption = Format.table,
 ) -> None:
     """Infer the label type and recommend losses, warning about classic mistakes."""
-    if labels is None and label_type is None:
-        raise UsageError("give LABELS to inspect, or --label-type TYPE")
-    if loss is not None:
-        get_loss(loss)
-    from losscli import render
-    from losscli.advice import advisor
-    from losscli.io.inputs import gather_advice_inputs
+    from losscli import api, render
     from losscli.io.loading import split_column_options
 
-    label_cols, pred_cols = split_column_options(label_col), split_column_options(pred_col)
-    label_input, pred_input, notes = gather_advice_inputs(
+    advice = api.run_recommend(
         labels,
         pred,
-        label_cols=label_cols,
-        pred_cols=pred_cols,
-        label_key=label_key,
+        loss=loss,
+        label_type=label_type.value if label_type else None,
+        quantiles=_quantiles(quantiles) if quantiles else None,
+        pred_cols=split_column_options(pred_col),
+        label_cols=split_column_options(label_col),
         pred_key=pred_key,
+        label_key=label_key,
         header=header,
     )
-    y = label_input.array if label_input is not None else None
-    profile = advisor.profile_for_type(label_type.value) if label_type else advisor.infer_label_type(y)
-    advice = advisor.advise(
-        profile,
-        labels=label_input,
-        pred=pred_input,
-        arguments=compute_arguments(labels, pred, label_input, label_cols, pred_cols, label_key, pred_key),
-        check_loss=loss,
-        quantiles=_quantiles(quantiles) if quantiles else None,
-    )
-    advice.warnings[:0] = notes
     render.print_advice(advice, format_.value)
 
 

@@ -7,8 +7,8 @@ class LossCliError(Exception):
     exit_code = 1
 
 
-class UsageError(LossCliError):
-    """The command line asks for something that does not exist (exit 2)."""
+class UsageError(LossCliError, ValueError):
+    """The command line (or a call) asks for something that does not exist (exit 2)."""
 
     exit_code = 2
 
@@ -21,7 +21,7 @@ class UnknownParamError(UsageError):
     """A ``-p KEY=VALUE`` names a parameter the loss does not take, or a bad value."""
 
 
-class DataError(LossCliError):
+class DataError(LossCliError, ValueError):
     """The input data cannot be used: unreadable file, bad cell, wrong shape (exit 3)."""
 
     exit_code = 3

@@ -160,6 +160,12 @@ class LossSpec:
     def param(self, name: str) -> Param | None:
         return next((p for p in self.params if p.name == name or p.torch_name == name), None)
 
+    def to_dict(self) -> dict[str, Any]:
+        """The CLI's ``info -f json`` document: formula, inputs, parameters, when to use it, its source."""
+        from losscli.render import info_dict
+
+        return info_dict(self)
+
 
 def normalize(name: str) -> str:
     """Fold a loss name for lookup: case, ``-``, ``_`` and spaces do not matter."""

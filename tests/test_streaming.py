@@ -21,6 +21,7 @@ import numpy as np
 import pytest
 from rich.console import Console
 
+import losscli.api
 import losscli.cli
 import losscli.engine.chunked
 from losscli import render
@@ -674,7 +675,7 @@ def test_non_decomposing_loss_is_computed_whole_with_a_warning(invoke, invoke_js
     assert chunked.pop("warnings") == ["ntxent does not decompose over samples: --chunk-size is ignored"]
     whole = invoke_json(["compute", "ntxent", embeddings, labels])
     assert whole.pop("warnings") == [] and chunked == whole
-    monkeypatch.setattr(losscli.cli, "MEMORY_BUDGET", 1)  # past the budget: still whole, and no warning
+    monkeypatch.setattr(losscli.api, "MEMORY_BUDGET", 1)  # past the budget: still whole, and no warning
     assert invoke_json(["compute", "ntxent", embeddings, labels])["warnings"] == []
     assert calls == []
 
@@ -701,7 +702,7 @@ def test_inputs_past_the_memory_budget_are_streamed(invoke_json, data, monkeypat
     calls = _spy_on_stream(monkeypatch)
     expected = invoke_json(args)
     assert calls == [], "small inputs are read whole"
-    monkeypatch.setattr(losscli.cli, "MEMORY_BUDGET", 64)
+    monkeypatch.setattr(losscli.api, "MEMORY_BUDGET", 64)
     got = invoke_json(args)
     assert len(calls) == 1
     assert_same_result(got, expected, "float32")

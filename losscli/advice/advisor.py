@@ -136,6 +136,24 @@ class Advice:
     reading: str = ""
     alternatives: list[Alternative] = field(default_factory=list)
 
+    def to_dict(self) -> dict[str, Any]:
+        """The CLI's ``recommend -f json`` document."""
+        from losscli.render import advice_dict
+
+        return advice_dict(self)
+
+    def __repr__(self) -> str:
+        best = ", ".join(r.loss for r in self.recommendations[:3])
+        return f"<Advice: {self.label_type} labels ({self.confidence}); recommended: {best}>"
+
+    def _repr_html_(self) -> str:
+        from losscli.render import html_table
+
+        rows: list[tuple[str, Any]] = [("label type", f"{self.label_type} ({self.confidence})"), ("", self.reading)]
+        rows += [(f"{rank}. {r.loss}", r.reason) for rank, r in enumerate(self.recommendations, 1)]
+        rows += [("warning", w) for w in self.warnings]
+        return html_table(rows)
+
 
 def _distinct(flat: np.ndarray) -> np.ndarray | None:
     """The sorted distinct values of integral labels (O(N) for a compact range); None for real values."""

@@ -146,6 +146,7 @@ def make_result(
         values=values,
         gradients=gradients,
         warnings=messages,
+        pred_role=spec.pred_role.name,
         inputs={
             role.name: InputInfo(inp.source, inp.columns, tuple(inp.shape))
             for role in spec.roles

@@ -50,6 +50,39 @@ class ComputeResult:
     warnings: list[str] = field(default_factory=list)
     inputs: dict[str, InputInfo] = field(default_factory=dict)
     """Each argument of the loss read from a file, by its torch name."""
+    pred_role: str | None = None
+    """The torch name of the argument the predictions fill (``input``, ``log_probs``, …)."""
+
+    @property
+    def grad(self) -> np.ndarray | None:
+        """d value / d predictions, shaped like them (None with ``grad=False``)."""
+        gradient = self.gradients.get(self.pred_role or "")
+        return None if gradient is None else gradient.values
+
+    def to_dict(self) -> dict[str, Any]:
+        """The CLI's ``compute -f json`` document (NaN and infinities as None)."""
+        from losscli.render import compute_dict
+
+        return compute_dict(self)
+
+    def __repr__(self) -> str:
+        shown = f"value={self.value!r}" if self.value is not None else f"values shape {self.values.shape}"
+        return f"<ComputeResult {self.loss} ({self.reduction}, {self.dtype}, {self.n_samples} samples): {shown}>"
+
+    def _repr_html_(self) -> str:
+        from losscli.render import html_table
+
+        rows = [("loss", self.loss), ("torch class", self.torch_name or "—"), ("reduction", self.reduction)]
+        rows += [("parameters", ", ".join(f"{k}={v}" for k, v in self.params.items()) or "(defaults)")]
+        rows += [(name, f"{info.path}, shape {info.shape}") for name, info in self.inputs.items()]
+        rows += [("samples", self.n_samples), ("dtype", self.dtype)]
+        rows += [("value", self.value)] if self.value is not None else []
+        rows += [
+            (f"d loss / d {name}", f"norm {g.norm:.6g}, mean {g.mean:.6g}, min {g.min:.6g}, max {g.max:.6g}")
+            for name, g in self.gradients.items()
+        ]
+        rows += [("warning", w) for w in self.warnings]
+        return html_table(rows)
 
 
 @dataclass
@@ -75,6 +108,41 @@ class Comparison:
     """column → the loss's canonical name (a column is ``LOSS``, or ``LOSS:KEY=VALUE`` for one of its settings)."""
     errors: dict[str, dict[str, str]] = field(default_factory=dict)
     """model → column → why there is no value (its file, or its loss failed)."""
+    unreadable: list[str] = field(default_factory=list)
+    """The models whose files could not be used (their every column has the file's error)."""
+    sort: str | None = None
+    """The column the rows are ordered by, best first (None: as given)."""
+
+    def ordered_models(self) -> list[str]:
+        """The models in the order the outputs list them: by ``sort``'s column (failures last), else as given."""
+        if self.sort is None:
+            return list(self.models)
+        return sorted(self.models, key=lambda m: (self.values[m][self.sort] is None, self.values[m][self.sort] or 0))
+
+    def to_frame(self) -> Any:
+        """A pandas DataFrame: a row per model (indexed by its name), a column per loss; NaN where it failed."""
+        import pandas as pd
+
+        models = self.ordered_models()
+        frame = pd.DataFrame(
+            [[self.values[m][loss] for loss in self.losses] for m in models],
+            index=pd.Index([self.names.get(m, m) for m in models], name="model"),
+            columns=list(self.losses),
+            dtype=float,
+        )
+        return frame
+
+    def to_dict(self) -> dict[str, Any]:
+        """The CLI's ``compare -f json`` document."""
+        from losscli.render import comparison_dict
+
+        return comparison_dict(self)
+
+    def __repr__(self) -> str:
+        return f"<Comparison of {len(self.models)} models under {', '.join(self.losses)}: best {self.best}>"
+
+    def _repr_html_(self) -> str:
+        return self.to_frame().to_html()
     reasons: dict[str, str] = field(default_factory=dict)
     """loss → why it is compared, in a sentence (the default losses; empty for losses named with -l)."""
 
@@ -89,3 +157,46 @@ class Curve:
     x: np.ndarray
     values: np.ndarray
     grads: np.ndarray
+
+
+@dataclass
+class CurveSet:
+    """The curves ``curve`` drew: one per loss and target."""
+
+    curves: list[Curve]
+
+    def to_frame(self) -> Any:
+        """A long pandas DataFrame: columns loss, target, x, value, dloss_dx (the CLI's CSV)."""
+        import pandas as pd
+
+        return pd.concat(
+            [
+                pd.DataFrame({"loss": c.loss, "target": c.target, "x": c.x, "value": c.values, "dloss_dx": c.grads})
+                for c in self.curves
+            ],
+            ignore_index=True,
+        )
+
+    def plot(self, ax: Any = None, *, grad: bool = False) -> Any:
+        """Draw the curves (or, with ``grad``, their derivatives) on ``ax`` (default: a new figure's); returns
+        the matplotlib Axes."""
+        if ax is None:
+            import matplotlib.pyplot as plt
+
+            ax = plt.figure().add_subplot()
+        for c in self.curves:
+            label = c.loss if c.target is None else f"{c.loss}, target {c.target:g}"
+            ax.plot(c.x, c.grads if grad else c.values, label=label)
+        ax.set_xlabel(self.curves[0].x_axis)
+        ax.set_ylabel("d loss / d x" if grad else "loss")
+        ax.legend()
+        return ax
+
+    def to_dict(self) -> dict[str, Any]:
+        """The CLI's ``curve -f json`` document."""
+        from losscli.render import curves_dict
+
+        return curves_dict(self.curves)
+
+    def __repr__(self) -> str:
+        return f"<CurveSet of {len(self.curves)} curves: {', '.join(c.loss for c in self.curves)}>"

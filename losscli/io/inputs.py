@@ -5,7 +5,7 @@ from __future__ import annotations
 import itertools
 import os
 from collections import Counter
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import BinaryIO
 
@@ -156,10 +156,12 @@ def gather_advice_inputs(
     pred_key: str | None = None,
     stdin: BinaryIO | None = None,
     header: bool | None = None,
+    preloaded: Mapping[str, Source] | None = None,
 ) -> tuple[Input | None, Input | None, list[str]]:
     """Labels and predictions for ``recommend``: two files, or ``--pred-col`` columns of the labels' file.
 
-    The files' notes come third, for the warnings.
+    The files' notes come third, for the warnings. ``preloaded`` holds inputs
+    already loaded (held in memory, see ``memory``), by name.
     """
     if labels == "-" and pred == "-":
         raise UsageError("only one input can be read from standard input ('-')")
@@ -167,7 +169,12 @@ def gather_advice_inputs(
         if pred is not None or pred_cols:
             raise UsageError("--pred needs LABELS too (or drop it and give --label-type alone)")
         return None, None, []
-    label_source = read_source(labels, key=label_key, key_option="--label-key", stdin=stdin, header=header)
+    def load(path: str, key: str | None, key_option: str) -> Source:
+        if preloaded and path in preloaded:
+            return preloaded[path]
+        return read_source(path, key=key, key_option=key_option, stdin=stdin, header=header)
+
+    label_source = load(labels, label_key, "--label-key")
     sources = [label_source]
     same_file = pred is None and bool(pred_cols)
     exclude = pred_cols if same_file and not label_cols else ()
@@ -179,7 +186,7 @@ def gather_advice_inputs(
         if (pred, pred_key) == (labels, label_key):  # read once: a pipe can be read once only
             pred_source = label_source
         else:
-            pred_source = read_source(pred, key=pred_key, key_option="--pred-key", stdin=stdin, header=header)
+            pred_source = load(pred, pred_key, "--pred-key")
             sources.append(pred_source)
         pred_input = _input(PRED_ROLE, pred_source, pred_cols, (), "--pred-col")
     for inp in (label_input, pred_input):
@@ -240,6 +247,7 @@ def gather_compare_inputs(
     header: bool | None = None,
     names: Sequence[tuple[str, str]] = (),
     keep_going: bool = False,
+    preloaded: Mapping[str, Source] | None = None,
 ) -> CompareInputs:
     """The labels once, and each model's predictions once: one file per model, or one column per model.
 
@@ -258,9 +266,14 @@ def gather_compare_inputs(
 
     def load(path: str, key: str | None, key_option: str) -> Source:
         """Each file once: a pipe can be read once only (and a file named twice need not be parsed twice)."""
+        if preloaded and path in preloaded:
+            return preloaded[path]
         if (path, key) not in loaded:
             loaded[path, key] = read_source(path, key=key, key_option=key_option, stdin=stdin, header=header)
         return loaded[path, key]
+
+    def identity(path: str) -> str:
+        return path if preloaded and path in preloaded else file_identity(path)
 
     result: CompareInputs
     if labels is None:
@@ -290,15 +303,15 @@ def gather_compare_inputs(
     result = CompareInputs(_input(LABELS_ROLE, label_source, label_cols, (), "--label-col"), [])
     given: dict[str, str] = {}  # file identity → the model's path as first given
     for path in [*preds, *(path for _, path in names)]:
-        given.setdefault(file_identity(path), path)
+        given.setdefault(identity(path), path)
     for name, path in names:
-        result.names[given[file_identity(path)]] = name
+        result.names[given[identity(path)]] = name
     if baseline is not None:
         by_name = {name: model for model, name in result.names.items()}
         baseline_path = by_name.get(baseline, baseline)
-        if file_identity(baseline_path) not in given:  # a model of its own, compared first
-            given = {file_identity(baseline_path): baseline_path, **given}
-        result.baseline = given[file_identity(baseline_path)]
+        if identity(baseline_path) not in given:  # a model of its own, compared first
+            given = {identity(baseline_path): baseline_path, **given}
+        result.baseline = given[identity(baseline_path)]
     for path in given.values():
         result.order.append(path)
         try:

@@ -448,6 +448,12 @@ def _check_array_dtype(name: str, dtype: np.dtype) -> None:
         raise DataError(f"{name}: holds {what}, not numbers; save a numeric (int, float or bool) array")
 
 
+def check_array(name: str, dtype: np.dtype, shape: tuple[int, ...]) -> None:
+    """An array losscli can compute with: real numbers (no objects, text or dates), at least one value."""
+    _check_array_dtype(name, dtype)
+    _check_not_empty(name, shape)
+
+
 def _check_not_empty(name: str, shape: tuple[int, ...]) -> None:
     """An array with no values (a zero anywhere in its shape) is an error, whatever the command."""
     if 0 in shape:

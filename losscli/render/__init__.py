@@ -300,6 +300,17 @@ def print_compute(result: ComputeResult, format_: str, rows: int) -> None:
     print_warnings(result.warnings)
 
 
+def html_table(rows: list[tuple[str, Any]]) -> str:
+    """Name/value rows as a small HTML table, for results shown in Jupyter."""
+    from html import escape
+
+    left = "style='text-align:left'"
+    cells = "".join(
+        f"<tr><th {left}>{escape(str(name))}</th><td {left}>{escape(str(value))}</td></tr>" for name, value in rows
+    )
+    return f"<table>{cells}</table>"
+
+
 def print_warnings(messages: list[str]) -> None:
     """Every warning as a ``Warning: …`` line on stderr, in every output format (SPEC: JSON keeps them too)."""
     terminal.warn(messages)
@@ -565,7 +576,7 @@ def _print_command(console: Console, r: Recommendation) -> None:
 
 def comparison_dict(result: Comparison) -> dict[str, Any]:
     rows = []
-    for model in result.models:
+    for model in result.ordered_models():
         row: dict[str, Any] = {"pred": model, "name": result.names.get(model, model), "values": result.values[model]}
         if result.baseline is not None:
             row["change_pct"] = result.change[model]
@@ -587,18 +598,10 @@ def comparison_dict(result: Comparison) -> dict[str, Any]:
     }
 
 
-def _ordered(result: Comparison, sort: str | None) -> list[str]:
-    if sort is None:
-        return result.models
-    return sorted(result.models, key=lambda m: (result.values[m][sort] is None, result.values[m][sort] or 0.0))
-
-
-def print_comparison(result: Comparison, format_: str, sort: str | None = None) -> None:
-    models = _ordered(result, sort)
+def print_comparison(result: Comparison, format_: str) -> None:
+    models = result.ordered_models()
     if format_ == "json":
-        data = comparison_dict(result)
-        data["rows"] = sorted(data["rows"], key=lambda row: models.index(row["pred"]))
-        print(textout.dumps(data))
+        print(textout.dumps(comparison_dict(result)))
     elif format_ == "csv":
         out = io.StringIO()
         writer = csv.writer(out, lineterminator="\n")
@@ -844,11 +847,16 @@ def curve_dict(curve: Curve) -> dict[str, Any]:
     }
 
 
+def curves_dict(drawn: list[Curve]) -> dict[str, Any]:
+    """The SPEC's curve JSON: the first curve's keys, and every curve under ``curves``."""
+    data = curve_dict(drawn[0])
+    data["curves"] = [curve_dict(c) for c in drawn]
+    return data
+
+
 def print_curves(drawn: list[Curve], format_: str, *, grad: bool = False) -> None:
     if format_ == "json":
-        data = curve_dict(drawn[0])
-        data["curves"] = [curve_dict(c) for c in drawn]
-        print(textout.dumps(data))
+        print(textout.dumps(curves_dict(drawn)))
         return
     if format_ == "csv":
         out = io.StringIO()

@@ -1,0 +1,667 @@
+"""losscli's Python API: the functions ``import losscli`` gives, and that every command of the CLI calls.
+
+Each public function takes predictions and labels as numpy arrays, pandas
+Series or DataFrames, torch tensors (detached and moved to the CPU), nested
+lists, or paths of any file the CLI reads; runs the same checks; and returns a
+result record (``losscli.engine.results``) whose ``to_dict()`` is the CLI's
+``-f json`` document. Problems are ``LossCliError`` exceptions with the CLI's
+messages. The ``run_*`` functions are the same computations with the CLI's
+file options (columns, ``.npz`` keys, header, chunks), which ``losscli.cli``
+translates its options into.
+
+Importing this module loads neither torch nor pandas: torch loads when a loss
+is computed, pandas only when a result is turned into a DataFrame.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import gc
+import json
+import math
+import os
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from typing import Any, BinaryIO
+
+from losscli.advice import advisor
+from losscli.engine.params import check_reduction, parse_inputs, parse_params
+from losscli.engine.results import Comparison, ComputeResult, CurveSet
+from losscli.errors import UsageError
+from losscli.io.memory import Data, in_memory_source, is_path
+from losscli.io.outfiles import check_output
+from losscli.registry import FAMILIES, LossSpec, get_loss
+from losscli.registry import list_losses as _registered
+
+__all__ = ["compare", "compute", "curve", "info", "list_losses", "recommend"]
+
+GRADIENT_SUFFIXES = (".npy", ".npz", ".csv")
+"""The files ``grad_out`` writes."""
+
+MEMORY_BUDGET = 1 << 30
+"""Input files larger than this together are read a chunk at a time, for losses that allow it."""
+
+
+# --- compute ---------------------------------------------------------------------------------------------
+
+
+def compute(
+    loss: str,
+    pred: Data,
+    labels: Data | None = None,
+    *,
+    reduction: str | None = None,
+    grad: bool = True,
+    dtype: str = "float32",
+    inputs: Mapping[str, Data] | None = None,
+    grad_out: str | os.PathLike | None = None,
+    **params: Any,
+) -> ComputeResult:
+    """A loss's value and its gradient, computed by the loss's torch implementation with autograd.
+
+    Args:
+      loss: a loss name or alias (``"mse"``, ``"ce"``, ``"BCEWithLogitsLoss"``; ``losscli.list_losses()``).
+      pred: the predictions, filling the loss's first differentiable argument (``input``, ``input1``,
+        ``anchor``, ``log_probs``): a numpy array, pandas Series or DataFrame, torch tensor, nested list,
+        or a path (``.csv .tsv .txt .npy .npz .parquet``).
+      labels: the target, in any of the same forms; None for losses without one (the triplet losses).
+      reduction: ``"mean"``, ``"sum"``, ``"none"`` (or ``"batchmean"`` for ``kl_div``); default: the
+        loss's torch default.
+      grad: whether to compute gradients.
+      dtype: ``"float32"`` (torch's default) or ``"float64"``.
+      inputs: further arguments by torch's name, e.g. ``{"var": v}`` for ``gaussian_nll``.
+      grad_out: a ``.npy``, ``.npz`` or ``.csv`` path to write the whole gradient to (atomically).
+      **params: the loss's parameters, e.g. ``delta=2.0`` for ``huber``, ``weight=[1, 2, 0.5]``.
+
+    Returns:
+      A ``ComputeResult``: ``.value`` (the reduced loss, None for ``reduction="none"``), ``.values``
+      (per-element losses for ``"none"``), ``.grad`` (d value / d pred as a numpy array), ``.gradients``
+      (every differentiable argument's ``Gradient``), ``.warnings``, ``.inputs``, and ``.to_dict()``,
+      the CLI's ``compute -f json`` document.
+
+    Raises:
+      UsageError: an unknown loss, parameter or reduction (the CLI's exit 2).
+      DataError: inputs the loss cannot take (the CLI's exit 3), with the CLI's message.
+    """
+    sources = {"pred": pred, "labels": labels, **dict(inputs or {})}
+    names = {role: _memory_name(role, data) for role, data in sources.items()}
+    preloaded = {names[role]: in_memory_source(names[role], data) for role, data in sources.items() if names[role]}
+    paths = {role: names[role] or (os.fspath(data) if data is not None else None) for role, data in sources.items()}
+    return run_compute(
+        loss,
+        paths["pred"],
+        paths["labels"],
+        param_items=_param_items(params),
+        input_items=[f"{role}={path}" for role, path in paths.items() if role not in ("pred", "labels")],
+        reduction=reduction,
+        grad=grad,
+        dtype=dtype,
+        grad_out=grad_out,
+        preloaded=preloaded,
+    )
+
+
+def run_compute(
+    loss: str,
+    pred: str,
+    labels: str | None = None,
+    *,
+    param_items: Sequence[str] = (),
+    input_items: Sequence[str] = (),
+    reduction: str | None = None,
+    grad: bool = True,
+    dtype: str = "float32",
+    grad_out: str | os.PathLike | None = None,
+    pred_cols: Sequence[str] | None = None,
+    label_cols: Sequence[str] | None = None,
+    pred_key: str | None = None,
+    label_key: str | None = None,
+    header: bool | None = None,
+    chunk_size: int | None = None,
+    keep_rows: int | None = None,
+    progress: Callable[[str], contextlib.AbstractContextManager[Callable[[int], None]]] | None = None,
+    preloaded: Mapping[str, Any] | None = None,
+    stdin: BinaryIO | None = None,
+) -> ComputeResult:
+    """``compute`` on files named as the CLI names them: ``KEY=VALUE`` parameter and ``NAME=PATH`` input
+    items, column and key options, ``header``, and ``chunk_size`` (stream the files ``chunk_size`` rows at a
+    time; automatic past ``MEMORY_BUDGET`` for losses whose samples are independent). ``keep_rows`` keeps
+    only the first rows of the gradient (what a table shows); ``progress(description)`` gives a context whose
+    value hears the rows read so far, in streamed runs. Usage errors are raised before any file is read."""
+    from losscli.io.inputs import gather_inputs, stream_inputs
+
+    spec = get_loss(loss)
+    params = parse_params(spec, list(param_items))
+    chosen_reduction = check_reduction(spec, reduction)
+    if dtype not in ("float32", "float64"):
+        raise UsageError(f"dtype {dtype!r}: choose float32 or float64")
+    extra = parse_inputs(spec, list(input_items))
+    grad_path = None
+    if grad_out is not None:  # refused now rather than after the whole computation
+        named = {"PRED": pred, "LABELS": labels, **{f"--input {name}": path for name, path in extra.items()}}
+        named = {k: v for k, v in named.items() if not (preloaded and v in preloaded)}
+        grad_path = check_output("--grad-out", os.fspath(grad_out), GRADIENT_SUFFIXES, "grad.npy", named)
+        if not grad:
+            raise UsageError("--grad-out needs gradients: drop --no-grad")
+    files = dict(
+        extra=extra,
+        pred_cols=pred_cols,
+        label_cols=label_cols,
+        pred_key=pred_key,
+        label_key=label_key,
+        dtype=dtype,
+        header=header,
+    )
+    paths = [p for p in (pred, labels, *extra.values()) if not (preloaded and p in preloaded)]
+    if spec.decomposition is not None and not preloaded and (chunk_size is not None or _exceeds_budget(paths)):
+        import_engine()
+        from losscli.engine.chunked import DEFAULT_CHUNK_ROWS, stream
+
+        chunks, notes = stream_inputs(
+            spec, pred, labels, chunk_rows=chunk_size or DEFAULT_CHUNK_ROWS, stdin=stdin, **files
+        )
+        with (progress or _no_progress)(f"{spec.name}: rows read") as heard:
+            result = stream(
+                spec, chunks, params, chosen_reduction, grad=grad, dtype=dtype, keep_rows=keep_rows, progress=heard
+            )
+    else:
+        if preloaded or stdin is not None:
+            import_engine()
+            data, notes = gather_inputs(spec, pred, labels, preloaded=dict(preloaded or {}), stdin=stdin, **files)
+        else:
+            data, notes = _read_while_importing(gather_inputs, spec, pred, labels, paths, **files)
+        from losscli.engine.chunked import evaluate
+
+        result = evaluate(
+            spec,
+            data,
+            params,
+            chosen_reduction,
+            grad=grad,
+            dtype=dtype,
+            chunk_rows=chunk_size,
+            keep_rows=keep_rows,
+        )
+    result.warnings[:0] = notes
+    if grad_path is not None:
+        from losscli.render import write_gradients
+
+        write_gradients(grad_path, result.gradients)
+    return result
+
+
+# --- compare ---------------------------------------------------------------------------------------------
+
+
+def compare(
+    preds: Mapping[str, Data] | Sequence[str | os.PathLike],
+    labels: Data,
+    *,
+    losses: Sequence[str] | str | None = None,
+    baseline: str | None = None,
+    dtype: str = "float32",
+    fail_fast: bool = True,
+    **params: Any,
+) -> Comparison:
+    """Several models' predictions against the same labels, under several losses.
+
+    Args:
+      preds: a mapping model name → predictions (any form ``compute`` takes), or a list of paths.
+      labels: the labels every model is scored against.
+      losses: loss names (``["mse", "l1"]``, or ``"mse,l1"``); ``"LOSS:KEY=VALUE"`` gives a loss its own
+        parameters, so ``["huber:delta=1", "huber:delta=5"]`` compares two settings. Default: a fixed
+        list for the labels' type (e.g. mse, l1, huber for real values), with a reason for each.
+      baseline: a model (name or path) every other one is compared against, in percent.
+      dtype: ``"float32"`` or ``"float64"``.
+      fail_fast: raise the first model's failure (default); False scores the others and records it in
+        ``.errors`` (as the CLI does without ``--fail-fast``).
+      **params: parameters for every compared loss that takes them (``delta=2``).
+
+    Returns:
+      A ``Comparison``: ``.to_frame()`` (a DataFrame, a row per model, a column per loss), ``.best``
+      (loss → model), ``.values``, ``.errors``, ``.reasons``, and ``.to_dict()``, the CLI's JSON.
+    """
+    preloaded: dict[str, Any] = {}
+    if isinstance(preds, Mapping):
+        models = [str(name) for name in preds]
+        for name, data in preds.items():
+            if is_path(data):
+                raise UsageError(f"compare: give {name!r} as data, or give every model as a path in a list")
+            preloaded[str(name)] = in_memory_source(str(name), data)
+    else:
+        models = [os.fspath(p) for p in preds]
+    label_name = _memory_name("labels", labels)
+    if label_name:
+        preloaded[label_name] = in_memory_source(label_name, labels)
+    return run_compare(
+        models,
+        label_name or os.fspath(labels),
+        losses=[losses] if isinstance(losses, str) else list(losses or []),
+        param_items=_param_items(params),
+        baseline=baseline,
+        dtype=dtype,
+        fail_fast=fail_fast,
+        preloaded=preloaded,
+    )
+
+
+def run_compare(
+    preds: Sequence[str],
+    labels: str | None,
+    *,
+    losses: Sequence[str] = (),
+    param_items: Sequence[str] = (),
+    names: Sequence[tuple[str, str]] = (),
+    baseline: str | None = None,
+    sort: str | None = None,
+    dtype: str = "float32",
+    fail_fast: bool = False,
+    pred_cols: Sequence[str] | None = None,
+    label_cols: Sequence[str] | None = None,
+    pred_key: str | None = None,
+    label_key: str | None = None,
+    header: bool | None = None,
+    preloaded: Mapping[str, Any] | None = None,
+) -> Comparison:
+    """``compare`` with the CLI's options: ``-l`` items, ``-p`` items, ``--name`` pairs, ``--sort``, file
+    options. Without ``fail_fast`` a model that fails is recorded in ``.errors`` and the others are scored."""
+    from losscli.io.inputs import gather_compare_inputs
+
+    if not preds and not names:
+        raise UsageError("name the models' prediction files: PRED... or --name NAME=PATH")
+    chosen = loss_columns(losses)
+    with _in_background(  # read the files while torch imports
+        gather_compare_inputs,
+        list(preds),
+        labels,
+        label_cols=label_cols,
+        pred_cols=pred_cols,
+        label_key=label_key,
+        pred_key=pred_key,
+        baseline=baseline,
+        header=header,
+        names=names,
+        keep_going=not fail_fast,
+        preloaded=preloaded,
+    ) as pending:
+        import_engine()
+        data = pending.result()
+    from losscli.engine import comparison
+
+    reasons: dict[str, str] = {}
+    if chosen:
+        specs = [get_loss(canonical) for _, canonical, _ in chosen]
+        per_loss = comparison.split_params(list({s.name: s for s in specs}.values()), list(param_items))
+        chosen_losses = [
+            (spec, {**per_loss.get(spec.name, {}), **parse_params(spec, settings.split(":") if settings else [])})
+            for spec, (_, _, settings) in zip(specs, chosen, strict=True)
+        ]
+        columns = [column for column, _, _ in chosen]
+    else:
+        chosen_losses, reasons = comparison.default_losses(data.labels, data.models, list(param_items))
+        columns = [spec.name for spec, _ in chosen_losses]
+    loss_names = {column: spec.name for column, (spec, _) in zip(columns, chosen_losses, strict=True)}
+    sort_column = _sort_column(sort, columns, loss_names) if sort else None
+    result = comparison.compare(
+        data, chosen_losses, columns=columns, dtype=dtype, keep_going=not fail_fast, reasons=reasons
+    )
+    result.warnings[:0] = data.notes
+    result.sort = sort_column
+    result.unreadable = list(data.failed)
+    return result
+
+
+def loss_columns(items: Sequence[str] | None) -> list[tuple[str, str, str | None]]:
+    """``-l`` items as (column, loss name, inline parameters): ``huber:delta=5`` is huber with delta 5.
+
+    Items are comma separated outside brackets (``-l mse,bce:weight=[1,2]``);
+    ``LOSS:KEY=VALUE[:KEY=VALUE…]`` gives a loss its own parameters, so one loss
+    can be compared at several settings, each its own column named as typed
+    (with the loss's canonical name). An item given twice is one column.
+    """
+    columns: dict[str, tuple[str, str, str | None]] = {}
+    for value in items or []:
+        for item in _split_outside_brackets(value):
+            name, sep, settings = item.partition(":")
+            canonical = get_loss(name.strip()).name
+            settings = settings.strip() if sep else None
+            if sep and not settings:
+                raise UsageError(f"--loss {item!r}: give KEY=VALUE after ':', e.g. -l huber:delta=5")
+            column = canonical if settings is None else f"{canonical}:{settings}"
+            columns.setdefault(column, (column, canonical, settings))
+    return list(columns.values())
+
+
+def _split_outside_brackets(text: str) -> list[str]:
+    """``"a,b:w=[1,2]"`` → ``["a", "b:w=[1,2]"]``: commas inside brackets or quotes belong to a value."""
+    items, depth, start, quote = [], 0, 0, ""
+    for i, char in enumerate(text):
+        if quote:
+            quote = "" if char == quote else quote
+        elif char in "\"'":
+            quote = char
+        elif char in "[{(":
+            depth += 1
+        elif char in "]})":
+            depth = max(depth - 1, 0)
+        elif char == "," and depth == 0:
+            items.append(text[start:i])
+            start = i + 1
+    items.append(text[start:])
+    return [item.strip() for item in items if item.strip()]
+
+
+def _sort_column(sort: str, columns: list[str], loss_names: dict[str, str]) -> str:
+    """The column ``--sort`` names: a column as shown, or a loss compared under one setting only."""
+    if sort in columns:
+        return sort
+    canonical = get_loss(sort.partition(":")[0]).name
+    if ":" not in sort:
+        matching = [column for column in columns if loss_names[column] == canonical]
+        if len(matching) == 1:
+            return matching[0]
+    raise UsageError(f"--sort {sort}: name one of the compared columns ({', '.join(columns)})")
+
+
+# --- recommend ---------------------------------------------------------------------------------------------
+
+
+def recommend(
+    labels: Data | None,
+    *,
+    pred: Data | None = None,
+    loss: str | None = None,
+    label_type: str | None = None,
+    quantiles: Sequence[float] | None = None,
+) -> advisor.Advice:
+    """What the labels are, which losses suit them (best first), and the classic mistakes to avoid.
+
+    Args:
+      labels: the labels (any form ``compute`` takes); None with ``label_type`` alone.
+      pred: predictions, to describe (logits, probabilities, …) and check against the top loss.
+      loss: check this loss instead of the top one.
+      label_type: skip the inspection: one of ``continuous``, ``bounded``, ``binary``, ``multiclass``,
+        ``onehot``, ``multilabel``, ``signed``, ``distribution``, ``count``.
+      quantiles: you want these quantiles rather than the mean: pinball loss first.
+
+    Returns:
+      An ``Advice``: ``.label_type``, ``.confidence``, ``.evidence``, ``.recommendations`` (each with
+      ``.loss``, ``.reason``, ``.params``, ``.command`` or ``.fix``), ``.warnings``, ``.to_dict()``.
+    """
+    preloaded = {}
+    label_name, pred_name = _memory_name("labels", labels), _memory_name("pred", pred)
+    for name, data in ((label_name, labels), (pred_name, pred)):
+        if name:
+            preloaded[name] = in_memory_source(name, data)
+    return run_recommend(
+        label_name or (os.fspath(labels) if labels is not None else None),
+        pred_name or (os.fspath(pred) if pred is not None else None),
+        loss=loss,
+        label_type=label_type,
+        quantiles=quantiles,
+        preloaded=preloaded,
+    )
+
+
+LABEL_TYPES = (
+    "continuous",
+    "bounded",
+    "binary",
+    "multiclass",
+    "onehot",
+    "multilabel",
+    "signed",
+    "distribution",
+    "count",
+)
+
+
+def run_recommend(
+    labels: str | None,
+    pred: str | None = None,
+    *,
+    loss: str | None = None,
+    label_type: str | None = None,
+    quantiles: Sequence[float] | None = None,
+    pred_cols: Sequence[str] | None = None,
+    label_cols: Sequence[str] | None = None,
+    pred_key: str | None = None,
+    label_key: str | None = None,
+    header: bool | None = None,
+    preloaded: Mapping[str, Any] | None = None,
+) -> advisor.Advice:
+    """``recommend`` with the CLI's file options; suggested command lines name the files as given."""
+    from losscli.io.inputs import gather_advice_inputs
+
+    if labels is None and label_type is None:
+        raise UsageError("give LABELS to inspect, or --label-type TYPE")
+    if label_type is not None and label_type not in LABEL_TYPES:
+        raise UsageError(f"label type {label_type!r}: choose one of {', '.join(LABEL_TYPES)}")
+    if loss is not None:
+        get_loss(loss)
+    if quantiles is not None and not all(0 < q < 1 and math.isfinite(q) for q in quantiles):
+        raise UsageError(f"quantiles {list(quantiles)}: quantiles lie strictly between 0 and 1, e.g. 0.1,0.5,0.9")
+    label_input, pred_input, notes = gather_advice_inputs(
+        labels,
+        pred,
+        label_cols=label_cols,
+        pred_cols=pred_cols,
+        label_key=label_key,
+        pred_key=pred_key,
+        header=header,
+        preloaded=preloaded,
+    )
+    y = label_input.array if label_input is not None else None
+    profile = advisor.profile_for_type(label_type) if label_type else advisor.infer_label_type(y)
+    file_names = {name: name.upper().strip("<>") for name in preloaded or {}}  # arrays: PRED/LABELS in commands
+    arguments = _compute_arguments(
+        file_names.get(labels, labels) if labels is not None else None,
+        file_names.get(pred, pred) if pred is not None else None,
+        label_input,
+        label_cols,
+        pred_cols,
+        label_key,
+        pred_key,
+    )
+    advice = advisor.advise(
+        profile,
+        labels=label_input,
+        pred=pred_input,
+        arguments=arguments,
+        check_loss=loss,
+        quantiles=list(quantiles) if quantiles else None,
+    )
+    advice.warnings[:0] = notes
+    return advice
+
+
+def _compute_arguments(
+    labels: str | None,
+    pred: str | None,
+    label_input: Any,
+    label_cols: Sequence[str] | None,
+    pred_cols: Sequence[str] | None,
+    label_key: str | None,
+    pred_key: str | None,
+) -> list[str]:
+    """The files and options a ``compute`` command needs to read what ``recommend`` read."""
+    if labels is not None and pred is None and pred_cols:  # one file: labels and predictions side by side
+        columns = label_input.columns or label_cols
+        return [labels, "--label-col", ",".join(columns), "--pred-col", ",".join(pred_cols)]
+    arguments = [pred or "PRED", labels or "LABELS"]
+    for option, value in (
+        ("--pred-col", pred_cols and ",".join(pred_cols)),
+        ("--label-col", label_cols and ",".join(label_cols)),
+        ("--pred-key", pred_key),
+        ("--label-key", label_key),
+    ):
+        if value:
+            arguments += [option, value]
+    return arguments
+
+
+# --- curve, info, list ------------------------------------------------------------------------------------
+
+
+def curve(
+    losses: str | Sequence[str],
+    target: float | Sequence[float] | None = None,
+    *,
+    range: tuple[float, float] | None = None,  # noqa: A002  (the CLI's --range)
+    points: int = 200,
+    classes: int = 3,
+    **params: Any,
+) -> CurveSet:
+    """Each loss as a function of one prediction for fixed targets, as the source tutorial draws them.
+
+    Args:
+      losses: a loss name, a comma-separated list, or a list of names.
+      target: the target value(s); default: a typical one per loss (1 for bce).
+      range: the x range (lo, hi); default: per loss (e.g. 0..1 for probabilities).
+      points: points per curve (2 to 100 000).
+      classes: classes for class losses.
+      **params: parameters for the losses that take them.
+
+    Returns:
+      A ``CurveSet``: ``.curves`` (each with ``.x``, ``.values``, ``.grads``), ``.to_frame()`` (columns
+      loss, target, x, value, dloss_dx), ``.plot(ax=None)`` (a matplotlib Axes), ``.to_dict()``.
+    """
+    names = [losses] if isinstance(losses, str) else list(losses)
+    targets = None if target is None else [target] if isinstance(target, (int, float)) else list(target)
+    return run_curve(names, targets, span=range, points=points, classes=classes, param_items=_param_items(params))
+
+
+def run_curve(
+    losses: Sequence[str],
+    targets: Sequence[float] | None = None,
+    *,
+    span: tuple[float, float] | None = None,
+    points: int = 200,
+    classes: int = 3,
+    param_items: Sequence[str] = (),
+    out: str | os.PathLike | None = None,
+    size: tuple[int, int] = (800, 500),
+    grad: bool = False,
+) -> CurveSet:
+    """``curve`` with ``-p`` items (the CLI's), and ``out``: a ``.png`` or ``.svg`` of ``size`` pixels to draw
+    the curves in (and, with ``grad``, their derivatives), checked before anything is computed."""
+    specs = list({spec.name: spec for spec in map(get_loss, _split_names(losses))}.values())
+    if not specs:
+        raise UsageError("name at least one loss, e.g. losscli curve bce --target 1,0")
+    image = None if out is None else check_output("--out", os.fspath(out), (".png", ".svg"), "curve.png", inputs={})
+    if not 2 <= points <= 100_000:
+        raise UsageError(f"points {points}: give 2 to 100000")
+    if classes < 2:
+        raise UsageError(f"classes {classes}: give at least 2")
+    if targets is not None and not all(math.isfinite(t) for t in targets):
+        raise UsageError(f"targets {list(targets)}: expected finite numbers")
+    if span is not None and not (all(map(math.isfinite, span)) and span[0] < span[1]):
+        raise UsageError(f"range {span}: expected LO < HI, e.g. (-3, 3)")
+    import_engine()
+    from losscli.engine import comparison, curves
+
+    per_loss = comparison.split_params(specs, list(param_items))
+    drawn = [
+        curves.draw(spec, y, span=span, points=points, params=per_loss.get(spec.name, {}), n_classes=classes)
+        for spec in specs
+        for y in (targets or [None])
+    ]
+    if image is not None:
+        from losscli.render import write_curve_image
+
+        write_curve_image(image, drawn, grad=grad, size=size)
+    return CurveSet(drawn)
+
+
+def _split_names(losses: Sequence[str]) -> list[str]:
+    return [name.strip() for value in losses for name in str(value).split(",") if name.strip()]
+
+
+def info(name: str) -> LossSpec:
+    """One loss's spec: formula, inputs, parameters, when to use it, its source (``.to_dict()``: the CLI's
+    ``info -f json``). Raises ``UnknownLossError`` (a ``UsageError``) for an unknown name."""
+    return get_loss(name)
+
+
+def list_losses(family: str | None = None, pattern: str | None = None) -> list[LossSpec]:
+    """Every registered loss (``LossSpec``), optionally of one task family (``"regression"``, …) and with a
+    name or alias matching the glob ``pattern`` (``"bce*"``)."""
+    if family is not None and family not in FAMILIES:
+        raise UsageError(f"unknown family {family!r}; choose one of {', '.join(FAMILIES)}")
+    return _registered(family, pattern)
+
+
+# --- shared -----------------------------------------------------------------------------------------------
+
+
+def _memory_name(role: str, data: Data | None) -> str | None:
+    """The name an input held in memory has in messages (``"<pred>"``); None for a path or no input."""
+    return None if data is None or is_path(data) else f"<{role}>"
+
+
+def _param_items(params: Mapping[str, Any]) -> list[str]:
+    """Python keyword parameters as the CLI's ``KEY=VALUE`` items (a string is given as typed)."""
+    items = []
+    for key, value in params.items():
+        if hasattr(value, "tolist"):  # numpy arrays and scalars, torch tensors
+            value = value.tolist()
+        items.append(f"{key}={value if isinstance(value, str) else json.dumps(value)}")
+    return items
+
+
+def _exceeds_budget(paths: list[str | None]) -> bool:
+    sizes = [os.path.getsize(p) for p in paths if p not in (None, "-") and os.path.isfile(p)]
+    return sum(sizes) > MEMORY_BUDGET
+
+
+@contextlib.contextmanager
+def _no_progress(description: str) -> Iterator[Callable[[int], None]]:
+    yield lambda rows: None
+
+
+def _read_while_importing(gather: Any, spec: Any, pred: str, labels: str | None, paths: list, **files: Any) -> Any:
+    """``gather(...)``'s inputs, read while torch imports: large text files in a forked parser, else a thread."""
+    from losscli.io import forkread
+
+    reader = forkread.start(paths, files["dtype"], files["header"])
+    if reader is not None:
+        with reader:  # stops the parser if anything (a signal) comes first
+            import_engine()
+            preloaded = reader()
+        return gather(spec, pred, labels, preloaded=preloaded, **files)
+    with _in_background(gather, spec, pred, labels, **files) as pending:
+        import_engine()
+        return pending.result()
+
+
+@contextlib.contextmanager
+def _in_background(function: Callable[..., Any], *args: Any, **kwargs: Any) -> Iterator[Future]:
+    """``function(*args, **kwargs)`` running in a thread while the block runs.
+
+    If the block fails (a signal, a failed import) the thread is not waited
+    for: it may be reading a standard input that never ends.
+    """
+    pool = ThreadPoolExecutor(max_workers=1)
+    try:
+        yield pool.submit(function, *args, **kwargs)
+    except BaseException:
+        pool.shutdown(wait=False, cancel_futures=True)
+        raise
+    pool.shutdown()
+
+
+def import_engine() -> None:
+    """Import ``losscli.engine.core`` and with it torch, with the garbage collector paused.
+
+    Importing torch creates hundreds of thousands of objects; collecting them
+    while they are made costs about a tenth of a second and frees nothing.
+    They are frozen (left out of later collections) once imported.
+    """
+    if "losscli.engine.core" in __import__("sys").modules:
+        return
+    gc.disable()
+    try:
+        import losscli.engine.core  # noqa: F401
+    finally:
+        gc.freeze()
+        gc.enable()
