@@ -197,3 +197,19 @@ def test_curve_frame_and_plot():
     ax = drawn.plot()
     assert len(ax.get_lines()) == 2 and ax.get_ylabel() == "loss"
     assert json.loads(json.dumps(drawn.to_dict()))["loss"] == "bce"
+
+
+def test_the_readme_python_example_runs(monkeypatch):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    text = (REPO / "README.md").read_text()
+    block = text.split("## Python API", 1)[1].split("```python\n", 1)[1].split("```", 1)[0]
+    monkeypatch.chdir(REPO)
+    namespace: dict = {}
+    exec(compile(block, "README.md", "exec"), namespace)
+    assert namespace["result"].value == 0.625
+    y, a = namespace["y"].to_numpy(np.float64), namespace["a"].to_numpy(np.float64)
+    r = np.abs(a - y)
+    expected = np.mean(np.where(r < 2.0, 0.5 * r**2, 2.0 * (r - 1.0)))
+    assert "2.7357516" in block and float("2.7357516") == pytest.approx(expected, rel=1e-6)
