@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from losscli.errors import DataError, LossCliError, UnknownLossError, UnknownParamError, UsageError
+from losscli.errors import DataError, LossCliError, LossCliWarning, UnknownLossError, UnknownParamError, UsageError
 
 __version__ = "0.1.0"
 
@@ -28,6 +28,7 @@ __all__ = [
     *_API,
     "DataError",
     "LossCliError",
+    "LossCliWarning",
     "UnknownLossError",
     "UnknownParamError",
     "UsageError",

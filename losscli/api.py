@@ -20,6 +20,7 @@ import gc
 import json
 import math
 import os
+import warnings
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any, BinaryIO
@@ -27,7 +28,7 @@ from typing import Any, BinaryIO
 from losscli.advice import advisor
 from losscli.engine.params import check_reduction, parse_inputs, parse_params
 from losscli.engine.results import Comparison, ComputeResult, CurveSet
-from losscli.errors import UsageError
+from losscli.errors import LossCliWarning, UsageError
 from losscli.io.memory import Data, in_memory_source, is_path
 from losscli.io.outfiles import check_output
 from losscli.registry import FAMILIES, LossSpec, get_loss
@@ -87,17 +88,19 @@ def compute(
     names = {role: _memory_name(role, data) for role, data in sources.items()}
     preloaded = {names[role]: in_memory_source(names[role], data) for role, data in sources.items() if names[role]}
     paths = {role: names[role] or (os.fspath(data) if data is not None else None) for role, data in sources.items()}
-    return run_compute(
-        loss,
-        paths["pred"],
-        paths["labels"],
-        param_items=_param_items(params),
-        input_items=[f"{role}={path}" for role, path in paths.items() if role not in ("pred", "labels")],
-        reduction=reduction,
-        grad=grad,
-        dtype=dtype,
-        grad_out=grad_out,
-        preloaded=preloaded,
+    return _warned(
+        run_compute(
+            loss,
+            paths["pred"],
+            paths["labels"],
+            param_items=_param_items(params),
+            input_items=[f"{role}={path}" for role, path in paths.items() if role not in ("pred", "labels")],
+            reduction=reduction,
+            grad=grad,
+            dtype=dtype,
+            grad_out=grad_out,
+            preloaded=preloaded,
+        )
     )
 
 
@@ -233,15 +236,17 @@ def compare(
     label_name = _memory_name("labels", labels)
     if label_name:
         preloaded[label_name] = in_memory_source(label_name, labels)
-    return run_compare(
-        models,
-        label_name or os.fspath(labels),
-        losses=[losses] if isinstance(losses, str) else list(losses or []),
-        param_items=_param_items(params),
-        baseline=baseline,
-        dtype=dtype,
-        fail_fast=fail_fast,
-        preloaded=preloaded,
+    return _warned(
+        run_compare(
+            models,
+            label_name or os.fspath(labels),
+            losses=[losses] if isinstance(losses, str) else list(losses or []),
+            param_items=_param_items(params),
+            baseline=baseline,
+            dtype=dtype,
+            fail_fast=fail_fast,
+            preloaded=preloaded,
+        )
     )
 
 
@@ -393,13 +398,15 @@ def recommend(
     for name, data in ((label_name, labels), (pred_name, pred)):
         if name:
             preloaded[name] = in_memory_source(name, data)
-    return run_recommend(
-        label_name or (os.fspath(labels) if labels is not None else None),
-        pred_name or (os.fspath(pred) if pred is not None else None),
-        loss=loss,
-        label_type=label_type,
-        quantiles=quantiles,
-        preloaded=preloaded,
+    return _warned(
+        run_recommend(
+            label_name or (os.fspath(labels) if labels is not None else None),
+            pred_name or (os.fspath(pred) if pred is not None else None),
+            loss=loss,
+            label_type=label_type,
+            quantiles=quantiles,
+            preloaded=preloaded,
+        )
     )
 
 
@@ -592,6 +599,13 @@ def list_losses(family: str | None = None, pattern: str | None = None) -> list[L
 
 
 # --- shared -----------------------------------------------------------------------------------------------
+
+
+def _warned(result: Any) -> Any:
+    """``result``, its warnings issued as ``LossCliWarning`` (a notebook shows them; ``warnings`` filters them)."""
+    for message in result.warnings:
+        warnings.warn(message, LossCliWarning, stacklevel=3)
+    return result
 
 
 def _memory_name(role: str, data: Data | None) -> str | None:

@@ -25,3 +25,7 @@ class DataError(LossCliError, ValueError):
     """The input data cannot be used: unreadable file, bad cell, wrong shape (exit 3)."""
 
     exit_code = 3
+
+
+class LossCliWarning(UserWarning):
+    """What the CLI prints as a ``Warning:`` line, issued by the Python API through ``warnings.warn``."""

@@ -166,6 +166,18 @@ class LossSpec:
 
         return info_dict(self)
 
+    def __repr__(self) -> str:
+        return f"<LossSpec {self.name} ({self.torch_name or self.origin}; {self.family}): {self.formula}>"
+
+    def _repr_html_(self) -> str:
+        from losscli.render import html_table
+
+        data = self.to_dict()
+        rows = [(key, data[key]) for key in ("name", "torch_name", "family", "formula", "use_when", "avoid_when")]
+        rows += [(f"input {i['name']}", f"{i['shape']}: {i['description']}") for i in data["inputs"]]
+        rows += [(f"-p {p['name']}", f"{p['default']!r}: {p['description']}") for p in data["params"]]
+        return html_table(rows)
+
 
 def normalize(name: str) -> str:
     """Fold a loss name for lookup: case, ``-``, ``_`` and spaces do not matter."""

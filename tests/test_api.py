@@ -213,3 +213,15 @@ def test_the_readme_python_example_runs(monkeypatch):
     r = np.abs(a - y)
     expected = np.mean(np.where(r < 2.0, 0.5 * r**2, 2.0 * (r - 1.0)))
     assert "2.7357516" in block and float("2.7357516") == pytest.approx(expected, rel=1e-6)
+
+
+def test_warnings_are_python_warnings_too():
+    with pytest.warns(losscli.LossCliWarning, match="sigmoid outputs"):
+        result = losscli.compute("bce_with_logits", [0.1, 0.9, 0.8], [0, 1, 1])
+    assert any("sigmoid outputs" in w for w in result.warnings)
+
+
+def test_a_spec_shows_its_formula():
+    spec = losscli.info("mse")
+    assert repr(spec).startswith("<LossSpec mse (MSELoss; regression): ")
+    assert "<table>" in spec._repr_html_() and "formula" in spec._repr_html_()
