@@ -23,16 +23,18 @@ import os
 import warnings
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from typing import Any, BinaryIO
+from typing import TYPE_CHECKING, Any, BinaryIO
 
-from losscli.advice import advisor
-from losscli.engine.params import check_reduction, parse_inputs, parse_params
-from losscli.engine.results import Comparison, ComputeResult, CurveSet
 from losscli.errors import LossCliWarning, UsageError
-from losscli.io.memory import Data, in_memory_source, is_path
-from losscli.io.outfiles import check_output
 from losscli.registry import FAMILIES, LossSpec, get_loss
 from losscli.registry import list_losses as _registered
+
+if TYPE_CHECKING:  # the layers below load when a function needs them: `list` and `info` need none
+    from losscli.advice import advisor
+    from losscli.engine.results import Comparison, ComputeResult, CurveSet
+
+Data = Any
+"""What the API takes for an input: a path (``str``, ``os.PathLike``), or an array-like held in memory."""
 
 __all__ = ["compare", "compute", "curve", "info", "list_losses", "recommend"]
 
@@ -84,6 +86,8 @@ def compute(
       UsageError: an unknown loss, parameter or reduction (the CLI's exit 2).
       DataError: inputs the loss cannot take (the CLI's exit 3), with the CLI's message.
     """
+    from losscli.io.memory import in_memory_source
+
     sources = {"pred": pred, "labels": labels, **dict(inputs or {})}
     names = {role: _memory_name(role, data) for role, data in sources.items()}
     preloaded = {names[role]: in_memory_source(names[role], data) for role, data in sources.items() if names[role]}
@@ -131,7 +135,9 @@ def run_compute(
     time; automatic past ``MEMORY_BUDGET`` for losses whose samples are independent). ``keep_rows`` keeps
     only the first rows of the gradient (what a table shows); ``progress(description)`` gives a context whose
     value hears the rows read so far, in streamed runs. Usage errors are raised before any file is read."""
+    from losscli.engine.params import check_reduction, parse_inputs, parse_params
     from losscli.io.inputs import gather_inputs, stream_inputs
+    from losscli.io.outfiles import check_output
 
     spec = get_loss(loss)
     params = parse_params(spec, list(param_items))
@@ -224,11 +230,13 @@ def compare(
       A ``Comparison``: ``.to_frame()`` (a DataFrame, a row per model, a column per loss), ``.best``
       (loss → model), ``.values``, ``.errors``, ``.reasons``, and ``.to_dict()``, the CLI's JSON.
     """
+    from losscli.io.memory import in_memory_source
+
     preloaded: dict[str, Any] = {}
     if isinstance(preds, Mapping):
         models = [str(name) for name in preds]
         for name, data in preds.items():
-            if is_path(data):
+            if _is_path(data):
                 raise UsageError(f"compare: give {name!r} as data, or give every model as a path in a list")
             preloaded[str(name)] = in_memory_source(str(name), data)
     else:
@@ -270,6 +278,7 @@ def run_compare(
 ) -> Comparison:
     """``compare`` with the CLI's options: ``-l`` items, ``-p`` items, ``--name`` pairs, ``--sort``, file
     options. Without ``fail_fast`` a model that fails is recorded in ``.errors`` and the others are scored."""
+    from losscli.engine.params import parse_params
     from losscli.io.inputs import gather_compare_inputs
 
     if not preds and not names:
@@ -393,6 +402,8 @@ def recommend(
       An ``Advice``: ``.label_type``, ``.confidence``, ``.evidence``, ``.recommendations`` (each with
       ``.loss``, ``.reason``, ``.params``, ``.command`` or ``.fix``), ``.warnings``, ``.to_dict()``.
     """
+    from losscli.io.memory import in_memory_source
+
     preloaded = {}
     label_name, pred_name = _memory_name("labels", labels), _memory_name("pred", pred)
     for name, data in ((label_name, labels), (pred_name, pred)):
@@ -438,6 +449,7 @@ def run_recommend(
     preloaded: Mapping[str, Any] | None = None,
 ) -> advisor.Advice:
     """``recommend`` with the CLI's file options; suggested command lines name the files as given."""
+    from losscli.advice import advisor
     from losscli.io.inputs import gather_advice_inputs
 
     if labels is None and label_type is None:
@@ -555,6 +567,9 @@ def run_curve(
     specs = list({spec.name: spec for spec in map(get_loss, _split_names(losses))}.values())
     if not specs:
         raise UsageError("name at least one loss, e.g. losscli curve bce --target 1,0")
+    from losscli.engine.results import CurveSet
+    from losscli.io.outfiles import check_output
+
     image = None if out is None else check_output("--out", os.fspath(out), (".png", ".svg"), "curve.png", inputs={})
     if not 2 <= points <= 100_000:
         raise UsageError(f"points {points}: give 2 to 100000")
@@ -610,7 +625,11 @@ def _warned(result: Any) -> Any:
 
 def _memory_name(role: str, data: Data | None) -> str | None:
     """The name an input held in memory has in messages (``"<pred>"``); None for a path or no input."""
-    return None if data is None or is_path(data) else f"<{role}>"
+    return None if data is None or _is_path(data) else f"<{role}>"
+
+
+def _is_path(data: Data) -> bool:
+    return isinstance(data, (str, os.PathLike))
 
 
 def _param_items(params: Mapping[str, Any]) -> list[str]:

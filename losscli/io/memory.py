@@ -10,7 +10,6 @@ module, so a caller who passes neither never loads them.
 
 from __future__ import annotations
 
-import os
 from typing import Any
 
 import numpy as np
@@ -20,10 +19,6 @@ from losscli.io.loading import Source, check_array
 
 Data = Any
 """What the API takes for an input: a path, or an array-like held in memory."""
-
-
-def is_path(data: Data) -> bool:
-    return isinstance(data, (str, os.PathLike))
 
 
 def in_memory_source(name: str, data: Data) -> Source:
