@@ -26,7 +26,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from losscli.errors import DataError
-from losscli.io import forkread, loading, text
+from losscli.io import files, forkread, loading, npy, npz, text, textchunks
 from losscli.io.loading import iter_row_chunks, read_source, select_columns
 
 RNG = np.random.default_rng(11)
@@ -297,7 +297,8 @@ class _FifoWriter(threading.Thread):
 
 @pytest.fixture
 def opened(monkeypatch) -> collections.Counter:
-    """How many times the readers (``losscli.io.text``) opened each path: a pipe must be opened once.
+    """How many times the readers (``losscli.io``'s modules that open files) opened each path: a pipe must be
+    opened once.
 
     (Opening it twice hangs only when its writer is done before the second
     open, a race: counting catches the mistake every time.)
@@ -308,7 +309,8 @@ def opened(monkeypatch) -> collections.Counter:
         counts[str(path)] += 1
         return open(path, *args, **kwargs)
 
-    monkeypatch.setattr(text, "open", counting_open, raising=False)
+    for module in (files, npy, npz, text, textchunks):
+        monkeypatch.setattr(module, "open", counting_open, raising=False)
     return counts
 
 
