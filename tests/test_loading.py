@@ -441,11 +441,11 @@ def _npz_bytes(**arrays) -> bytes:
 def test_compressed_npz_past_the_limit_is_refused_before_inflating(tmp_path, monkeypatch):
     """A small archive that inflates to far more (zeros deflate ~1000:1) is refused from its header:
     nothing is inflated but the header (the limit is lowered here; it is 1 GiB)."""
-    from losscli.io import loading
+    from losscli.io import npz
 
     path = write(tmp_path, "bomb.npz", _npz_bytes(x=np.zeros(1 << 20)))  # 8 MiB of zeros in ~8 KiB
     assert os.path.getsize(path) < 64 << 10
-    monkeypatch.setattr(loading, "NPZ_INFLATE_LIMIT", 1 << 20)
+    monkeypatch.setattr(npz, "NPZ_INFLATE_LIMIT", 1 << 20)
     inflated = []
     real_read_array = np.lib.format.read_array
     monkeypatch.setattr(np.lib.format, "read_array", lambda *a, **k: inflated.append(1) or real_read_array(*a, **k))
@@ -459,7 +459,7 @@ def test_compressed_npz_past_the_limit_is_refused_before_inflating(tmp_path, mon
     assert [len(p) for p in parts] == [300_000, 300_000, 300_000, 148_576]
     assert not any(p.any() for p in parts)
     # Below the limit, and for an archive stored without compression, it is read whole.
-    monkeypatch.setattr(loading, "NPZ_INFLATE_LIMIT", 8 << 20)
+    monkeypatch.setattr(npz, "NPZ_INFLATE_LIMIT", 8 << 20)
     np.testing.assert_array_equal(read_source(path).array, np.zeros(1 << 20))
 
 
@@ -623,7 +623,7 @@ def test_corrupt_parquet(tmp_path):
 def test_arrow_chunks_honour_their_offset():
     import pyarrow as pa
 
-    from losscli.io.loading import _numpy_chunks
+    from losscli.io.arrow import _numpy_chunks
 
     column = pa.chunked_array([pa.array([0.0, 1.0, 2.0, 3.0, 4.0]).slice(2), pa.array([5.0])])
     np.testing.assert_array_equal(np.concatenate(_numpy_chunks(column, "float")), [2.0, 3.0, 4.0, 5.0])
@@ -808,13 +808,14 @@ def test_loading_imports_neither_pandas_nor_torch(tmp_path):
         f"""
         import sys
         import losscli.io.loading as loading
+        from losscli.errors import DataError
         assert "pandas" not in sys.modules and "torch" not in sys.modules, "import"
         csv = loading.read_source({csv_path!r})
         loading.select_columns(csv, ["label"])
         for selector in ("id", "pred"):
             try:
                 loading.select_columns(csv, [selector])
-            except loading.DataError:
+            except DataError:
                 pass
         loading.read_source({npz_path!r})
         loading.select_columns(loading.read_source({parquet_path!r}), ["a"])
@@ -832,9 +833,9 @@ def test_loading_imports_neither_pandas_nor_torch(tmp_path):
 
 def test_streamed_bad_cell_in_a_later_piece_names_its_row_and_line(monkeypatch, write_file):
     """The piece holding the bad cell is read again as a whole read reads a file: the same message."""
-    from losscli.io import loading
+    from losscli.io import loading, textchunks
 
-    monkeypatch.setattr(loading, "_PIECE_BYTES", 8)
+    monkeypatch.setattr(textchunks, "_PIECE_BYTES", 8)
     path = write_file("p.csv", b"a\n1\n2\n\n3\n4\n5\nx\n7\n")
     _, chunks = loading.iter_row_chunks(path, 2)
     with pytest.raises(DataError) as streamed:

@@ -22,7 +22,7 @@ import numpy as np
 import pyarrow as pa
 import pytest
 
-from losscli.io import loading
+from losscli.io import textchunks
 from losscli.io.loading import iter_row_chunks, read_source, select_columns
 
 N = 9  # rows: above the largest chunk size, so every size cuts the file
@@ -244,7 +244,7 @@ def test_streamed_run_is_the_whole_run(invoke, tmp_path, monkeypatch, name, form
     pred, labels = tmp_path / f"pred{form}", tmp_path / f"labels{form}"
     _write(labels, case.labels, "y")
     _write(pred, _pred_column(case), "p")
-    monkeypatch.setattr(loading, "_PIECE_BYTES", 16)  # text: a piece of a line or two, each read on its own
+    monkeypatch.setattr(textchunks, "_PIECE_BYTES", 16)  # text: a piece of a line or two, each read on its own
     args = ["compute", case.loss, str(pred), str(labels), "--no-grad", "-f", "json", *case.options]
     whole = invoke(args)
     assert whole.exit_code in (0, 3), (whole.exit_code, whole.stderr)
@@ -294,7 +294,7 @@ def test_streamed_arrays_are_the_whole_arrays(tmp_path, monkeypatch, kind, form,
     integer chunks (so class indices stay exact); and both hold what pandas, pyarrow or numpy read."""
     path = tmp_path / f"t{form}"
     _write(path, LOADER_COLUMNS[kind], "y")
-    monkeypatch.setattr(loading, "_PIECE_BYTES", 16)
+    monkeypatch.setattr(textchunks, "_PIECE_BYTES", 16)
     whole = select_columns(read_source(str(path), float_dtype=float_dtype), None)
     reference = _read_back(path)
     np.testing.assert_array_equal(whole.astype(np.float64), reference.astype(np.float64).astype(whole.dtype))
@@ -321,7 +321,7 @@ def _same_failure(invoke, args: list[Any], fragment: str) -> None:
 
 
 def test_a_ragged_line_names_the_header_line_when_streamed(invoke, tmp_path, monkeypatch):
-    monkeypatch.setattr(loading, "_PIECE_BYTES", 16)
+    monkeypatch.setattr(textchunks, "_PIECE_BYTES", 16)
     path = tmp_path / "t.csv"
     path.write_text("a,b\n" + "0.5,0.5\n" * 8 + "1,2,3\n")
     _same_failure(invoke, ["compute", "mse", path, path], "line 10 has 3 fields but the header (line 1) has 2")
@@ -331,7 +331,7 @@ def test_a_ragged_line_names_the_header_line_when_streamed(invoke, tmp_path, mon
 
 
 def test_a_column_chosen_twice_streams_as_read_whole(invoke_json, tmp_path, monkeypatch):
-    monkeypatch.setattr(loading, "_PIECE_BYTES", 16)
+    monkeypatch.setattr(textchunks, "_PIECE_BYTES", 16)
     pred, labels = tmp_path / "p.csv", tmp_path / "y.csv"
     pred.write_text("a,b\n" + "".join(f"{v},{2 * v}\n" for v in FLOATS))
     labels.write_text("y,z\n" + "".join(f"{v},{v}\n" for v in CLASSES))
@@ -432,7 +432,7 @@ def test_a_hex_cell_is_refused_in_whichever_piece_it_lands(invoke, tmp_path, mon
     whole column (with a 2.5 further down) is text: both refuse the cell, with the same line."""
     import pandas as pd
 
-    monkeypatch.setattr(loading, "_PIECE_BYTES", 16)
+    monkeypatch.setattr(textchunks, "_PIECE_BYTES", 16)
     labels = tmp_path / "y.csv"
     labels.write_text("y\n1\n0x1A\n" + "2\n" * 9 + "2.5\n")
     pred = tmp_path / "p.csv"

@@ -29,7 +29,7 @@ from losscli.advice.advisor import find_mistakes
 from losscli.engine.chunked import GradientSum, stream
 from losscli.engine.validate import Input
 from losscli.errors import DataError
-from losscli.io import loading
+from losscli.io import textchunks
 from losscli.io.loading import iter_row_chunks, read_source, rechunk, select_columns
 from losscli.io.spill import SpilledArray
 from losscli.registry import get_loss
@@ -131,7 +131,7 @@ def test_unselected_text_column_is_not_parsed(write_file):
 @pytest.mark.parametrize("piece_bytes", [1, 5, 13, 4 << 20], ids=lambda n: f"pieces-of-{n}")
 def test_text_variants_stream_as_read_whole(monkeypatch, write_file, content, piece_bytes):
     """However the bytes are cut into pieces for the parser, lines stay whole."""
-    monkeypatch.setattr(loading, "_PIECE_BYTES", piece_bytes)
+    monkeypatch.setattr(textchunks, "_PIECE_BYTES", piece_bytes)
     path = write_file("v.csv", content)
     for chunk_rows in (1, 2, 10):
         got, _ = streamed(path, chunk_rows)

@@ -26,7 +26,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from losscli.errors import DataError
-from losscli.io import forkread, loading
+from losscli.io import files, forkread, loading, npy, npz, text, textchunks
 from losscli.io.loading import iter_row_chunks, read_source, select_columns
 
 RNG = np.random.default_rng(11)
@@ -39,7 +39,7 @@ def read_path(request, monkeypatch):
     """``read(path, **options) -> (array of every column, Source)`` through one of the four read paths."""
     path_kind = request.param
     if path_kind != "python":
-        monkeypatch.setattr(loading, "SMALL_TEXT", 0)  # past the Python path: pyarrow parses
+        monkeypatch.setattr(text, "SMALL_TEXT", 0)  # past the Python path: pyarrow parses
 
     def read(path: str, **options) -> tuple[np.ndarray, loading.Source]:
         if path_kind == "forked":
@@ -297,7 +297,8 @@ class _FifoWriter(threading.Thread):
 
 @pytest.fixture
 def opened(monkeypatch) -> collections.Counter:
-    """How many times ``losscli.io.loading`` opened each path: a pipe must be opened once.
+    """How many times the readers (``losscli.io``'s modules that open files) opened each path: a pipe must be
+    opened once.
 
     (Opening it twice hangs only when its writer is done before the second
     open, a race: counting catches the mistake every time.)
@@ -308,7 +309,8 @@ def opened(monkeypatch) -> collections.Counter:
         counts[str(path)] += 1
         return open(path, *args, **kwargs)
 
-    monkeypatch.setattr(loading, "open", counting_open, raising=False)
+    for module in (files, npy, npz, text, textchunks):
+        monkeypatch.setattr(module, "open", counting_open, raising=False)
     return counts
 
 
@@ -428,7 +430,7 @@ def _wide_text(values: np.ndarray, header: str | None = None) -> str:
 
 
 def test_wide_table_reads_as_pandas_does(tmp_path, read_path):
-    width = loading.WIDE_FIELDS + 5
+    width = text.WIDE_FIELDS + 5
     path = str(tmp_path / "w.csv")
     pd.DataFrame(RNG.normal(size=(3, width)), columns=[f"c{j}" for j in range(width)]).to_csv(path)
     got, source = read_path(path)
@@ -437,7 +439,7 @@ def test_wide_table_reads_as_pandas_does(tmp_path, read_path):
 
 
 def test_wide_line_of_integers_stays_integer(tmp_path, read_path):
-    values = RNG.integers(-5, 5, size=loading.WIDE_FIELDS * 2)
+    values = RNG.integers(-5, 5, size=text.WIDE_FIELDS * 2)
     path = str(tmp_path / "w.txt")
     Path(path).write_text("\t " + " ".join(map(str, values)) + " \n")  # runs of spaces and tabs
     got, _ = read_path(path)
@@ -446,7 +448,7 @@ def test_wide_line_of_integers_stays_integer(tmp_path, read_path):
 
 
 def test_wide_line_errors_name_the_cell(tmp_path, write_file, expect_error):
-    width = loading.WIDE_FIELDS + 1
+    width = text.WIDE_FIELDS + 1
     cells = ["1"] * width
     cells[7] = "x"
     bad = write_file("bad.csv", ",".join(["1"] * width) + "\n" + ",".join(cells) + "\n")
@@ -593,7 +595,7 @@ def _read_every_way(path: str, header: bool | None) -> dict[str, np.ndarray]:
     got = {}
     with pytest.MonkeyPatch.context() as patch:
         got["python"] = select_columns(read_source(path, header=header), None)
-        patch.setattr(loading, "SMALL_TEXT", 0)
+        patch.setattr(text, "SMALL_TEXT", 0)
         got["pyarrow"] = select_columns(read_source(path, header=header), None)
         patch.setattr(forkread, "FORK_MIN_BYTES", 0)
         got["forked"] = select_columns(forkread.start([path], "float64", header)()[path], None)
