@@ -20,6 +20,7 @@ import gc
 import json
 import math
 import os
+import sys
 import warnings
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -421,19 +422,6 @@ def recommend(
     )
 
 
-LABEL_TYPES = (
-    "continuous",
-    "bounded",
-    "binary",
-    "multiclass",
-    "onehot",
-    "multilabel",
-    "signed",
-    "distribution",
-    "count",
-)
-
-
 def run_recommend(
     labels: str | None,
     pred: str | None = None,
@@ -454,8 +442,8 @@ def run_recommend(
 
     if labels is None and label_type is None:
         raise UsageError("give LABELS to inspect, or --label-type TYPE")
-    if label_type is not None and label_type not in LABEL_TYPES:
-        raise UsageError(f"label type {label_type!r}: choose one of {', '.join(LABEL_TYPES)}")
+    if label_type is not None and label_type not in advisor.LABEL_TYPES:
+        raise UsageError(f"label type {label_type!r}: choose one of {', '.join(advisor.LABEL_TYPES)}")
     if loss is not None:
         get_loss(loss)
     if quantiles is not None and not all(0 < q < 1 and math.isfinite(q) for q in quantiles):
@@ -564,7 +552,9 @@ def run_curve(
 ) -> CurveSet:
     """``curve`` with ``-p`` items (the CLI's), and ``out``: a ``.png`` or ``.svg`` of ``size`` pixels to draw
     the curves in (and, with ``grad``, their derivatives), checked before anything is computed."""
-    specs = list({spec.name: spec for spec in map(get_loss, _split_names(losses))}.values())
+    from losscli.io.loading import split_column_options
+
+    specs = list({spec.name: spec for spec in map(get_loss, split_column_options(losses) or [])}.values())
     if not specs:
         raise UsageError("name at least one loss, e.g. losscli curve bce --target 1,0")
     from losscli.engine.results import CurveSet
@@ -593,10 +583,6 @@ def run_curve(
 
         write_curve_image(image, drawn, grad=grad, size=size)
     return CurveSet(drawn)
-
-
-def _split_names(losses: Sequence[str]) -> list[str]:
-    return [name.strip() for value in losses for name in str(value).split(",") if name.strip()]
 
 
 def info(name: str) -> LossSpec:
@@ -690,7 +676,7 @@ def import_engine() -> None:
     while they are made costs about a tenth of a second and frees nothing.
     They are frozen (left out of later collections) once imported.
     """
-    if "losscli.engine.core" in __import__("sys").modules:
+    if "losscli.engine.core" in sys.modules:
         return
     gc.disable()
     try:

@@ -108,10 +108,8 @@ class LossCliGroup(TyperGroup):
         """The command's exit code, or its failure reported by ``fail``."""
         terminal.configure()
         try:
-            if not args or {"-h", "--help"} & set(args):  # Typer's help pads every line: printed trimmed
-                with terminal.trimmed_stdout():
-                    code = super().main(args, prog_name=prog_name, standalone_mode=False, **extra)
-            else:
+            helping = not args or {"-h", "--help"} & set(args)  # Typer's help pads every line: printed trimmed
+            with terminal.trimmed_stdout() if helping else contextlib.nullcontext():
                 code = super().main(args, prog_name=prog_name, standalone_mode=False, **extra)
             stopped = process.interrupted()
             if stopped is not None:  # a signal whose exception something on the way swallowed
@@ -152,13 +150,20 @@ def fail(message: str, code: int) -> NoReturn:
     """
     stopped = process.interrupted()
     if stopped is not None:  # no flush: stdout may be a pipe that no one reads any more
-        message, code = str(stopped), stopped.exit_code
-    else:
+        print_errors([str(stopped)], flush=False)
+        sys.exit(stopped.exit_code)
+    print_errors([message])
+    sys.exit(code)
+
+
+def print_errors(messages: list[str], *, flush: bool = True) -> None:
+    """``Error:`` lines on stderr, each on one line and once, after what stdout holds (``flush``)."""
+    if flush:
         with contextlib.suppress(OSError, LossCliError, process.OutputClosed):  # the error to report is this one
             sys.stdout.flush()
-    with contextlib.suppress(OSError):  # a terminal that hung up: the exit code still tells
-        print(f"Error: {' '.join(str(message).split())}", file=sys.stderr)
-    sys.exit(code)
+    for message in dict.fromkeys(messages):
+        with contextlib.suppress(OSError):  # a terminal that hung up: the exit code still tells
+            print(f"Error: {' '.join(str(message).split())}", file=sys.stderr)
 
 
 INPUTS_PANEL = "Inputs"
@@ -226,6 +231,9 @@ class DType(StrEnum):
 FormatOption = Annotated[
     Format, typer.Option("--format", "-f", help="Output: a Rich table, JSON or CSV.", rich_help_panel=OUTPUT_PANEL)
 ]
+
+
+NO_SINGLE_VALUE = "-f value prints the reduced value: use --reduction mean or sum, or -f json for all"
 
 
 class ComputeFormat(StrEnum):
@@ -475,7 +483,7 @@ def compute(
         format_ = ComputeFormat.value
     if format_ is ComputeFormat.value:
         if reduction is Reduction.none:
-            raise UsageError("-f value prints the reduced value: use --reduction mean or sum, or -f json for all")
+            raise UsageError(NO_SINGLE_VALUE)
         grad = grad and grad_out is not None  # no gradient is printed: computed only for --grad-out
     from losscli import api, render
     from losscli.io.loading import split_column_options
@@ -500,17 +508,8 @@ def compute(
         progress=render.row_progress,
     )
     if format_ is ComputeFormat.value and result.value is None:  # a loss whose default reduction is none
-        raise UsageError("-f value prints the reduced value: use --reduction mean or sum, or -f json for all")
+        raise UsageError(NO_SINGLE_VALUE)
     render.print_compute(result, format_.value, rows)
-
-
-def report_errors(messages: list[str]) -> None:
-    """``Error:`` lines on stderr for failures the command went on after (each once)."""
-    with contextlib.suppress(OSError, LossCliError, process.OutputClosed):
-        sys.stdout.flush()  # the result first, then what went wrong
-    for message in dict.fromkeys(messages):
-        with contextlib.suppress(OSError):
-            print(f"Error: {' '.join(str(message).split())}", file=sys.stderr)
 
 
 @app.command(
@@ -636,7 +635,7 @@ def compare(
         more = f" (and under {others})" if len(errors) > 1 else ""
         failures.append(message if model in result.unreadable else f"{model} under {column}: {message}{more}")
     if failures:
-        report_errors(failures)
+        print_errors(failures)  # after the table: the models that failed
         raise typer.Exit(3)
 
 

@@ -241,7 +241,7 @@ def compare(
                 result.errors.setdefault(name, {})[key] = str(e)
                 continue
             result.values[name][key] = value
-            result.warnings += [f"{name}, {key}: {w}" for w in outcome.warnings if not w.startswith("the loss is ")]
+            result.warnings += [f"{name}, {key}: {w}" for w in outcome.warnings]
     _rank(result)
     return result
 
