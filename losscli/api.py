@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import contextlib
 import gc
+import importlib
 import json
 import math
 import os
@@ -130,12 +131,19 @@ def run_compute(
     progress: Callable[[str], contextlib.AbstractContextManager[Callable[[int], None]]] | None = None,
     preloaded: Mapping[str, Any] | None = None,
     stdin: BinaryIO | None = None,
+    ci: float | None = None,
+    ci_method: str | None = None,
+    resamples: int | None = None,
+    seed: int | None = None,
+    fail_above: Sequence[str] = (),
+    gate_on: str | None = None,
 ) -> ComputeResult:
     """``compute`` on files named as the CLI names them: ``KEY=VALUE`` parameter and ``NAME=PATH`` input
     items, column and key options, ``header``, and ``chunk_size`` (stream the files ``chunk_size`` rows at a
     time; automatic past ``MEMORY_BUDGET`` for losses whose samples are independent). ``keep_rows`` keeps
     only the first rows of the gradient (what a table shows); ``progress(description)`` gives a context whose
     value hears the rows read so far, in streamed runs. Usage errors are raised before any file is read."""
+    from losscli.engine import significance
     from losscli.engine.params import check_reduction, parse_inputs, parse_params
     from losscli.io.inputs import gather_inputs, stream_inputs
     from losscli.io.outfiles import check_output
@@ -145,6 +153,22 @@ def run_compute(
     chosen_reduction = check_reduction(spec, reduction)
     if dtype not in ("float32", "float64"):
         raise UsageError(f"dtype {dtype!r}: choose float32 or float64")
+    statistics = significance.statistics_options(ci, ci_method, resamples, seed)
+    gates = significance.gate_options(fail_above, (), gate_on, statistics)
+    for gated, _ in gates.above:
+        significance.gate_columns(gated, [spec.name], {spec.name: spec.name}, "--fail-above")
+    if gates and chosen_reduction == "none":
+        raise UsageError("--fail-above gates the reduced value: use --reduction mean or sum (not none)")
+    problem = significance.interval_problem(spec, chosen_reduction, statistics) if statistics else None
+    if problem:
+        raise UsageError(problem)
+    tally = statistics.tally([1]) if statistics and spec.decomposition is not None else None
+    seen_rows = [0]
+
+    def hear(start: int, u: Any, x: Any) -> None:
+        tally.add(0, start, [u], x)
+        seen_rows[0] = max(seen_rows[0], start + len(u))
+
     extra = parse_inputs(spec, list(input_items))
     grad_path = None
     if grad_out is not None:  # refused now rather than after the whole computation
@@ -172,14 +196,24 @@ def run_compute(
         )
         with (progress or _no_progress)(f"{spec.name}: rows read") as heard:
             result = stream(
-                spec, chunks, params, chosen_reduction, grad=grad, dtype=dtype, keep_rows=keep_rows, progress=heard
+                spec,
+                chunks,
+                params,
+                chosen_reduction,
+                grad=grad,
+                dtype=dtype,
+                keep_rows=keep_rows,
+                progress=heard,
+                rows=hear if tally else None,
             )
     else:
         if preloaded or stdin is not None:
             import_engine()
             data, notes = gather_inputs(spec, pred, labels, preloaded=dict(preloaded or {}), stdin=stdin, **files)
         else:
-            data, notes = _read_while_importing(gather_inputs, spec, pred, labels, paths, **files)
+            data, notes = _read_while_importing(
+                gather_inputs, spec, pred, labels, paths, statistics=statistics is not None, **files
+            )
         from losscli.engine.chunked import evaluate
 
         result = evaluate(
@@ -191,8 +225,22 @@ def run_compute(
             dtype=dtype,
             chunk_rows=chunk_size,
             keep_rows=keep_rows,
+            rows=hear if tally else None,
         )
     result.warnings[:0] = notes
+    if statistics is not None:
+        if tally is not None:
+            if not seen_rows[0]:
+                raise significance.no_rows(spec.name)
+            tally.finish(seen_rows[0])
+            scale = significance.value_scale(chosen_reduction, seen_rows[0])
+            found = significance.estimate(tally, 0, [1.0], statistics, scale)
+        else:
+            replicates = significance.recomputed(spec, data, params, chosen_reduction, dtype, statistics)
+            found = significance.recomputed_estimate(result.value, replicates, statistics)
+        result.ci, result.statistics = (found.low, found.high), statistics
+    if gates:
+        result.gates = significance.judge_compute(result, gates)
     if grad_path is not None:
         from losscli.render import write_gradients
 
@@ -276,14 +324,25 @@ def run_compare(
     label_key: str | None = None,
     header: bool | None = None,
     preloaded: Mapping[str, Any] | None = None,
+    ci: float | None = None,
+    ci_method: str | None = None,
+    resamples: int | None = None,
+    seed: int | None = None,
+    fail_above: Sequence[str] = (),
+    fail_if_worse: Sequence[str] = (),
+    gate_on: str | None = None,
 ) -> Comparison:
     """``compare`` with the CLI's options: ``-l`` items, ``-p`` items, ``--name`` pairs, ``--sort``, file
-    options. Without ``fail_fast`` a model that fails is recorded in ``.errors`` and the others are scored."""
+    options, ``--ci`` and its method, and the gates. Without ``fail_fast`` a model that fails is recorded in
+    ``.errors`` and the others are scored."""
+    from losscli.engine import significance
     from losscli.engine.params import parse_params
     from losscli.io.inputs import gather_compare_inputs
 
     if not preds and not names:
         raise UsageError("name the models' prediction files: PRED... or --name NAME=PATH")
+    statistics = significance.statistics_options(ci, ci_method, resamples, seed)
+    gates = significance.gate_options(fail_above, fail_if_worse, gate_on, statistics)
     chosen = loss_columns(losses)
     with _in_background(  # read the files while torch imports
         gather_compare_inputs,
@@ -299,7 +358,7 @@ def run_compare(
         keep_going=not fail_fast,
         preloaded=preloaded,
     ) as pending:
-        import_engine()
+        import_engine(statistics is not None)
         data = pending.result()
     from losscli.engine import comparison
 
@@ -317,8 +376,23 @@ def run_compare(
         columns = [spec.name for spec, _ in chosen_losses]
     loss_names = {column: spec.name for column, (spec, _) in zip(columns, chosen_losses, strict=True)}
     sort_column = _sort_column(sort, columns, loss_names) if sort else None
+    for items, option in ((gates.above, "--fail-above"), (gates.worse, "--fail-if-worse")):
+        for gated, _ in items:
+            significance.gate_columns(gated, columns, loss_names, option)
+    if statistics is not None:
+        for column, (spec, _) in zip(columns, chosen_losses, strict=True):
+            problem = significance.interval_problem(spec, spec.default_reduction, statistics)
+            if problem:
+                raise UsageError(f"{column}: {problem}")
     result = comparison.compare(
-        data, chosen_losses, columns=columns, dtype=dtype, keep_going=not fail_fast, reasons=reasons
+        data,
+        chosen_losses,
+        columns=columns,
+        dtype=dtype,
+        keep_going=not fail_fast,
+        reasons=reasons,
+        statistics=statistics,
+        gates=gates,
     )
     result.warnings[:0] = data.notes
     result.sort = sort_column
@@ -638,18 +712,21 @@ def _no_progress(description: str) -> Iterator[Callable[[int], None]]:
     yield lambda rows: None
 
 
-def _read_while_importing(gather: Any, spec: Any, pred: str, labels: str | None, paths: list, **files: Any) -> Any:
-    """``gather(...)``'s inputs, read while torch imports: large text files in a forked parser, else a thread."""
+def _read_while_importing(
+    gather: Any, spec: Any, pred: str, labels: str | None, paths: list, statistics: bool = False, **files: Any
+) -> Any:
+    """``gather(...)``'s inputs, read while torch (and with ``statistics`` scipy) imports: large text files in
+    a forked parser, else a thread."""
     from losscli.io import forkread
 
     reader = forkread.start(paths, files["dtype"], files["header"])
     if reader is not None:
         with reader:  # stops the parser if anything (a signal) comes first
-            import_engine()
+            import_engine(statistics)
             preloaded = reader()
         return gather(spec, pred, labels, preloaded=preloaded, **files)
     with _in_background(gather, spec, pred, labels, **files) as pending:
-        import_engine()
+        import_engine(statistics)
         return pending.result()
 
 
@@ -669,18 +746,21 @@ def _in_background(function: Callable[..., Any], *args: Any, **kwargs: Any) -> I
     pool.shutdown()
 
 
-def import_engine() -> None:
-    """Import ``losscli.engine.core`` and with it torch, with the garbage collector paused.
+def import_engine(statistics: bool = False) -> None:
+    """Import ``losscli.engine.core`` and with it torch, with the garbage collector paused; with
+    ``statistics``, scipy's special functions (0.2 s) for the intervals too.
 
     Importing torch creates hundreds of thousands of objects; collecting them
     while they are made costs about a tenth of a second and frees nothing.
     They are frozen (left out of later collections) once imported.
     """
-    if "losscli.engine.core" in sys.modules:
+    wanted = ["losscli.engine.core", *(["scipy.special"] if statistics else [])]
+    if all(name in sys.modules for name in wanted):
         return
     gc.disable()
     try:
-        import losscli.engine.core  # noqa: F401
+        for name in wanted:
+            importlib.import_module(name)
     finally:
         gc.freeze()
         gc.enable()

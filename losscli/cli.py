@@ -61,7 +61,7 @@ def output_options() -> list[TyperOption]:
             default=None,
             callback=_setting("quiet"),
             expose_value=False,
-            help="No Warning: lines on stderr (JSON still lists them under \"warnings\").",
+            help='No Warning: lines on stderr (JSON still lists them under "warnings").',
             rich_help_panel=OUTPUT_PANEL,
         ),
         TyperOption(
@@ -94,7 +94,7 @@ class LossCliGroup(TyperGroup):
         super()._main_shell_completion(ctx_args, prog_name, complete_var)
 
     def main(self, args: Any = None, prog_name: str | None = None, **extra: Any) -> Any:
-        args = list(sys.argv[1:] if args is None else args)
+        args = optional_levels(list(sys.argv[1:] if args is None else args))
         debug = "--debug" in args
         args = [a for a in args if a != "--debug"]
         standalone = extra.pop("standalone_mode", True)
@@ -168,8 +168,9 @@ def print_errors(messages: list[str], *, flush: bool = True) -> None:
 
 INPUTS_PANEL = "Inputs"
 LOSS_PANEL = "Loss options"
+STATS_PANEL = "Intervals and gates"
 OUTPUT_PANEL = "Output"
-PANELS = (INPUTS_PANEL, LOSS_PANEL, OUTPUT_PANEL)
+PANELS = (INPUTS_PANEL, LOSS_PANEL, STATS_PANEL, OUTPUT_PANEL)
 """A command's help lists its options in these panels, in this order (after --help, in "Options")."""
 
 
@@ -273,6 +274,100 @@ ParamsOption = Annotated[
         rich_help_panel=LOSS_PANEL,
     ),
 ]
+
+
+CiOption = Annotated[
+    float | None,
+    typer.Option(
+        "--ci",
+        metavar="[LEVEL]",
+        help="Confidence interval of every value at LEVEL (--ci alone: 0.95).",
+        rich_help_panel=STATS_PANEL,
+    ),
+]
+CiMethodOption = Annotated[
+    str | None,
+    typer.Option(
+        "--ci-method",
+        metavar="t|bootstrap",
+        help="t: the (paired) t interval, from sums over the rows (default); bootstrap: a Poisson bootstrap.",
+        rich_help_panel=STATS_PANEL,
+    ),
+]
+ResamplesOption = Annotated[
+    int | None,
+    typer.Option(metavar="B", help="Bootstrap resamples (default 1000).", rich_help_panel=STATS_PANEL),
+]
+SeedOption = Annotated[
+    int | None,
+    typer.Option(
+        metavar="S", help="The bootstrap's seed (default 0: the same intervals every run).", rich_help_panel=STATS_PANEL
+    ),
+]
+FailAboveOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--fail-above",
+        metavar="LOSS=VALUE",
+        help="Exit 4 if the loss is above VALUE (with --ci: its whole interval); repeatable.",
+        rich_help_panel=STATS_PANEL,
+    ),
+]
+FailIfWorseOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--fail-if-worse",
+        metavar="LOSS[=PCT]",
+        help="Exit 4 if a model's loss is above the baseline's by more than PCT % (default 0; with --ci: "
+        "significantly); repeatable.",
+        rich_help_panel=STATS_PANEL,
+    ),
+]
+GateOnOption = Annotated[
+    str | None,
+    typer.Option(
+        "--gate-on",
+        metavar="point|ci",
+        help="Gate on the value itself, or on its interval (default: ci with --ci, else point).",
+        rich_help_panel=STATS_PANEL,
+    ),
+]
+
+DEFAULT_CI_LEVEL = "0.95"
+
+
+def optional_levels(args: list[str]) -> list[str]:
+    """``--ci`` without a LEVEL after it becomes ``--ci=0.95``, so that ``--ci PRED…`` reads PRED as a file."""
+    out = []
+    for i, arg in enumerate(args):
+        if arg == "--":
+            return out + args[i:]
+        if arg == "--ci" and (i + 1 == len(args) or not _is_number(args[i + 1])):
+            arg = f"--ci={DEFAULT_CI_LEVEL}"
+        out.append(arg)
+    return out
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+def report_gates(result: Any) -> int:
+    """``Gate failed:`` lines on stderr for the checks that failed; the exit code they call for (4, or 0)."""
+    from losscli.engine.significance import gate_line
+
+    failed = [gate for gate in result.gates if not gate.passed]
+    if failed:
+        with contextlib.suppress(OSError, LossCliError, process.OutputClosed):
+            sys.stdout.flush()
+        for gate in failed:
+            with contextlib.suppress(OSError):
+                print(f"Gate failed: {gate_line(gate)}", file=sys.stderr)
+    return 4 if failed else 0
 
 
 def _print_version(ctx: typer.Context, value: bool) -> None:
@@ -475,8 +570,17 @@ def compute(
     value_only: Annotated[
         bool, typer.Option("--value-only", help="The same as -f value.", rich_help_panel=OUTPUT_PANEL)
     ] = False,
+    ci: CiOption = None,
+    ci_method: CiMethodOption = None,
+    resamples: ResamplesOption = None,
+    seed: SeedOption = None,
+    fail_above: FailAboveOption = None,
+    fail_if_worse: FailIfWorseOption = None,
+    gate_on: GateOnOption = None,
 ) -> None:
     """Compute a loss's value and its gradient for predictions and labels in files."""
+    if fail_if_worse:
+        raise UsageError("--fail-if-worse compares models with a baseline: use losscli compare")
     if value_only:
         if format_ not in (ComputeFormat.table, ComputeFormat.value):
             raise UsageError(f"--value-only and -f {format_.value} ask for two outputs: give one")
@@ -506,10 +610,19 @@ def compute(
         chunk_size=chunk_size,
         keep_rows=rows if format_ in (ComputeFormat.table, ComputeFormat.value) and grad_out is None else None,
         progress=render.row_progress,
+        ci=ci,
+        ci_method=ci_method,
+        resamples=resamples,
+        seed=seed,
+        fail_above=fail_above or (),
+        gate_on=gate_on,
     )
     if format_ is ComputeFormat.value and result.value is None:  # a loss whose default reduction is none
         raise UsageError(NO_SINGLE_VALUE)
     render.print_compute(result, format_.value, rows)
+    code = report_gates(result)
+    if code:
+        raise typer.Exit(code)
 
 
 @app.command(
@@ -602,6 +715,13 @@ def compare(
     label_key: LabelKeyOption = None,
     header: HeaderOption = None,
     format_: FormatOption = Format.table,
+    ci: CiOption = None,
+    ci_method: CiMethodOption = None,
+    resamples: ResamplesOption = None,
+    seed: SeedOption = None,
+    fail_above: FailAboveOption = None,
+    fail_if_worse: FailIfWorseOption = None,
+    gate_on: GateOnOption = None,
 ) -> None:
     """Compare models' predictions against one label file under several losses."""
     from losscli import api, render
@@ -623,8 +743,16 @@ def compare(
         pred_key=pred_key,
         label_key=label_key,
         header=header,
+        ci=ci,
+        ci_method=ci_method,
+        resamples=resamples,
+        seed=seed,
+        fail_above=fail_above or (),
+        fail_if_worse=fail_if_worse or (),
+        gate_on=gate_on,
     )
     render.print_comparison(result, format_.value)
+    code = report_gates(result)
     failures = []
     for model in result.models:  # a line per model that failed: its first failure
         errors = result.errors.get(model)
@@ -637,6 +765,8 @@ def compare(
     if failures:
         print_errors(failures)  # after the table: the models that failed
         raise typer.Exit(3)
+    if code:
+        raise typer.Exit(code)
 
 
 def _floats(text: str, option: str) -> list[float]:

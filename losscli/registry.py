@@ -137,6 +137,9 @@ class LossSpec:
     the probability of the true class, a score difference, a cosine, …)."""
     decomposition: str | None = None
     """How the loss splits over the rows of its inputs, one of ``DECOMPOSITIONS`` or None (see above)."""
+    resampling: str | None = None
+    """Why a loss that does not decompose cannot be bootstrapped by recomputing it on resampled rows (None:
+    it can), said when ``--ci`` asks for an interval."""
 
     @property
     def origin(self) -> str:

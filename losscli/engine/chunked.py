@@ -192,6 +192,46 @@ def _divisor(spec: LossSpec, params: dict[str, Any]) -> Callable[[torch.Tensor, 
     return target_weight
 
 
+RowHook = Callable[[int, np.ndarray, "np.ndarray | float"], None]
+"""Hears (first row, per-row sums of the ``none`` output, per-row divisors) of each chunk."""
+
+
+def row_sums(out: torch.Tensor) -> np.ndarray:
+    """Each row's sum of a ``none`` output (its first axis is the rows), in float64 (a 1-D output: itself)."""
+    if out.ndim == 1:
+        return out.numpy()
+    return out.reshape(len(out), -1).sum(dim=1, dtype=torch.float64).numpy()
+
+
+def row_divisor(
+    spec: LossSpec, params: dict[str, Any], reduction: str
+) -> Callable[[torch.Tensor, dict[str, torch.Tensor]], np.ndarray | float]:
+    """What each row adds to the divisor of ``reduction``: its elements (``mean``), its targets' class
+    weights (``mean`` of a ``target_weight`` loss, 0 for an ignored target), or 1 (``sum``, ``batchmean``)."""
+    if reduction != "mean":
+        return lambda out, tensors: 1.0
+    if spec.decomposition != "target_weight":
+        return lambda out, tensors: float(out[0].numel()) if len(out) else 1.0
+    ignore = spec.param("ignore_index")
+    ignore_index = params.get("ignore_index", ignore.default) if ignore is not None else None
+    weight = params.get("weight")
+    weights = None if weight is None else torch.tensor(weight, dtype=torch.float64)
+
+    def target_weight(out: torch.Tensor, tensors: dict[str, torch.Tensor]) -> np.ndarray | float:
+        target = tensors[spec.target_role.name]
+        if target.is_floating_point():  # class probabilities: torch divides by the samples
+            return float(out[0].numel()) if len(out) else 1.0
+        ignored = target == ignore_index if ignore_index is not None else torch.zeros_like(target, dtype=torch.bool)
+        if weights is None:
+            kept = torch.ones(target.shape, dtype=torch.float64)
+        else:
+            kept = weights[target.masked_fill(ignored, 0)]
+        kept = kept.masked_fill(ignored, 0.0)
+        return kept.reshape(len(kept), -1).sum(dim=1).numpy()
+
+    return target_weight
+
+
 def evaluate(
     spec: LossSpec,
     inputs: dict[str, Input],
@@ -202,6 +242,7 @@ def evaluate(
     dtype: str = "float32",
     chunk_rows: int | None = None,
     keep_rows: int | None = None,
+    rows: RowHook | None = None,
 ) -> ComputeResult:
     """The loss's value and gradients: chunk by chunk when it decomposes over samples, else whole.
 
@@ -223,6 +264,7 @@ def evaluate(
         dtype=dtype,
         chunk_rows=chunk_rows or DEFAULT_CHUNK_ROWS,
         keep_rows=keep_rows,
+        rows=rows,
     )
 
 
@@ -236,6 +278,7 @@ def compute_chunked(
     dtype: str = "float32",
     chunk_rows: int = DEFAULT_CHUNK_ROWS,
     keep_rows: int | None = None,
+    rows: RowHook | None = None,
 ) -> ComputeResult:
     """``engine.compute`` for a loss that decomposes over samples, ``chunk_rows`` rows at a time.
 
@@ -253,7 +296,7 @@ def compute_chunked(
     n_rows = len(pred) if pred.ndim else 1
     step = chunk_rows if splits(spec, arrays, params) else None
     shapes = {name: a.shape for name, a in arrays.items()}
-    run = _Run(spec, params, reduction, grad, dtype, keep_rows, shapes, n_rows)
+    run = Run(spec, params, reduction, grad, dtype, keep_rows, shapes, n_rows, rows=rows)
     with engine.torch_warnings() as caught:
         for start, chunk in _chunks(arrays, n_rows, step):
             run.add(start, chunk)
@@ -270,6 +313,7 @@ def stream(
     dtype: str = "float32",
     keep_rows: int | None = None,
     progress: Callable[[int], None] | None = None,
+    rows: RowHook | None = None,
 ) -> ComputeResult:
     """``compute_chunked`` over inputs read from files a chunk at a time, their length unknown until the end.
 
@@ -303,7 +347,7 @@ def stream(
         shared = frozenset(name for name, inp in first.items() if isinstance(inp, SharedInput))
         stats = MistakeStats(spec, params)
         pred, target = spec.pred_role.name, spec.target_role.name if spec.target_role is not None else None
-        run = _Run(spec, params, reduction, grad, dtype, keep_rows, None, None, shared, spill=True)
+        run = Run(spec, params, reduction, grad, dtype, keep_rows, None, None, shared, spill=True, rows=rows)
         for chunk in itertools.chain([first], chunks):
             if chunk is not first:
                 _validate(spec, chunk, params, run.rows + _rows(chunk), chunks)
@@ -405,7 +449,7 @@ def _validate(
         raise
 
 
-class _Run:
+class Run:
     """Value sums, divisors, per-element values and gradient sums of one computation, chunk by chunk."""
 
     def __init__(
@@ -420,13 +464,17 @@ class _Run:
         n_rows: int | None,
         shared: frozenset[str] = frozenset(),
         spill: bool = False,
+        rows: RowHook | None = None,
     ) -> None:
         """With ``spill`` (a stream of unknown length), the per-element values and every gradient row
-        kept (``keep_rows`` None) go to temporary files, so that memory does not grow with the rows."""
+        kept (``keep_rows`` None) go to temporary files, so that memory does not grow with the rows.
+        ``rows`` hears each chunk's per-row sums and divisors (``row_sums``)."""
         torch_dtype, self.np_dtype = engine.DTYPES[dtype]
         self.spec, self.params, self.reduction, self.grad, self.dtype = spec, params, reduction, grad, dtype
         self.loss_fn = engine.build_loss(spec, params, "none", torch_dtype)
         self.divisor = _divisor(spec, params)
+        self.on_rows = rows
+        self.row_divisor = row_divisor(spec, params, reduction) if rows is not None else None
         self.n_rows = n_rows
         self.rows = 0
         self.total = self.count = 0.0
@@ -448,6 +496,8 @@ class _Run:
         self.total += float(out.detach().sum(dtype=torch.float64))
         if self.reduction == "mean":
             self.count += self.divisor(out, tensors)
+        if self.on_rows is not None and out.ndim:
+            self.on_rows(start, row_sums(out.detach()), self.row_divisor(out, tensors))
         if self.reduction == "none":
             values = out.detach().numpy()
             if isinstance(self.values, Spill):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 from typing import Any
@@ -10,9 +11,24 @@ import numpy as np
 
 from losscli.advice.advisor import HUBER_TUNING, find_mistakes, infer_label_type, residual_scale
 from losscli.advice.integer_labels import significant
-from losscli.engine.chunked import evaluate
+from losscli.engine import core as engine
+from losscli.engine.chunked import DEFAULT_CHUNK_ROWS, Run, evaluate, splits
 from losscli.engine.params import parse_params
-from losscli.engine.results import Comparison
+from losscli.engine.results import Comparison, Difference
+from losscli.engine.significance import (
+    Gate,
+    Gates,
+    RowCollector,
+    Statistics,
+    above_gate,
+    estimate,
+    gate_columns,
+    no_rows,
+    recomputed,
+    recomputed_estimate,
+    value_scale,
+)
+from losscli.engine.stats import Estimate, holm
 from losscli.engine.validate import Input
 from losscli.errors import DataError, UnknownParamError, UsageError
 from losscli.io.inputs import CompareInputs, as_computed
@@ -180,6 +196,10 @@ def _rates(labels: np.ndarray, preds: list[np.ndarray]) -> bool:
         )
 
 
+STATISTICS_CHUNK_ROWS = 1 << 18
+"""Rows per chunk when ``--ci`` collects every row's loss of every model: their memory stays that of a chunk."""
+
+
 def compare(
     data: CompareInputs,
     losses: list[tuple[LossSpec, dict[str, Any]]],
@@ -188,6 +208,8 @@ def compare(
     dtype: str = "float32",
     keep_going: bool = False,
     reasons: dict[str, str] | None = None,
+    statistics: Statistics | None = None,
+    gates: Gates | None = None,
 ) -> Comparison:
     """Evaluate every loss on every model (no gradients) and rank the models per loss.
 
@@ -196,6 +218,9 @@ def compare(
     be read (``data.failed``), or whose loss is not finite or is refused, gets
     an error for that column and the others are still compared; without
     ``keep_going`` the first such failure is raised as a ``DataError``.
+    With ``statistics`` (``--ci``), every value gets an interval and every
+    model its paired difference against the loss's baseline; ``gates`` are
+    judged last.
     """
     for spec, _ in losses:
         extra = [r.name for r in spec.input_roles if r.default is None]
@@ -217,33 +242,247 @@ def compare(
     for model, message in data.failed.items():
         result.errors[model] = dict.fromkeys(keys, message)
     labels = _shared(data.labels, dtype)
+    preds = []
     for name, pred in data.models:
         try:
-            pred = _shared(pred, dtype)
+            preds.append((name, _shared(pred, dtype)))
         except DataError as e:
             if not keep_going:
                 raise
             result.errors[name] = dict.fromkeys(keys, str(e))
-            continue
-        for key, (spec, params) in zip(keys, losses, strict=True):
+    evaluation = Evaluation(result, dtype, keep_going, statistics)
+    for key, (spec, params) in zip(keys, losses, strict=True):
+        evaluation.add_column(key, spec, params, labels, preds)
+    evaluation.run(labels.array.shape[0] if labels.array.ndim else 1)
+    _rank(result)
+    if statistics is not None:
+        evaluation.significance()
+    if gates:
+        result.gates = evaluation.judge(gates)
+    return result
+
+
+@dataclasses.dataclass
+class _Cell:
+    """One model under one loss: its inputs, its run (a loss that decomposes), what it warns."""
+
+    inputs: dict[str, Input]
+    messages: list[str]
+    run: Run | None = None
+    failed: bool = False
+    replicates: np.ndarray | None = None
+    """The loss recomputed on each bootstrap resample (a loss that does not decompose)."""
+
+
+@dataclasses.dataclass
+class _Column:
+    key: str
+    spec: LossSpec
+    params: dict[str, Any]
+    cells: dict[str, _Cell]
+    split: bool = True
+
+
+class Evaluation:
+    """Every loss of a comparison on every model, a chunk of rows at a time for all of them at once, so that
+    each chunk's per-row losses of every model go to the intervals' sums together (``RowCollector``)."""
+
+    def __init__(self, result: Comparison, dtype: str, keep_going: bool, statistics: Statistics | None) -> None:
+        self.result, self.dtype, self.keep_going, self.statistics = result, dtype, keep_going, statistics
+        self.columns: list[_Column] = []
+        self.collector = RowCollector(statistics) if statistics is not None else None
+        self.rows = 0
+
+    def fail(self, model: str, key: str, error: DataError) -> None:
+        if not self.keep_going:
+            raise DataError(f"{model} under {key}: {error}") from error
+        self.result.errors.setdefault(model, {})[key] = str(error)
+
+    def add_column(
+        self, key: str, spec: LossSpec, params: dict[str, Any], labels: Input, preds: list[tuple[str, Input]]
+    ) -> None:
+        """Check every model's inputs for the loss; a loss that does not decompose is computed here, whole."""
+        column = _Column(key, spec, params, {})
+        reduction = spec.default_reduction
+        for name, pred in preds:
+            if key in self.result.errors.get(name, {}):
+                continue
             inputs = {
                 spec.pred_role.name: Input(spec.pred_role, pred.array, pred.source, pred.columns),
                 spec.target_role.name: Input(spec.target_role, labels.array, labels.source, labels.columns),
             }
             try:
-                outcome = evaluate(spec, inputs, params, spec.default_reduction, grad=False, dtype=dtype)
-                value = outcome.value
-                if value is None or not math.isfinite(value):
-                    raise DataError(f"the loss is {value}: check the predictions (and the labels) for it")
+                if spec.decomposition is None:
+                    outcome = evaluate(spec, inputs, params, reduction, grad=False, dtype=self.dtype)
+                    self._value(name, key, outcome)
+                    cell = _Cell(inputs, [])
+                    if self.statistics is not None and self.statistics.bootstrap:
+                        cell.replicates = recomputed(spec, inputs, params, reduction, self.dtype, self.statistics)
+                else:
+                    cell = _Cell(inputs, engine.check_inputs(spec, inputs, params, reduction))
+                    arrays = {role: inp.array for role, inp in inputs.items()}
+                    column.split = column.split and splits(spec, arrays, params)
+                    hook = self._hook(key, name)
+                    cell.run = Run(spec, params, reduction, False, self.dtype, None, None, None, rows=hook)
             except DataError as e:
-                if not keep_going:
-                    raise DataError(f"{name} under {key}: {e}") from e
-                result.errors.setdefault(name, {})[key] = str(e)
+                self.fail(name, key, e)
                 continue
-            result.values[name][key] = value
-            result.warnings += [f"{name}, {key}: {w}" for w in outcome.warnings]
-    _rank(result)
-    return result
+            column.cells[name] = cell
+        if self.collector is not None:
+            self.collector.column(key, list(column.cells))
+        self.columns.append(column)
+
+    def _hook(self, key: str, model: str) -> Any:
+        return self.collector.hook(key, model) if self.collector is not None else None
+
+    def run(self, rows: int) -> None:
+        """Run the losses that decompose over the rows, chunk by chunk, then take their values."""
+        self.rows = rows
+        step = STATISTICS_CHUNK_ROWS if self.collector is not None else DEFAULT_CHUNK_ROWS
+        for start in range(0, max(rows, 1), step):
+            for column in self.columns:
+                if column.spec.decomposition is None or (start and not column.split):
+                    continue
+                failed = set()
+                for name, cell in column.cells.items():
+                    if cell.failed:
+                        failed.add(name)
+                        continue
+                    arrays = {role: inp.array for role, inp in cell.inputs.items()}
+                    if column.split:
+                        arrays = {role: a[start : start + step] for role, a in arrays.items()}
+                    with engine.torch_warnings() as caught:
+                        try:
+                            cell.run.add(start, arrays)
+                        except DataError as e:
+                            cell.failed = True
+                            failed.add(name)
+                            self.fail(name, column.key, e)
+                    cell.messages += engine.warning_texts(caught)
+                if self.collector is not None:
+                    self.collector.flush(column.key, failed)
+            if self.collector is not None and start == 0:
+                self.collector.start()
+        for column in self.columns:
+            for name, cell in column.cells.items():
+                if cell.run is not None and not cell.failed:
+                    outcome = cell.run.result(cell.inputs, list(dict.fromkeys(cell.messages)))
+                    try:
+                        self._value(name, column.key, outcome)
+                    except DataError as e:
+                        cell.failed = True
+                        self.fail(name, column.key, e)
+        if self.collector is not None:
+            self.collector.finish(rows)
+
+    def _value(self, model: str, key: str, outcome: Any) -> None:
+        value = outcome.value
+        if value is None or not math.isfinite(value):
+            raise DataError(f"the loss is {value}: check the predictions (and the labels) for it")
+        self.result.values[model][key] = value
+        self.result.warnings += [f"{model}, {key}: {w}" for w in outcome.warnings]
+
+    # --- intervals and differences --------------------------------------------------------------------
+
+    def contrast(self, column: _Column, weights: dict[str, float]) -> Estimate:
+        """The estimate of Σ weight · value over some models of a column (one model: its value)."""
+        statistics = self.statistics
+        if column.spec.decomposition is None:
+            replicates = sum(w * column.cells[m].replicates for m, w in weights.items())
+            point = sum(w * self.result.values[m][column.key] for m, w in weights.items())
+            return recomputed_estimate(point, replicates, statistics)
+        group = self.collector.groups.get(column.key)
+        if group is None:
+            raise no_rows(column.key)
+        models = self.collector.models[column.key]
+        coefficients = np.zeros(len(models))
+        for model, w in weights.items():
+            coefficients[models.index(model)] = w
+        scale = value_scale(column.spec.default_reduction, self.rows)
+        return estimate(self.collector.tally, group, coefficients, statistics, scale)
+
+    def _scored(self, column: _Column) -> list[str]:
+        return [m for m in column.cells if self.result.values[m][column.key] is not None]
+
+    def significance(self) -> None:
+        """Every value's interval, and every model's paired difference against its loss's baseline."""
+        result, statistics = self.result, self.statistics
+        result.statistics = statistics
+        result.alternative = "less" if result.baseline is not None else "two-sided"
+        alpha = 1 - statistics.level
+        for model in result.models:
+            result.ci[model] = dict.fromkeys(result.losses)
+            result.differences[model] = dict.fromkeys(result.losses)
+        for column in self.columns:
+            key = column.key
+            scored = self._scored(column)
+            for model in scored:
+                found = self.contrast(column, {model: 1.0})
+                result.ci[model][key] = (found.low, found.high)
+            reference = result.reference(key)
+            if reference not in scored:
+                continue
+            others = [m for m in scored if m != reference]
+            found = {m: self.contrast(column, {m: 1.0, reference: -1.0}) for m in others}
+            p_values = [found[m].p_value(result.alternative) for m in others]
+            for model, p, adjusted in zip(others, p_values, holm(p_values), strict=True):
+                estimate_ = found[model]
+                result.differences[model][key] = Difference(
+                    estimate_.value, (estimate_.low, estimate_.high), p, adjusted, bool(adjusted < alpha)
+                )
+
+    # --- gates ----------------------------------------------------------------------------------------
+
+    def judge(self, gates: Gates) -> list[Gate]:
+        """Every check of the gates, in the order given: each model under each column a gate names."""
+        result = self.result
+        checks: list[Gate] = []
+        by_key = {column.key: column for column in self.columns}
+        for loss, bound in gates.above:
+            for key in gate_columns(loss, result.losses, result.loss_names, "--fail-above"):
+                for model in result.models:
+                    interval = result.ci.get(model, {}).get(key)
+                    checks.append(above_gate(model, key, result.values[model][key], interval, bound, gates.on))
+        for loss, pct in gates.worse:
+            for key in gate_columns(loss, result.losses, result.loss_names, "--fail-if-worse"):
+                checks += self._worse(by_key[key], pct, gates.on)
+        return checks
+
+    def _worse(self, column: _Column, pct: float, on: str) -> list[Gate]:
+        """``--fail-if-worse``: each model against the baseline's value raised by ``pct`` percent; with ``ci``,
+        failed only when significantly above it (Holm across the models)."""
+        result, key = self.result, column.key
+        reference = result.reference(key)
+        base = result.values.get(reference, {}).get(key) if reference is not None else None
+        if base is None:
+            raise DataError(f"--fail-if-worse {key}: the baseline {reference} has no value to compare with")
+        factor = 1 + math.copysign(pct / 100, base)
+        bound = base * factor
+        models = [m for m in result.models if m != reference]
+        if on != "ci":
+            return [
+                Gate(m, key, "fail-if-worse", v, bound, v is not None and not v > bound, baseline=reference)
+                for m in models
+                if (v := result.values[m][key]) is not None or m in result.errors
+            ]
+        scored = [m for m in models if result.values[m][key] is not None]
+        found = {m: self.contrast(column, {m: 1.0, reference: -factor}) for m in scored}
+        alternative = "greater" if result.baseline is not None else "two-sided"
+        adjusted = dict(zip(scored, holm([found[m].p_value(alternative) for m in scored]), strict=True))
+        alpha = 1 - self.statistics.level
+        return [
+            Gate(
+                m,
+                key,
+                "fail-if-worse",
+                result.values[m][key],
+                bound,
+                not (adjusted[m] < alpha and found[m].value > 0),
+                p_value=adjusted[m],
+                baseline=reference,
+            )
+            for m in scored
+        ]
 
 
 def _shared(inp: Input, dtype: str) -> Input:

@@ -52,6 +52,17 @@ class ComputeResult:
     """Each argument of the loss read from a file, by its torch name."""
     pred_role: str | None = None
     """The torch name of the argument the predictions fill (``input``, ``log_probs``, …)."""
+    ci: tuple[float, float] | None = None
+    """The value's confidence interval (``--ci``), at ``statistics.level``."""
+    statistics: Any = None
+    """How ``ci`` was computed (``significance.Statistics``); None without ``--ci``."""
+    gates: list[Any] = field(default_factory=list)
+    """Every check of ``--fail-above`` (``significance.Gate``)."""
+
+    @property
+    def passed(self) -> bool | None:
+        """Whether every gate passed (None without gates)."""
+        return all(g.passed for g in self.gates) if self.gates else None
 
     @property
     def grad(self) -> np.ndarray | None:
@@ -112,6 +123,26 @@ class Comparison:
     """The models whose files could not be used (their every column has the file's error)."""
     sort: str | None = None
     """The column the rows are ordered by, best first (None: as given)."""
+    ci: dict[str, dict[str, tuple[float, float] | None]] = field(default_factory=dict)
+    """model → loss → the value's confidence interval (``--ci``)."""
+    differences: dict[str, dict[str, Any]] = field(default_factory=dict)
+    """model → loss → its paired difference against the loss's baseline (``Difference``; None for the baseline)."""
+    statistics: Any = None
+    """How ``ci`` and ``differences`` were computed (``significance.Statistics``); None without ``--ci``."""
+    alternative: str | None = None
+    """The differences' p-values: ``less`` (the model below a given ``--baseline``) or ``two-sided`` (against
+    the best model, picked from the data)."""
+    gates: list[Any] = field(default_factory=list)
+    """Every check of ``--fail-above`` and ``--fail-if-worse`` (``significance.Gate``)."""
+
+    @property
+    def passed(self) -> bool | None:
+        """Whether every gate passed (None without gates)."""
+        return all(g.passed for g in self.gates) if self.gates else None
+
+    def reference(self, loss: str) -> str | None:
+        """The model a loss's differences are taken against: ``baseline``, else the loss's best."""
+        return self.baseline if self.baseline is not None else self.best.get(loss)
 
     def ordered_models(self) -> list[str]:
         """The models in the order the outputs list them: by ``sort``'s column (failures last), else as given."""
@@ -200,3 +231,26 @@ class CurveSet:
 
     def __repr__(self) -> str:
         return f"<CurveSet of {len(self.curves)} curves: {', '.join(c.loss for c in self.curves)}>"
+
+
+@dataclass
+class Difference:
+    """A model's paired difference against a baseline under one loss: model − baseline, mean of the rows."""
+
+    delta: float
+    ci: tuple[float, float]
+    p_value: float
+    """One-sided ("the model is lower": ``Comparison.alternative`` less) or two-sided."""
+    p_adjusted: float
+    """Holm-adjusted across the models of the loss."""
+    significant: bool
+    """``p_adjusted`` below 1 − the level."""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "delta": self.delta,
+            "ci": list(self.ci),
+            "p_value": self.p_value,
+            "p_adjusted": self.p_adjusted,
+            "significant": self.significant,
+        }

@@ -93,7 +93,30 @@ def compute_dict(result: ComputeResult, arrays: dict[str, np.ndarray] | None = N
             name: {"path": info.path, "columns": info.columns, "shape": list(info.shape)}
             for name, info in result.inputs.items()
         },
+        **statistics_dict(result.statistics, {"ci": None if result.ci is None else list(result.ci)}),
+        **gates_dict(result),
     }
+
+
+def statistics_dict(statistics: Any, keys: dict[str, Any]) -> dict[str, Any]:
+    """``ci`` and the keys saying how it was computed, when ``--ci`` was given."""
+    return {} if statistics is None else {**keys, **statistics.to_dict()}
+
+
+def gates_dict(result: Any) -> dict[str, Any]:
+    """``gates`` (every check) and ``passed``, when gates were given."""
+    if not result.gates:
+        return {}
+    return {"gates": [gate.to_dict() for gate in result.gates], "passed": result.passed}
+
+
+def interval_text(statistics: Any) -> str:
+    """How the intervals were computed, in words: "95 % t interval", "95 % bootstrap interval (1000 …)"."""
+    level = f"{100 * statistics.level:g} %"
+    if statistics.bootstrap:
+        bootstrap = f"Poisson bootstrap of {statistics.resamples} resamples, seed {statistics.seed}"
+        return f"{level} percentile interval, {bootstrap}"
+    return f"{level} t interval"
 
 
 def columns_text(columns: list[str] | None) -> str:
@@ -263,6 +286,8 @@ def compute_table(result: ComputeResult, rows: int, console: Console) -> None:
     summary.add_row("dtype", result.dtype)
     if result.value is not None:
         summary.add_row("value", f"[bold green]{result.value:.8g}[/]")
+    if result.ci is not None:
+        summary.add_row("interval", f"[{result.ci[0]:.6g}, {result.ci[1]:.6g}]  {interval_text(result.statistics)}")
     console.print(summary)
     if result.values is not None:
         console.print()
@@ -283,6 +308,8 @@ def write_compute_csv(out: TextIO, result: ComputeResult) -> None:
         textout.write_long_csv(out, "values", result.values)
     else:
         out.write(f"value,,{result.value}\n")
+    if result.ci is not None:
+        out.write(f"ci,0,{result.ci[0]!r}\nci,1,{result.ci[1]!r}\n")
     for name, grad in result.gradients.items():
         textout.write_long_csv(out, f"grad_{name}", grad.values)
 
@@ -595,6 +622,18 @@ def comparison_dict(result: Comparison) -> dict[str, Any]:
         "failed": [model for model in result.models if model in result.errors],
         "reasons": result.reasons,
         "warnings": result.warnings,
+        **statistics_dict(
+            result.statistics,
+            {
+                "ci": {m: {k: None if v is None else list(v) for k, v in c.items()} for m, c in result.ci.items()},
+                "differences": {
+                    m: {k: None if d is None else d.to_dict() for k, d in per.items()}
+                    for m, per in result.differences.items()
+                },
+                "alternative": result.alternative,
+            },
+        ),
+        **gates_dict(result),
     }
 
 
@@ -606,16 +645,27 @@ def print_comparison(result: Comparison, format_: str) -> None:
         out = io.StringIO()
         writer = csv.writer(out, lineterminator="\n")
         changes = [f"{loss}_change_pct" for loss in result.losses] if result.baseline is not None else []
-        writer.writerow(["pred", "name", *result.losses, *changes])
+        intervals = []
+        if result.statistics is not None:
+            for loss in result.losses:
+                intervals += [f"{loss}_ci_low", f"{loss}_ci_high", f"{loss}_delta", f"{loss}_p_adjusted"]
+        writer.writerow(["pred", "name", *result.losses, *changes, *intervals])
         for model in models:
             values = [result.values[model][loss] for loss in result.losses]
             extra = [result.change[model][loss] for loss in result.losses] if changes else []
+            found: list[float | None] = []
+            if intervals:
+                for loss in result.losses:
+                    ci, difference = result.ci[model][loss], result.differences[model][loss]
+                    found += list(ci) if ci is not None else [None, None]
+                    found += [difference.delta, difference.p_adjusted] if difference is not None else [None, None]
             writer.writerow(
                 [
                     model,
                     result.names.get(model, model),
                     *("" if v is None else repr(v) for v in values),
                     *("" if v is None else f"{v:.4g}" for v in extra),
+                    *("" if v is None else repr(v) for v in found),
                 ]
             )
         print(out.getvalue(), end="")
@@ -644,14 +694,36 @@ def _comparison_cell(result: Comparison, model: str, column: str) -> Text:
         return Text("error", style="bold red")
     value = result.values[model][column]
     best = result.best[column] == model
-    text = Text(f"{value:.6g}", style="bold green" if best else "")
+    interval = result.ci.get(model, {}).get(column) if result.statistics is not None else None
+    text = Text(f"{value:.4g}" if interval else f"{value:.6g}", style="bold green" if best else "")
+    if interval is not None:
+        text.append(f" [{interval[0]:.3g}, {interval[1]:.3g}]")
     if result.baseline is not None and model != result.baseline:
         change = result.change[model][column]
         if change is not None:
             text.append(f" ({change:+.1f}%)", style="dim")
+    difference = result.differences.get(model, {}).get(column) if result.statistics is not None else None
+    if difference is not None and difference.significant:
+        text.append(f" {SIGNIFICANT}", style="bold yellow")
     if best:
         text.append(" *", style="bold green")
     return text
+
+
+SIGNIFICANT = "†"
+"""The marker of a difference significant at the level of ``--ci``."""
+
+
+def significance_note(result: Comparison) -> str:
+    """What the intervals and the marker of significant differences mean."""
+    statistics = result.statistics
+    test = "Poisson bootstrap" if statistics.bootstrap else "paired t test"
+    alpha = f"{1 - statistics.level:.3g}"
+    if result.alternative == "less":
+        claim = f"lower than the baseline ({test}, one-sided, Holm-adjusted p < {alpha})"
+    else:
+        claim = f"differs from its column's best model ({test}, two-sided, Holm-adjusted p < {alpha})"
+    return f"[lo, hi]: {interval_text(statistics)}; {SIGNIFICANT} {claim}"
 
 
 def _build_comparison(result: Comparison, models: list[str], columns: list[str]) -> Table:
@@ -675,6 +747,8 @@ def comparison_table(result: Comparison, models: list[str], console: Console) ->
         shown.pop()
         table = _build_comparison(result, models, shown)
     notes = ["* best in its column"]
+    if result.statistics is not None:
+        notes.append(significance_note(result))
     hidden = result.losses[len(shown) :]
     if hidden:
         columns = terminal.counted(len(hidden), "loss column")
