@@ -60,6 +60,12 @@ def compute(
     dtype: str = "float32",
     inputs: Mapping[str, Data] | None = None,
     grad_out: str | os.PathLike | None = None,
+    ci: float | None = None,
+    ci_method: str | None = None,
+    resamples: int | None = None,
+    seed: int | None = None,
+    fail_above: float | None = None,
+    gate_on: str | None = None,
     **params: Any,
 ) -> ComputeResult:
     """A loss's value and its gradient, computed by the loss's torch implementation with autograd.
@@ -76,6 +82,11 @@ def compute(
       dtype: ``"float32"`` (torch's default) or ``"float64"``.
       inputs: further arguments by torch's name, e.g. ``{"var": v}`` for ``gaussian_nll``.
       grad_out: a ``.npy``, ``.npz`` or ``.csv`` path to write the whole gradient to (atomically).
+      ci: a confidence level (``0.95``): ``.ci`` is then the value's interval (``--ci``).
+      ci_method: ``"t"`` (default) or ``"bootstrap"``; ``resamples`` (1000) and ``seed`` (0) are the
+        bootstrap's.
+      fail_above: a bound: ``.passed`` is False when the value (with ``ci``: its whole interval) is above it,
+        and ``.gates`` says so (``--fail-above``; ``gate_on`` ``"point"`` or ``"ci"`` as ``--gate-on``).
       **params: the loss's parameters, e.g. ``delta=2.0`` for ``huber``, ``weight=[1, 2, 0.5]``.
 
     Returns:
@@ -106,6 +117,12 @@ def compute(
             dtype=dtype,
             grad_out=grad_out,
             preloaded=preloaded,
+            ci=ci,
+            ci_method=ci_method,
+            resamples=resamples,
+            seed=seed,
+            fail_above=[] if fail_above is None else [f"{get_loss(loss).name}={fail_above!r}"],
+            gate_on=gate_on,
         )
     )
 
@@ -259,6 +276,13 @@ def compare(
     baseline: str | None = None,
     dtype: str = "float32",
     fail_fast: bool = True,
+    ci: float | None = None,
+    ci_method: str | None = None,
+    resamples: int | None = None,
+    seed: int | None = None,
+    fail_above: Mapping[str, float] | None = None,
+    fail_if_worse: Mapping[str, float] | Sequence[str] | None = None,
+    gate_on: str | None = None,
     **params: Any,
 ) -> Comparison:
     """Several models' predictions against the same labels, under several losses.
@@ -273,6 +297,11 @@ def compare(
       dtype: ``"float32"`` or ``"float64"``.
       fail_fast: raise the first model's failure (default); False scores the others and records it in
         ``.errors`` (as the CLI does without ``--fail-fast``).
+      ci: a confidence level (``0.95``): ``.ci`` holds every value's interval and ``.differences`` every
+        model's paired difference against the baseline (else each loss's best model), with its p-values.
+      ci_method, resamples, seed: as ``compute``'s.
+      fail_above: loss → bound; fail_if_worse: loss → percent (or a list of losses: 0 %): the gates, judged
+        in ``.gates`` and ``.passed`` (``--fail-above``, ``--fail-if-worse``; ``gate_on`` as ``--gate-on``).
       **params: parameters for every compared loss that takes them (``delta=2``).
 
     Returns:
@@ -303,8 +332,21 @@ def compare(
             dtype=dtype,
             fail_fast=fail_fast,
             preloaded=preloaded,
+            ci=ci,
+            ci_method=ci_method,
+            resamples=resamples,
+            seed=seed,
+            fail_above=[f"{loss}={bound!r}" for loss, bound in (fail_above or {}).items()],
+            fail_if_worse=_worse_items(fail_if_worse),
+            gate_on=gate_on,
         )
     )
+
+
+def _worse_items(worse: Mapping[str, float] | Sequence[str] | None) -> list[str]:
+    if isinstance(worse, Mapping):
+        return [f"{loss}={pct!r}" for loss, pct in worse.items()]
+    return [worse] if isinstance(worse, str) else list(worse or [])
 
 
 def run_compare(
