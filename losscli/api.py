@@ -373,10 +373,12 @@ def run_compare(
     fail_above: Sequence[str] = (),
     fail_if_worse: Sequence[str] = (),
     gate_on: str | None = None,
+    chunk_size: int | None = None,
 ) -> Comparison:
     """``compare`` with the CLI's options: ``-l`` items, ``-p`` items, ``--name`` pairs, ``--sort``, file
-    options, ``--ci`` and its method, and the gates. Without ``fail_fast`` a model that fails is recorded in
-    ``.errors`` and the others are scored."""
+    options, ``--ci`` and its method, the gates, and ``chunk_size`` (read the files ``chunk_size`` rows at a
+    time: losses named with ``-l`` only, as the default ones are chosen from all the rows). Without
+    ``fail_fast`` a model that fails is recorded in ``.errors`` and the others are scored."""
     from losscli.engine import significance
     from losscli.engine.params import parse_params
     from losscli.io.inputs import gather_compare_inputs
@@ -386,10 +388,7 @@ def run_compare(
     statistics = significance.statistics_options(ci, ci_method, resamples, seed)
     gates = significance.gate_options(fail_above, fail_if_worse, gate_on, statistics)
     chosen = loss_columns(losses)
-    with _in_background(  # read the files while torch imports
-        gather_compare_inputs,
-        list(preds),
-        labels,
+    files = dict(
         label_cols=label_cols,
         pred_cols=pred_cols,
         label_key=label_key,
@@ -398,10 +397,26 @@ def run_compare(
         header=header,
         names=names,
         keep_going=not fail_fast,
-        preloaded=preloaded,
-    ) as pending:
+    )
+    chunks = None
+    if chunk_size is not None:
+        from losscli.io.inputs import stream_compare_inputs
+
+        if not chosen:
+            raise UsageError(
+                "compare --chunk-size needs the losses named with -l: the default ones (and huber's delta) are "
+                "chosen from all the rows at once"
+            )
+        if preloaded:
+            raise UsageError("chunk_size streams files: give the models and labels as paths")
         import_engine(statistics is not None)
-        data = pending.result()
+        data, chunks = stream_compare_inputs(list(preds), labels, chunk_rows=chunk_size, dtype=dtype, **files)
+    else:
+        with _in_background(  # read the files while torch imports
+            gather_compare_inputs, list(preds), labels, preloaded=preloaded, **files
+        ) as pending:
+            import_engine(statistics is not None)
+            data = pending.result()
     from losscli.engine import comparison
 
     reasons: dict[str, str] = {}
@@ -435,6 +450,7 @@ def run_compare(
         reasons=reasons,
         statistics=statistics,
         gates=gates,
+        chunks=chunks,
     )
     result.warnings[:0] = data.notes
     result.sort = sort_column

@@ -713,6 +713,15 @@ def compare(
         typer.Option(metavar="NAME", help="Array name inside PRED .npz files.", rich_help_panel=INPUTS_PANEL),
     ] = None,
     label_key: LabelKeyOption = None,
+    chunk_size: Annotated[
+        int | None,
+        typer.Option(
+            min=1,
+            metavar="N",
+            help="Read the files N rows at a time (losses named with -l; memory: a chunk of every model).",
+            rich_help_panel=INPUTS_PANEL,
+        ),
+    ] = None,
     header: HeaderOption = None,
     format_: FormatOption = Format.table,
     ci: CiOption = None,
@@ -750,6 +759,7 @@ def compare(
         fail_above=fail_above or (),
         fail_if_worse=fail_if_worse or (),
         gate_on=gate_on,
+        chunk_size=chunk_size,
     )
     render.print_comparison(result, format_.value)
     code = report_gates(result)

@@ -5,11 +5,19 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
+from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
 
-from losscli.advice.advisor import HUBER_TUNING, find_mistakes, infer_label_type, residual_scale
+from losscli.advice.advisor import (
+    HUBER_TUNING,
+    MistakeStats,
+    find_mistakes,
+    infer_label_type,
+    judge_mistakes,
+    residual_scale,
+)
 from losscli.advice.integer_labels import significant
 from losscli.engine import core as engine
 from losscli.engine.chunked import DEFAULT_CHUNK_ROWS, Run, evaluate, splits
@@ -29,9 +37,9 @@ from losscli.engine.significance import (
     value_scale,
 )
 from losscli.engine.stats import Estimate, holm
-from losscli.engine.validate import Input
+from losscli.engine.validate import Input, validate
 from losscli.errors import DataError, UnknownParamError, UsageError
-from losscli.io.inputs import CompareInputs, as_computed
+from losscli.io.inputs import CompareChunk, CompareInputs, as_computed
 from losscli.registry import LossSpec, get_loss
 from losscli.render.modelnames import distinguishing_names
 
@@ -210,6 +218,7 @@ def compare(
     reasons: dict[str, str] | None = None,
     statistics: Statistics | None = None,
     gates: Gates | None = None,
+    chunks: Iterator[CompareChunk] | None = None,
 ) -> Comparison:
     """Evaluate every loss on every model (no gradients) and rank the models per loss.
 
@@ -220,7 +229,8 @@ def compare(
     ``keep_going`` the first such failure is raised as a ``DataError``.
     With ``statistics`` (``--ci``), every value gets an interval and every
     model its paired difference against the loss's baseline; ``gates`` are
-    judged last.
+    judged last. With ``chunks`` (``io.inputs.stream_compare_inputs``), the
+    rows come a chunk at a time and ``data`` holds none of them.
     """
     for spec, _ in losses:
         extra = [r.name for r in spec.input_roles if r.default is None]
@@ -241,19 +251,24 @@ def compare(
     )
     for model, message in data.failed.items():
         result.errors[model] = dict.fromkeys(keys, message)
-    labels = _shared(data.labels, dtype)
-    preds = []
-    for name, pred in data.models:
-        try:
-            preds.append((name, _shared(pred, dtype)))
-        except DataError as e:
-            if not keep_going:
-                raise
-            result.errors[name] = dict.fromkeys(keys, str(e))
     evaluation = Evaluation(result, dtype, keep_going, statistics)
-    for key, (spec, params) in zip(keys, losses, strict=True):
-        evaluation.add_column(key, spec, params, labels, preds)
-    evaluation.run(labels.array.shape[0] if labels.array.ndim else 1)
+    if chunks is not None:
+        for key, (spec, params) in zip(keys, losses, strict=True):
+            evaluation.add_streamed_column(key, spec, params, [name for name, _ in data.models])
+        evaluation.run_streamed(data, chunks)
+    else:
+        labels = _shared(data.labels, dtype)
+        preds = []
+        for name, pred in data.models:
+            try:
+                preds.append((name, _shared(pred, dtype)))
+            except DataError as e:
+                if not keep_going:
+                    raise
+                result.errors[name] = dict.fromkeys(keys, str(e))
+        for key, (spec, params) in zip(keys, losses, strict=True):
+            evaluation.add_column(key, spec, params, labels, preds)
+        evaluation.run(labels.array.shape[0] if labels.array.ndim else 1)
     _rank(result)
     if statistics is not None:
         evaluation.significance()
@@ -272,6 +287,8 @@ class _Cell:
     failed: bool = False
     replicates: np.ndarray | None = None
     """The loss recomputed on each bootstrap resample (a loss that does not decompose)."""
+    stats: MistakeStats | None = None
+    """The advisor's statistics of a streamed model, judged once all its rows are in."""
 
 
 @dataclasses.dataclass
@@ -337,32 +354,112 @@ class Evaluation:
 
     def run(self, rows: int) -> None:
         """Run the losses that decompose over the rows, chunk by chunk, then take their values."""
-        self.rows = rows
         step = STATISTICS_CHUNK_ROWS if self.collector is not None else DEFAULT_CHUNK_ROWS
         for start in range(0, max(rows, 1), step):
             for column in self.columns:
                 if column.spec.decomposition is None or (start and not column.split):
                     continue
-                failed = set()
                 for name, cell in column.cells.items():
-                    if cell.failed:
-                        failed.add(name)
-                        continue
-                    arrays = {role: inp.array for role, inp in cell.inputs.items()}
-                    if column.split:
-                        arrays = {role: a[start : start + step] for role, a in arrays.items()}
-                    with engine.torch_warnings() as caught:
-                        try:
-                            cell.run.add(start, arrays)
-                        except DataError as e:
-                            cell.failed = True
-                            failed.add(name)
-                            self.fail(name, column.key, e)
-                    cell.messages += engine.warning_texts(caught)
-                if self.collector is not None:
-                    self.collector.flush(column.key, failed)
+                    if not cell.failed:
+                        arrays = {role: inp.array for role, inp in cell.inputs.items()}
+                        if column.split:
+                            arrays = {role: a[start : start + step] for role, a in arrays.items()}
+                        self._add(column, name, cell, start, arrays)
+                self._flush(column)
             if self.collector is not None and start == 0:
                 self.collector.start()
+        self._finish(rows)
+
+    def add_streamed_column(self, key: str, spec: LossSpec, params: dict[str, Any], models: list[str]) -> None:
+        """A loss whose inputs come a chunk at a time (``run_streamed``); the advisor judges all the rows."""
+        if spec.decomposition is None:
+            raise UsageError(
+                f"{key}: {spec.name} does not decompose over samples, so it cannot be streamed: "
+                "compare without --chunk-size"
+            )
+        column = _Column(key, spec, params, {})
+        for name in models:
+            if key not in self.result.errors.get(name, {}):
+                run = Run(
+                    spec,
+                    params,
+                    spec.default_reduction,
+                    False,
+                    self.dtype,
+                    None,
+                    None,
+                    None,
+                    rows=self._hook(key, name),
+                )
+                column.cells[name] = _Cell({}, [], run, stats=MistakeStats(spec, params))
+        if self.collector is not None:
+            self.collector.column(key, list(column.cells))
+        self.columns.append(column)
+
+    def run_streamed(self, data: CompareInputs, chunks: Iterator[CompareChunk]) -> None:
+        """Run every loss on each chunk of every model as it is read (``io.inputs.stream_compare_inputs``):
+        each chunk validated (its messages name the files' rows), the advisor's statistics gathered."""
+        shown = dict(data.models)
+        rows = 0
+        for first, labels, models in chunks:
+            for column in self.columns:
+                spec, key = column.spec, column.key
+                for name, cell in column.cells.items():
+                    got = models.get(name)
+                    if cell.failed:
+                        continue
+                    if isinstance(got, DataError):
+                        cell.failed = True
+                        self.fail(name, key, got)
+                        continue
+                    inputs = {
+                        spec.pred_role.name: Input(spec.pred_role, got, shown[name].source, shown[name].columns, first),
+                        spec.target_role.name: Input(
+                            spec.target_role, labels, data.labels.source, data.labels.columns, first
+                        ),
+                    }
+                    try:
+                        validate(spec, inputs, column.params)
+                        arrays = {role: inp.array for role, inp in inputs.items()}
+                        if first == 0 and not splits(spec, arrays, column.params):
+                            raise UsageError(
+                                f"{key}: each of these inputs' rows is not a sample of its own (a 1-D input of a "
+                                "loss per row is one sample): compare them without --chunk-size"
+                            )
+                    except DataError as e:
+                        cell.failed = True
+                        self.fail(name, key, e)
+                        continue
+                    cell.stats.add(arrays[spec.pred_role.name], arrays[spec.target_role.name])
+                    cell.inputs = inputs
+                    self._add(column, name, cell, first, arrays)
+                self._flush(column)
+            if self.collector is not None and first == 0:
+                self.collector.start()
+            rows = first + (len(labels) if labels.ndim else 1)
+        for column in self.columns:
+            for cell in column.cells.values():
+                if cell.stats is not None:
+                    cell.messages[:0] = judge_mistakes(cell.stats, column.spec.default_reduction)
+        self._finish(rows)
+
+    def _add(self, column: _Column, name: str, cell: _Cell, start: int, arrays: dict[str, np.ndarray]) -> None:
+        """Run a model's loss on some rows; torch's refusal fails the model under this loss."""
+        with engine.torch_warnings() as caught:
+            try:
+                cell.run.add(start, arrays)
+            except DataError as e:
+                cell.failed = True
+                self.fail(name, column.key, e)
+        cell.messages += engine.warning_texts(caught)
+
+    def _flush(self, column: _Column) -> None:
+        if self.collector is not None:
+            self.collector.flush(column.key, {name for name, cell in column.cells.items() if cell.failed})
+
+    def _finish(self, rows: int) -> None:
+        """Every run's value (a value that is not finite fails its model), and the intervals' sums."""
+        self.rows = rows
         for column in self.columns:
             for name, cell in column.cells.items():
                 if cell.run is not None and not cell.failed:

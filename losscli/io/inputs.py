@@ -5,7 +5,7 @@ from __future__ import annotations
 import itertools
 import os
 from collections import Counter
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import BinaryIO
 
@@ -169,6 +169,7 @@ def gather_advice_inputs(
         if pred is not None or pred_cols:
             raise UsageError("--pred needs LABELS too (or drop it and give --label-type alone)")
         return None, None, []
+
     def load(path: str, key: str | None, key_option: str) -> Source:
         if preloaded and path in preloaded:
             return preloaded[path]
@@ -301,17 +302,7 @@ def gather_compare_inputs(
 
     label_source = load(labels, label_key, "--label-key")
     result = CompareInputs(_input(LABELS_ROLE, label_source, label_cols, (), "--label-col"), [])
-    given: dict[str, str] = {}  # file identity → the model's path as first given
-    for path in [*preds, *(path for _, path in names)]:
-        given.setdefault(identity(path), path)
-    for name, path in names:
-        result.names[given[identity(path)]] = name
-    if baseline is not None:
-        by_name = {name: model for model, name in result.names.items()}
-        baseline_path = by_name.get(baseline, baseline)
-        if identity(baseline_path) not in given:  # a model of its own, compared first
-            given = {identity(baseline_path): baseline_path, **given}
-        result.baseline = given[identity(baseline_path)]
+    given = _models_given(result, preds, names, baseline, identity)
     for path in given.values():
         result.order.append(path)
         try:
@@ -323,6 +314,205 @@ def gather_compare_inputs(
             result.failed[path] = str(e)
     result.notes = _notes(loaded.values())
     return result
+
+
+def _models_given(
+    result: CompareInputs,
+    preds: Sequence[str],
+    names: Sequence[tuple[str, str]],
+    baseline: str | None,
+    identity: Callable[[str], str],
+) -> dict[str, str]:
+    """file identity → each model's path as first given (a ``--baseline`` not among them first); sets
+    ``result.names`` and ``result.baseline``."""
+    given: dict[str, str] = {}
+    for path in [*preds, *(path for _, path in names)]:
+        given.setdefault(identity(path), path)
+    for name, path in names:
+        result.names[given[identity(path)]] = name
+    if baseline is not None:
+        by_name = {name: model for model, name in result.names.items()}
+        baseline_path = by_name.get(baseline, baseline)
+        if identity(baseline_path) not in given:  # a model of its own, compared first
+            given = {identity(baseline_path): baseline_path, **given}
+        result.baseline = given[identity(baseline_path)]
+    return given
+
+
+CompareChunk = tuple[int, np.ndarray, dict[str, "np.ndarray | DataError"]]
+"""(first row, the labels' rows, model → its rows, or the error that ended its file)."""
+
+
+def stream_compare_inputs(
+    preds: Sequence[str],
+    labels: str | None,
+    *,
+    chunk_rows: int,
+    dtype: str = "float32",
+    label_cols: Sequence[str] | None = None,
+    pred_cols: Sequence[str] | None = None,
+    label_key: str | None = None,
+    pred_key: str | None = None,
+    baseline: str | None = None,
+    stdin: BinaryIO | None = None,
+    header: bool | None = None,
+    names: Sequence[tuple[str, str]] = (),
+    keep_going: bool = False,
+) -> tuple[CompareInputs, Iterator[CompareChunk]]:
+    """``gather_compare_inputs``, a chunk of rows at a time: the models and their names as it gives them (each
+    ``Input`` holding no rows), and the chunks of the labels and of every model side by side.
+
+    A model whose file cannot be opened, or that fails or runs out of rows before the labels (or has more),
+    fails: with ``keep_going`` it is recorded (in ``failed``, or as the error in its chunks from then on) and
+    the others go on; without, the error is raised.
+    """
+    remember_header(header)
+    if [labels, *preds, *(path for _, path in names), baseline].count("-") > 1:
+        raise UsageError("only one input can be read from standard input ('-')")
+    float_dtype = np.dtype(dtype).type
+    options = dict(float_dtype=float_dtype, header=header, stdin=stdin)
+    if labels is None:
+        if len(preds) != 1 or not label_cols:
+            raise UsageError("give the labels with --labels PATH, or one PRED file with --label-col NAME")
+        source, chunks = iter_row_chunks(preds[0], chunk_rows, key=pred_key, **options)
+        label_at = resolve_columns(source, label_cols, option="--label-col")
+        model_at = resolve_columns(source, pred_cols, exclude=label_cols, option="--pred-col")
+        columns = source.columns or [str(i) for i in range(source.array.shape[-1] if source.array.ndim > 1 else 1)]
+        label_columns = [columns[i] for i in label_at]
+        result = CompareInputs(Input(LABELS_ROLE, np.empty(0), source.name, label_columns), [])
+        for i in model_at:
+            model = f"{preds[0]}:{columns[i]}"
+            result.models.append((model, Input(PRED_ROLE, np.empty(0), source.name, [columns[i]])))
+            result.order.append(model)
+        for name, model in names:
+            key = model if model in result.order else f"{preds[0]}:{model}"
+            if key not in result.order:
+                raise UsageError(f"--name {name}={model}: name one of the compared models: {', '.join(result.order)}")
+            result.names[key] = name
+        by_name = {name: model for model, name in result.names.items()}
+        result.baseline = by_name.get(baseline, baseline) if baseline is not None else None
+        if result.baseline is not None and result.baseline not in result.order:
+            raise UsageError(f"--baseline {baseline}: name one of the compared models: {', '.join(result.order)}")
+        result.notes = list(source.notes)
+        pick = dict(zip(result.order, model_at, strict=True))
+        shown = dict(result.models)
+
+        def split() -> Iterator[CompareChunk]:
+            first = 0
+            for array in chunks:
+                table = array.reshape(len(array), -1)
+                models = {
+                    model: _computed(PRED_ROLE, table[:, i], shown[model], first, float_dtype)
+                    for model, i in pick.items()
+                }
+                label_rows = table[:, label_at[0]] if len(label_at) == 1 else table[:, label_at]
+                yield first, _computed(LABELS_ROLE, label_rows, result.labels, first, float_dtype), models
+                first += len(array)
+
+        return result, split()
+    label_source, label_chunks = iter_row_chunks(
+        labels,
+        chunk_rows,
+        selectors=label_cols,
+        option="--label-col",
+        key=label_key,
+        key_option="--label-key",
+        **options,
+    )
+    result = CompareInputs(Input(LABELS_ROLE, np.empty(0), label_source.name, _columns(label_source, label_cols)), [])
+    given = _models_given(result, preds, names, baseline, file_identity)
+    readers: dict[str, tuple[Source, Iterator[np.ndarray]]] = {}
+    for path in given.values():
+        result.order.append(path)
+        try:
+            readers[path] = iter_row_chunks(path, chunk_rows, selectors=pred_cols, key=pred_key, **options)
+        except DataError as e:
+            if not keep_going:
+                raise
+            result.failed[path] = str(e)
+            continue
+        result.models.append(
+            (path, Input(PRED_ROLE, np.empty(0), readers[path][0].name, _columns(readers[path][0], pred_cols)))
+        )
+    result.notes = _notes([label_source, *(source for source, _ in readers.values())])
+    return result, _side_by_side(result, label_chunks, readers, float_dtype, keep_going)
+
+
+def _columns(source: Source, selectors: Sequence[str] | None) -> list[str] | None:
+    if source.columns is None:
+        return None
+    return [source.columns[i] for i in resolve_columns(source, selectors)]
+
+
+def _computed(role: Role, array: np.ndarray, like: Input, first: int, float_dtype: type) -> np.ndarray:
+    """A chunk of ``like``'s rows as compare computes it (``as_computed``: a value past the dtype's range is an
+    error naming its row)."""
+    return as_computed(Input(role, array, like.source, like.columns, first), float_dtype).array
+
+
+def _side_by_side(
+    result: CompareInputs,
+    label_chunks: Iterator[np.ndarray],
+    readers: dict[str, tuple[Source, Iterator[np.ndarray]]],
+    float_dtype: type,
+    keep_going: bool,
+) -> Iterator[CompareChunk]:
+    """Each labels chunk with the same rows of every model; a model whose file fails or whose rows do not
+    match the labels' is an error from there on."""
+    failed: dict[str, DataError] = {}
+    buffers: dict[str, list[np.ndarray]] = {path: [] for path in readers}
+    first = 0
+    shown = dict(result.models)
+
+    def fail(path: str, error: DataError) -> None:
+        if not keep_going:
+            raise error
+        failed[path] = error
+
+    for label_chunk in label_chunks:
+        rows = len(label_chunk) if label_chunk.ndim else 1
+        models: dict[str, np.ndarray | DataError] = {}
+        for path, (source, chunks) in readers.items():
+            if path not in failed:
+                try:
+                    rows_of_model = _take_rows(buffers[path], chunks, rows)
+                    models[path] = _computed(PRED_ROLE, rows_of_model, shown[path], first, float_dtype)
+                except DataError as e:
+                    fail(path, e)
+                except _RowsEnded as e:
+                    fail(path, _mismatch(source.name, result.labels.source, first + e.rows, longer=False))
+            if path in failed:
+                models[path] = failed[path]
+        yield first, _computed(LABELS_ROLE, label_chunk, result.labels, first, float_dtype), models
+        first += rows
+    for path, (source, chunks) in readers.items():
+        if path not in failed and (buffers[path] or next(chunks, None) is not None):
+            fail(path, _mismatch(source.name, result.labels.source, first, longer=True))
+
+
+class _RowsEnded(Exception):
+    def __init__(self, rows: int) -> None:
+        self.rows = rows
+
+
+def _take_rows(buffer: list[np.ndarray], chunks: Iterator[np.ndarray], rows: int) -> np.ndarray:
+    """The next ``rows`` rows of a reader whose chunks need not match the labels' (``buffer`` keeps the rest)."""
+    have = sum(len(a) for a in buffer)
+    while have < rows:
+        chunk = next(chunks, None)
+        if chunk is None:
+            raise _RowsEnded(have)
+        buffer.append(chunk)
+        have += len(chunk)
+    joined = buffer[0] if len(buffer) == 1 else np.concatenate(buffer)
+    buffer[:] = [joined[rows:]] if len(joined) > rows else []
+    return joined[:rows]
+
+
+def _mismatch(model: str, labels: str, rows: int, *, longer: bool) -> DataError:
+    if longer:
+        return DataError(f"{model} has more rows than {labels} ({rows}): give every model the labels' rows")
+    return DataError(f"{model} ends after row {rows}, before {labels} does: give every model the labels' rows")
 
 
 def stream_inputs(
