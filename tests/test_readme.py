@@ -8,6 +8,7 @@ name on every model row.
 
 from __future__ import annotations
 
+import itertools
 import re
 import shlex
 from pathlib import Path
@@ -21,8 +22,9 @@ from losscli.cli import app
 WIDTH = 80
 
 
-def _examples() -> list[tuple[int, str, bool]]:
-    """(line number, command, expected to fail) for every losscli command in the README's code blocks."""
+def _examples() -> list[tuple[int, str, int]]:
+    """(line number, command, exit code) for every losscli command in the README's code blocks: 3 when an
+    ``Error:`` line follows it, 4 when its output shows a ``Gate failed:`` line, else 0."""
     lines = (REPO / "README.md").read_text().splitlines()
     examples, in_block, i = [], False, 0
     while i < len(lines):
@@ -44,8 +46,10 @@ def _examples() -> list[tuple[int, str, bool]]:
             and not re.search(r"\b[A-Z]{4,}\b|\[", text.split("|")[0])  # a synopsis: LOSS PRED [LABELS]
         ):
             command = text.split("#")[0].strip()
-            fails = i + 1 < len(lines) and lines[i + 1].startswith("Error:")
-            examples.append((start + 1, command, fails))
+            output = list(itertools.takewhile(lambda out: not out.startswith(("$ ", "```")), lines[i + 1 :]))
+            code = 3 if output[:1] and output[0].startswith("Error:") else 0
+            code = 4 if any(out.startswith("Gate failed:") for out in output) else code
+            examples.append((start + 1, command, code))
         i += 1
     return examples
 
@@ -80,21 +84,23 @@ def _arguments(command: str, workdir: Path) -> tuple[list[str], bytes | None]:
     raise AssertionError(command)
 
 
-@pytest.mark.parametrize(("line", "command", "fails"), EXAMPLES, ids=[f"README:{n}" for n, _, _ in EXAMPLES])
-def test_readme_example_runs_and_fits_80_columns(runner, workdir, line, command, fails):
+@pytest.mark.parametrize(("line", "command", "code"), EXAMPLES, ids=[f"README:{n}" for n, _, _ in EXAMPLES])
+def test_readme_example_runs_and_fits_80_columns(runner, workdir, line, command, code):
     args, stdin = _arguments(command, workdir)
     if "--install-completion" in args:  # it writes to the user's home: tests/test_help.py runs it in a temporary one
         pytest.skip("writes shell start-up files")
     result = runner.invoke(app, args, input=stdin, env={"COLUMNS": str(WIDTH)})
-    if fails:
+    if code == 3:
         assert result.exit_code == 3, (result.stdout, result.stderr)
         assert result.stderr.startswith("Error: ")
         return
-    assert result.exit_code == 0, (result.stderr, result.exception)
+    assert result.exit_code == code, (result.stderr, result.exception)
+    if code == 4:
+        assert result.stderr.startswith("Gate failed: "), result.stderr
     machine = any(a in ("json", "csv", "value") for a in args) or "--value-only" in args
     for text in ([] if machine else [result.stdout]) + [result.stderr]:
         for out in text.splitlines():
-            if out.startswith(("Warning: ", "Error: ", "{")):  # one line each, wrapped by the terminal
+            if out.startswith(("Warning: ", "Error: ", "Gate failed: ", "{")):  # one line each, wrapped by the terminal
                 continue
             assert cell_len(out) <= WIDTH, out
             assert not re.search(r"\d…|…\d", out), f"a number cut short: {out}"

@@ -558,7 +558,9 @@ class Evaluation:
         models = [m for m in result.models if m != reference]
         if on != "ci":
             return [
-                Gate(m, key, "fail-if-worse", v, bound, v is not None and not v > bound, baseline=reference)
+                Gate(
+                    m, key, "fail-if-worse", v, bound, v is not None and not v > bound, None, None, reference, base, pct
+                )
                 for m in models
                 if (v := result.values[m][key]) is not None or m in result.errors
             ]
@@ -577,6 +579,8 @@ class Evaluation:
                 not (adjusted[m] < alpha and found[m].value > 0),
                 p_value=adjusted[m],
                 baseline=reference,
+                baseline_value=base,
+                pct=pct,
             )
             for m in scored
         ]

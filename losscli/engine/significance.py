@@ -263,6 +263,9 @@ class Gate:
     interval: tuple[float, float] | None = None
     p_value: float | None = None
     baseline: str | None = None
+    """``fail-if-worse``: the model compared with, its value, and the margin in percent."""
+    baseline_value: float | None = None
+    pct: float = 0.0
 
     def to_dict(self) -> dict[str, Any]:
         record = {
@@ -277,6 +280,8 @@ class Gate:
             record["ci"] = list(self.interval)
         if self.p_value is not None:
             record["p_adjusted"] = self.p_value
+        if self.baseline is not None:
+            record["baseline"] = self.baseline
         return record
 
 
@@ -350,10 +355,13 @@ def gate_line(gate: Gate) -> str:
     interval = f" (interval [{gate.interval[0]:.6g}, {gate.interval[1]:.6g}])" if gate.interval else ""
     if gate.rule == "fail-above":
         return f"{gate.model}: {gate.loss} = {value}{interval} is above {gate.bound:.6g}"
-    p = f", p = {gate.p_value:.3g} (Holm)" if gate.p_value is not None else ""
+    if gate.value is None:
+        return f"{gate.model}: {gate.loss} has no value to compare with the baseline {gate.baseline}'s"
+    margin = f" + {gate.pct:g} %" if gate.pct else ""
+    significantly = f", significantly (Holm-adjusted p = {gate.p_value:.3g})" if gate.p_value is not None else ""
     return (
-        f"{gate.model}: {gate.loss} = {value} is worse than the baseline {gate.baseline}'s bound {gate.bound:.6g}"
-        f"{p}"
+        f"{gate.model}: {gate.loss} = {value} is above {gate.bound:.6g}, the baseline {gate.baseline}'s "
+        f"{gate.baseline_value:.6g}{margin}{significantly}"
     )
 
 
