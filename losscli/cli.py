@@ -632,8 +632,8 @@ def compute(
             "losscli compare sample_data/models.csv --label-col y",
         ),
         (
-            "Chosen losses, rows ordered by l1, best first",
-            "losscli compare sample_data/models.csv --label-col y -l mse,l1 --sort l1",
+            "Chosen losses with 95 % intervals, and paired tests against the best",
+            ("losscli compare sample_data/models.csv --label-col y", "-l mse,l1 --sort l1 --ci"),
         ),
         (
             "Models in files of their own, huber at two deltas, as CSV",
