@@ -7,7 +7,7 @@ LOSSCLI := $(VENV)/bin/losscli
 TORCH := torch==2.13.0
 S := sample_data
 
-.PHONY: install demo test test-slow bench clean
+.PHONY: install demo test test-slow bench bench-ci clean
 
 install: $(VENV)/.installed
 
@@ -43,3 +43,8 @@ clean:
 
 bench: install
 	$(PY) bench/run.py
+
+# What --ci costs (compare of 5 models x 3 losses on 1M rows) and how often its intervals cover the truth.
+bench-ci: install
+	$(PY) bench/ci.py
+	$(PY) bench/ci.py --coverage 2000

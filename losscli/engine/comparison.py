@@ -365,7 +365,7 @@ class Evaluation:
                         if column.split:
                             arrays = {role: a[start : start + step] for role, a in arrays.items()}
                         self._add(column, name, cell, start, arrays)
-                self._flush(column)
+                self._flush(column, start, min(step, rows - start) if column.split else rows)
             if self.collector is not None and start == 0:
                 self.collector.start()
         self._finish(rows)
@@ -433,7 +433,7 @@ class Evaluation:
                     cell.stats.add(arrays[spec.pred_role.name], arrays[spec.target_role.name])
                     cell.inputs = inputs
                     self._add(column, name, cell, first, arrays)
-                self._flush(column)
+                self._flush(column, first, len(labels) if labels.ndim else 1)
             if self.collector is not None and first == 0:
                 self.collector.start()
             rows = first + (len(labels) if labels.ndim else 1)
@@ -453,9 +453,10 @@ class Evaluation:
                 self.fail(name, column.key, e)
         cell.messages += engine.warning_texts(caught)
 
-    def _flush(self, column: _Column) -> None:
+    def _flush(self, column: _Column, start: int, rows: int) -> None:
         if self.collector is not None:
-            self.collector.flush(column.key, {name for name, cell in column.cells.items() if cell.failed})
+            failed = {name for name, cell in column.cells.items() if cell.failed}
+            self.collector.flush(column.key, start, rows, failed)
 
     def _finish(self, rows: int) -> None:
         """Every run's value (a value that is not finite fails its model), and the intervals' sums."""

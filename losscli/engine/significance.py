@@ -106,6 +106,7 @@ class RowCollector:
         self.heard: dict[str, dict[str, tuple[int, np.ndarray, np.ndarray | float]]] = {}
         self.groups: dict[str, int] = {}
         self.tally: stats.Tally | None = None
+        self.seen: set[str] = set()
         self.waiting: list[tuple[str, int, list[np.ndarray], np.ndarray | float]] = []
 
     def column(self, column: str, models: list[str]) -> None:
@@ -118,17 +119,22 @@ class RowCollector:
 
         return hear
 
-    def flush(self, column: str, failed: set[str] = frozenset()) -> None:
-        """Pass on the chunk every model of the column has given (NaN for a model that failed)."""
+    def flush(self, column: str, start: int, rows: int, failed: set[str] = frozenset()) -> None:
+        """Pass on rows ``start…start + rows`` of the column: every model's, NaN for a model that failed.
+
+        A column none of whose models gave a chunk is left out if it never gave one (its inputs are one
+        sample, or every model failed at once); later, its rows are NaN, so that the others' blocks fill.
+        """
         heard = self.heard[column]
-        if not heard:
+        self.heard[column] = {}
+        if not heard and column not in self.seen:
             return
-        start, u, x = next(iter(heard.values()))
+        self.seen.add(column)
+        x = next(iter(heard.values()))[2] if heard else np.nan
         columns = [
-            got[1] if (got := heard.get(model)) is not None and model not in failed else np.full(len(u), np.nan)
+            got[1] if (got := heard.get(model)) is not None and model not in failed else np.full(rows, np.nan)
             for model in self.models[column]
         ]
-        self.heard[column] = {}
         if self.tally is None:
             self.waiting.append((column, start, columns, x))
         else:
