@@ -287,16 +287,7 @@ def gather_compare_inputs(
             model = f"{preds[0]}:{column}"
             result.models.append((model, _input(PRED_ROLE, source, [column], (), "--pred-col")))
             result.order.append(model)
-        for name, model in names:  # FILE:COLUMN, or the COLUMN alone
-            key = model if model in result.order else f"{preds[0]}:{model}"
-            if key not in result.order:
-                raise UsageError(f"--name {name}={model}: name one of the compared models: {', '.join(result.order)}")
-            result.names[key] = name
-        by_name = {name: model for model, name in result.names.items()}
-        baseline = by_name.get(baseline, baseline) if baseline is not None else None
-        if baseline is not None and baseline not in result.order:
-            raise UsageError(f"--baseline {baseline}: name one of the compared models: {', '.join(result.order)}")
-        result.baseline = baseline
+        _name_columns(result, preds[0], names, baseline)
         result.notes = _notes(loaded.values())
         return result
 
@@ -314,6 +305,23 @@ def gather_compare_inputs(
             result.failed[path] = str(e)
     result.notes = _notes(loaded.values())
     return result
+
+
+def _name_columns(
+    result: CompareInputs, path: str, names: Sequence[tuple[str, str]], baseline: str | None
+) -> None:
+    """Single-file mode: ``--name NAME=COLUMN`` (``FILE:COLUMN``, or the COLUMN alone) and ``--baseline``
+    (a model or its NAME) among the models of ``result.order``."""
+    for name, model in names:
+        key = model if model in result.order else f"{path}:{model}"
+        if key not in result.order:
+            raise UsageError(f"--name {name}={model}: name one of the compared models: {', '.join(result.order)}")
+        result.names[key] = name
+    by_name = {name: model for model, name in result.names.items()}
+    baseline = by_name.get(baseline, baseline) if baseline is not None else None
+    if baseline is not None and baseline not in result.order:
+        raise UsageError(f"--baseline {baseline}: name one of the compared models: {', '.join(result.order)}")
+    result.baseline = baseline
 
 
 def _models_given(
@@ -384,15 +392,7 @@ def stream_compare_inputs(
             model = f"{preds[0]}:{columns[i]}"
             result.models.append((model, Input(PRED_ROLE, np.empty(0), source.name, [columns[i]])))
             result.order.append(model)
-        for name, model in names:
-            key = model if model in result.order else f"{preds[0]}:{model}"
-            if key not in result.order:
-                raise UsageError(f"--name {name}={model}: name one of the compared models: {', '.join(result.order)}")
-            result.names[key] = name
-        by_name = {name: model for model, name in result.names.items()}
-        result.baseline = by_name.get(baseline, baseline) if baseline is not None else None
-        if result.baseline is not None and result.baseline not in result.order:
-            raise UsageError(f"--baseline {baseline}: name one of the compared models: {', '.join(result.order)}")
+        _name_columns(result, preds[0], names, baseline)
         result.notes = list(source.notes)
         pick = dict(zip(result.order, model_at, strict=True))
         shown = dict(result.models)
