@@ -134,7 +134,7 @@ def test_a_signal_while_torch_imports_stops_the_forked_parser(invoke, monkeypatc
         return reader
 
     monkeypatch.setattr(forkread, "start", recorded_start)
-    monkeypatch.setattr(api, "import_engine", lambda: os.kill(os.getpid(), signal.SIGHUP) or time.sleep(1))
+    monkeypatch.setattr(api, "import_engine", lambda *_: os.kill(os.getpid(), signal.SIGHUP) or time.sleep(1))
     pred, labels = write_file("p.csv", ["p", 1, 2, 3]), write_file("y.csv", ["y", 1, 2, 2])
     result = invoke(["compute", "mse", pred, labels])
     assert result.exit_code == 129 and result.stderr == "Error: interrupted by SIGHUP\n"
