@@ -10,7 +10,7 @@ are drawn a block of rows at a time, never an N × B matrix).
 
 ``--coverage N`` instead simulates N data sets and counts how often the 95 %
 intervals of both methods cover the true mean loss (in process, through the
-Python API; see tests/test_intervals.py for the 400-set version the suite runs).
+Python API; tests/test_significance.py runs a 400-set version).
 """
 
 from __future__ import annotations
