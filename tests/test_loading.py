@@ -230,8 +230,17 @@ def test_non_numeric_column_can_be_left_out(tmp_path):
     path = write(tmp_path, "p.csv", "id,pred,label\nx1,0.5,1\nx2,0.25,0\n")
     source = read_source(path)
     np.testing.assert_array_equal(select_columns(source, ["pred"]), [0.5, 0.25])
-    message = selection_error(source, None, exclude=["label"])
-    assert message == (
+    # a column of text and no number (an id) is no default prediction column
+    np.testing.assert_array_equal(select_columns(source, None, exclude=["label"]), [0.5, 0.25])
+    assert selection_error(source, ["id"]) == (
+        f"{path}: row 1 (line 2), column 'id': cannot read 'x1' as a number; "
+        "fix the cell or choose numeric columns with --pred-col"
+    )
+
+
+def test_a_column_of_text_and_numbers_is_still_an_error(tmp_path):
+    path = write(tmp_path, "p.csv", "id,pred,label\nx1,0.5,1\n7,0.25,0\n")
+    assert selection_error(read_source(path), None, exclude=["label"]) == (
         f"{path}: row 1 (line 2), column 'id': cannot read 'x1' as a number; "
         "fix the cell or choose numeric columns with --pred-col"
     )

@@ -55,6 +55,50 @@ def _numpy_chunks(column: pa.ChunkedArray, kind: str) -> list[np.ndarray]:
     return views
 
 
+NUMBER_PATTERN = r"^\s*[+-]?((\d+\.?\d*|\.\d+)([eE][+-]?\d+)?|nan|inf|infinity)\s*$"
+"""A cell that reads as a number (the forms Python's ``float`` and pyarrow share), case aside."""
+
+
+def is_text_column(column: pa.ChunkedArray) -> bool:
+    """Whether a column holds text and no number: every cell that is not empty fails to read as a number (an id,
+    a name, a category, a date). Such a column is never a default column of predictions or labels
+    (``Source.text_columns``), though ``--by`` can slice by it."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if _numeric_kind(column.type) is not None or pa.types.is_null(column.type):
+        return False
+    try:
+        cells = pc.utf8_trim_whitespace(column if pa.types.is_string(column.type) else pc.cast(column, pa.string()))
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):  # bytes that are not UTF-8, lists, structs: no numbers
+        return True
+    filled = bool(pc.any(pc.cast(pc.utf8_length(cells), pa.bool_())).as_py())  # (a Python 0 here imports pandas)
+    return filled and first_number(cells) is None
+
+
+def first_number(cells: pa.ChunkedArray | pa.Array) -> int | None:
+    """The index of the first cell of a text column that reads as a number (``NUMBER_PATTERN``), or None."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    chunks = cells.chunks if isinstance(cells, pa.ChunkedArray) else [cells]
+    offset = 0
+    for chunk in chunks:
+        if not pa.types.is_string(chunk.type):
+            chunk = pc.cast(chunk, pa.string())
+        found = pc.match_substring_regex(chunk, NUMBER_PATTERN, ignore_case=True)
+        # Through int8 buffers, nulls as 0: pyarrow's index(), to_numpy() and a Python scalar import pandas.
+        if pc.any(found).as_py():
+            flags = pc.cast(found, pa.int8())
+            at = np.frombuffer(flags.buffers()[1], dtype=np.int8, count=len(flags), offset=flags.offset)
+            if flags.null_count:
+                valid = np.unpackbits(np.frombuffer(flags.buffers()[0], np.uint8), bitorder="little")
+                at = at * valid[flags.offset : flags.offset + len(flags)]
+            return offset + int(np.argmax(at))
+        offset += len(chunk)
+    return None
+
+
 def _first_null(column: pa.ChunkedArray) -> int:
     import pyarrow as pa
     import pyarrow.compute as pc

@@ -175,6 +175,7 @@ def _child(files: list[str], memfds: list[int], float_dtype: type, header: bool 
                     "integer_columns": sorted(source.integer_columns),
                     "unreadable": {str(k): list(v) for k, v in source.unreadable.items()},
                     "notes": source.notes,
+                    "text_columns": sorted(source.text_columns),
                 }
             )
     except DataError as e:
@@ -197,5 +198,6 @@ def _sources(files: list[str], memfds: list[int], report: dict[str, Any]) -> dic
         array = np.frombuffer(buffer, dtype=dtype).reshape(table["shape"])
         unreadable = {int(k): ColumnProblem(*v) for k, v in table["unreadable"].items()}
         integer_columns = frozenset(table["integer_columns"])
-        sources[path] = Source(path, array, table["columns"], integer_columns, unreadable, table["notes"])
+        text = frozenset(table["text_columns"])
+        sources[path] = Source(path, array, table["columns"], integer_columns, unreadable, table["notes"], text)
     return sources

@@ -383,9 +383,12 @@ def stream_compare_inputs(
         if len(preds) != 1 or not label_cols:
             raise UsageError("give the labels with --labels PATH, or one PRED file with --label-col NAME")
         source, chunks = iter_row_chunks(preds[0], chunk_rows, key=pred_key, **options)
-        label_at = resolve_columns(source, label_cols, option="--label-col")
+        read = resolve_columns(source, None)  # the columns the chunks hold: text columns are left out
+        label_at = _read_position(source, read, resolve_columns(source, label_cols, option="--label-col"), "--label-col")
         model_at = resolve_columns(source, pred_cols, exclude=label_cols, option="--pred-col")
+        model_at = _read_position(source, read, model_at, "--pred-col")
         columns = source.columns or [str(i) for i in range(source.array.shape[-1] if source.array.ndim > 1 else 1)]
+        columns = [columns[i] for i in read] if read else columns
         label_columns = [columns[i] for i in label_at]
         result = CompareInputs(Input(LABELS_ROLE, np.empty(0), source.name, label_columns), [])
         for i in model_at:
@@ -436,6 +439,21 @@ def stream_compare_inputs(
         )
     result.notes = _notes([label_source, *(source for source, _ in readers.values())])
     return result, _side_by_side(result, label_chunks, readers, float_dtype, keep_going)
+
+
+def _read_position(source: Source, read: list[int], indices: list[int], option: str) -> list[int]:
+    """Where the columns ``indices`` of a file are in chunks that hold its columns ``read`` (a text column, left out
+    of them, is an error: it holds no numbers)."""
+    if not read:
+        return indices
+    at = {index: position for position, index in enumerate(read)}
+    for index in indices:
+        if index not in at:
+            raise DataError(
+                f"{source.name}: column {source.columns[index]!r} holds text, not numbers; "
+                f"choose numeric columns with {option}"
+            )
+    return [at[index] for index in indices]
 
 
 def _columns(source: Source, selectors: Sequence[str] | None) -> list[str] | None:

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from losscli.errors import DataError
-from losscli.io.loading import Source, check_array
+from losscli.io.loading import ColumnProblem, Source, check_array
 
 Data = Any
 """What the API takes for an input: a path, or an array-like held in memory."""
@@ -39,18 +39,39 @@ def in_memory_source(name: str, data: Data) -> Source:
 
 
 def _frame_source(name: str, frame: Any) -> Source:
-    """A DataFrame as a table: its columns by name, integer columns kept exact."""
+    """A DataFrame as a table: its columns by name, integer columns kept exact. A column of other values
+    (text, categories, dates) is unreadable if chosen, and left out of a default choice of columns."""
     columns = [str(c) for c in frame.columns]
     kinds = [getattr(dtype, "kind", "O") for dtype in frame.dtypes]  # numpy's, or a pandas extension dtype's
-    for column, dtype, kind in zip(columns, frame.dtypes, kinds, strict=True):
-        if kind not in "biuf":
-            raise DataError(
-                f"{name}: column {column!r} holds {dtype} values, not numbers; give numeric columns only "
-                "(e.g. frame[[...]] or frame.select_dtypes('number'))"
-            )
-    integer = frozenset(i for i, kind in enumerate(kinds) if kind in "iub")
-    array = frame.to_numpy()
-    if array.dtype.kind not in "biuf":  # nullable columns (Int64, Float64): a missing value is NaN, refused later
-        array = frame.to_numpy(dtype=np.float64, na_value=np.nan)
+    numeric = [i for i, kind in enumerate(kinds) if kind in "biuf"]
+    unreadable = {
+        i: ColumnProblem(
+            f"column {columns[i]!r} holds {frame.dtypes.iloc[i]} values, not numbers",
+            "give numeric columns (frame.select_dtypes('number')), or choose them with",
+        )
+        for i in range(len(columns))
+        if i not in numeric
+    }
+    text = frozenset(i for i in unreadable if _holds_text(frame.iloc[:, i]))
+    integer = frozenset(i for i in numeric if kinds[i] in "iub")
+    numbers = frame.iloc[:, numeric]
+    values = numbers.to_numpy()
+    if values.dtype.kind not in "biuf":  # nullable columns (Int64, Float64): a missing value is NaN, refused later
+        values = numbers.to_numpy(dtype=np.float64, na_value=np.nan)
+    if unreadable:  # NaN in the columns that are not numbers, as a file's reader leaves them
+        array = np.full((len(frame), len(columns)), np.nan)
+        array[:, numeric] = values
+    else:
+        array = values
     check_array(name, array.dtype, array.shape)
-    return Source(name, array, columns, integer_columns=integer if array.dtype.kind == "f" else frozenset())
+    integer = integer if array.dtype.kind == "f" else frozenset()
+    return Source(name, array, columns, integer, unreadable, text_columns=text)
+
+
+def _holds_text(series: Any) -> bool:
+    """Whether a column that is not numbers holds text, categories or dates and no number (as a file's text
+    columns, ``arrow.is_text_column``)."""
+    present = series.dropna()
+    if getattr(series.dtype, "kind", "O") in "mM" or str(series.dtype) == "category":
+        return len(present) > 0
+    return len(present) > 0 and all(isinstance(v, str) for v in present)

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from losscli.errors import DataError
-from losscli.io.arrow import _first_null, _numeric_kind, _numpy_chunks, _stack_columns
+from losscli.io.arrow import _first_null, _numeric_kind, _numpy_chunks, _stack_columns, is_text_column
 from losscli.io.source import ColumnProblem, Source, _checked_columns, _quoted, rechunk, resolve_columns
 from losscli.terminal import counted
 
@@ -148,9 +148,12 @@ def _parquet_source(path: str, table: pa.Table, float_dtype: type, first_row: in
     names = list(table.column_names)
     values: list[list[np.ndarray] | None] = []
     unreadable: dict[int, ColumnProblem] = {}
+    text: set[int] = set()
     for index, (name, column) in enumerate(zip(names, table.columns, strict=True)):
         kind = _numeric_kind(column.type)
         if kind is None:
+            if is_text_column(column):
+                text.add(index)
             problem = ColumnProblem(
                 f"column {name!r} holds {column.type} values, not numbers",
                 "convert it to numbers when writing the file, or choose numeric columns with",
@@ -173,7 +176,7 @@ def _parquet_source(path: str, table: pa.Table, float_dtype: type, first_row: in
         unreadable[index] = problem
         values.append(None)
     array, integer_columns = _stack_columns(values, table.num_rows, float_dtype)
-    return Source(path, array, names, integer_columns, unreadable)
+    return Source(path, array, names, integer_columns, unreadable, text_columns=frozenset(text))
 
 
 def _first_beyond_int64(column: pa.ChunkedArray) -> tuple[int, int]:
@@ -196,6 +199,14 @@ def _parquet_chunks(
 
     parquet, names, notes = _open_parquet(path)
     header = Source(path, np.empty((0, len(names)), float_dtype), names, notes=notes)
+    if selectors is None:  # a default choice leaves text columns out: read those (not numbers) to know them
+        schema = parquet.schema_arrow
+        header.text_columns = frozenset(
+            i
+            for i, name in enumerate(names)
+            if _numeric_kind(schema.field(name).type) is None
+            and is_text_column(parquet.read(columns=[name], use_pandas_metadata=False).column(0))
+        )
     try:
         wanted = [names[i] for i in resolve_columns(header, selectors, exclude=exclude, option=option)]
     except DataError:

@@ -53,6 +53,9 @@ class Source:
     """Table columns that are not numbers (a text cell, an empty cell)."""
     notes: list[str] = field(default_factory=list)
     """Things the reader did that the user should hear of once (e.g. a pandas index column left out)."""
+    text_columns: frozenset[int] = frozenset()
+    """Unreadable columns that hold text and no number at all (``arrow.is_text_column``): ids, names,
+    categories. A default choice of columns (no ``--pred-col``/``--label-col``) leaves them out."""
 
 
 def split_column_options(values: Sequence[str] | None) -> list[str] | None:
@@ -75,8 +78,8 @@ def select_columns(
 ) -> np.ndarray:
     """Pick columns of a loaded file by name or 0-based index (negative counts from the end).
 
-    ``selectors=None`` takes every column except ``exclude`` (explicit
-    selectors are taken as given, ``exclude`` is ignored); an array with
+    ``selectors=None`` takes every column except ``exclude`` and the text
+    columns (explicit selectors are taken as given, ``exclude`` is ignored); an array with
     neither is returned unchanged, whatever its shape. One selected column
     gives shape ``(N,)``, several ``(N, C)`` in the order given. ``option``
     is the command-line option named in error messages.
@@ -106,6 +109,8 @@ def resolve_columns(
         excluded = {_resolve_column(source, selector, option) for selector in exclude}
         every = range(source.array.shape[1])  # millions, for one long line: loop in Python only to exclude
         indices = [index for index in every if index not in excluded] if excluded else list(every)
+        if source.text_columns:  # an id or category column is no prediction; only text left: its error says why
+            indices = [index for index in indices if index not in source.text_columns] or indices
         if not indices:
             raise DataError(
                 f"{source.name}: no column is left for {option} once {_quoted(exclude)} "

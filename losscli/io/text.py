@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from losscli.errors import DataError
-from losscli.io.arrow import _first_null, _numeric_kind, _numpy_chunks, _stack_columns
+from losscli.io.arrow import _first_null, _numeric_kind, _numpy_chunks, _stack_columns, is_text_column
 from losscli.io.files import _TEXT_DELIMITERS, _WHITESPACE, STDIN_NAME, _map_file
 from losscli.io.source import ColumnProblem, Source, _shorten
 
@@ -118,13 +118,16 @@ def _read_text(
     table = _parse_file(layout, float_dtype) or _parse_body(layout)
     values: list[list[np.ndarray] | None] = []
     unreadable: dict[int, ColumnProblem] = {}
+    text: set[int] = set()
     for index, column in enumerate(table.columns):
         chunks, problem = _convert_text_column(layout, index, column)
         values.append(_as_integers(chunks, float_dtype))
         if problem is not None:
             unreadable[index] = problem
+            if is_text_column(column):
+                text.add(index)
     array, integer_columns = _stack_columns(values, table.num_rows, float_dtype)
-    return Source(name, array, names, integer_columns, unreadable, layout.notes)
+    return Source(name, array, names, integer_columns, unreadable, layout.notes, frozenset(text))
 
 
 _ODD_CONTROLS = re.compile("[\x0b\x0c\x1c\x1d\x1e]|\r(?!\n)")

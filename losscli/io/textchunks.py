@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, BinaryIO
 import numpy as np
 
 from losscli.errors import DataError
-from losscli.io.arrow import _stack_columns
+from losscli.io.arrow import NUMBER_PATTERN, _stack_columns, first_number
 from losscli.io.files import _WHITESPACE, STDIN, STDIN_NAME, _open_stream, _read_stream, _stdin
 from losscli.io.source import Source, _shorten, rechunk, resolve_columns, row_slices, select_columns
 from losscli.io.text import (
@@ -31,8 +31,10 @@ from losscli.io.text import (
     _lf_line_ends,
     _line_of_row,
     _parse_body,
+    _data_lines,
     _raw_column,
     _read_wide,
+    _split_fields,
     _tab_separated,
 )
 
@@ -70,10 +72,27 @@ def _text_chunks(
         source = _read_wide(layout, float_dtype)
         return source, row_slices(select_columns(source, selectors, exclude=exclude, option=option), chunk_rows)
     layout.path = path if regular and not lone_cr else None  # where _LineCounter finds the lines, by offset
+    text = _text_in_first_row(layout) if selectors is None else frozenset()
     source = Source(name, np.empty((0, len(layout.names)), float_dtype), layout.names, notes=layout.notes)
+    source.text_columns = text
     indices = resolve_columns(source, selectors, exclude=exclude, option=option)
+    left_out = sorted(text.difference(indices, (source.columns.index(c) for c in exclude if c in source.columns)))
     body = itertools.chain([head[layout.body_start :]], blocks)
-    return source, rechunk(_csv_blocks(layout, body, indices, float_dtype, option), chunk_rows)
+    return source, rechunk(_csv_blocks(layout, body, indices, float_dtype, option, left_out), chunk_rows)
+
+
+def _text_in_first_row(layout: _Layout) -> frozenset[int]:
+    """The columns whose first data row holds text that is no number: a streamed table's text columns (a
+    whole read looks at every row), left out of a default choice of columns and checked in every piece."""
+    import re
+
+    first = next(_data_lines(layout), None)
+    if first is None:
+        return frozenset()
+    fields = _split_fields(first[1].decode("utf-8", errors="replace").rstrip("\r"), layout.delimiter)
+    fields = fields[layout.index_column :]
+    number = re.compile(NUMBER_PATTERN, re.IGNORECASE)
+    return frozenset(i for i, cell in enumerate(fields) if cell.strip() and not number.match(cell))
 
 
 _PIECE_BYTES = 4 << 20
@@ -129,7 +148,12 @@ def _text_head(blocks: Iterator[bytes]) -> bytes:
 
 
 def _csv_blocks(
-    layout: _Layout, body: Iterator[bytes], indices: list[int], float_dtype: type, option: str
+    layout: _Layout,
+    body: Iterator[bytes],
+    indices: list[int],
+    float_dtype: type,
+    option: str,
+    text_columns: Sequence[int] = (),
 ) -> Iterator[np.ndarray]:
     """The selected columns of a text table's ``body``, a piece of whole lines at a time, as a whole read gives them.
 
@@ -145,13 +169,16 @@ def _csv_blocks(
     wrong width) is read again as a whole read reads a file
     (``_read_piece``): its values, or the error a whole read gives, with the
     file's row and line. Whole numbers come back as int64 as they do read
-    whole, block by block.
+    whole, block by block. The ``text_columns``, left out of a default choice
+    as text (``_text_in_first_row``), are read too, as text: a number in one
+    of them is an error, since a whole read would not have left it out.
     """
     import pyarrow as pa
     import pyarrow.csv as pcsv
 
     names = [f"c{index}" for index in range(layout.n_fields)]
     wanted = [names[index + layout.index_column] for index in indices]
+    texts = {names[index + layout.index_column]: index for index in text_columns}
     whitespace = layout.delimiter == _WHITESPACE
     options = dict(
         read_options=pcsv.ReadOptions(column_names=names, block_size=1 << 20, use_threads=True),
@@ -161,8 +188,8 @@ def _csv_blocks(
             ignore_empty_lines=True,
         ),
         convert_options=pcsv.ConvertOptions(
-            column_types=dict.fromkeys(wanted, pa.from_numpy_dtype(float_dtype)),
-            include_columns=list(dict.fromkeys(wanted)),  # a column chosen twice is read once
+            column_types={**dict.fromkeys(texts, pa.string()), **dict.fromkeys(wanted, pa.from_numpy_dtype(float_dtype))},
+            include_columns=list(dict.fromkeys([*wanted, *texts])),  # a column chosen twice is read once
             null_values=[""],
             strings_can_be_null=False,
         ),
@@ -181,17 +208,30 @@ def _csv_blocks(
         except pa.ArrowInvalid:
             table = None
         if table is not None and not any(table.column(name).null_count for name in wanted):
+            for name, index in texts.items():
+                _check_text(layout, table.column(name), index, rows, option)
             for batch in table.to_batches():
                 block = _batch_array([batch.column(name) for name in wanted], float_dtype)
                 yield booleans.numbers(block, float_dtype)
                 rows += len(block)
         elif piece.strip():
             line = lines.at(offset)
-            block = _read_piece(layout, piece, line, rows, indices, float_dtype, option, booleans)
+            block = _read_piece(layout, piece, line, rows, indices, float_dtype, option, booleans, text_columns)
             yield booleans.numbers(block, float_dtype)
             rows += len(block)
         lines.passed(piece)
         offset += len(piece)
+
+
+def _check_text(layout: _Layout, cells: pa.ChunkedArray, index: int, rows: int, option: str) -> None:
+    """A text column of a streamed table (the piece's cells after ``rows`` data rows) must hold no number."""
+    found = first_number(cells)
+    if found is not None:
+        raise DataError(
+            f"{layout.name}: column {layout.names[index]!r} holds text in its first row, so it was left out of the "
+            f"default columns, but row {rows + found + 1} holds the number {_shorten(str(cells[found]))!r}: "
+            f"name the columns with {option}"
+        )
 
 
 class _LineCounter:
@@ -236,6 +276,7 @@ def _read_piece(
     float_dtype: type,
     option: str,
     booleans: _Booleans,
+    text_columns: Sequence[int] = (),
 ) -> np.ndarray:
     """The selected columns of a piece of a streamed text file that starts at ``line``, after ``rows`` data rows,
     read as a whole read reads a file: its values, or the error a whole read gives (rows and lines the file's)."""
@@ -255,6 +296,8 @@ def _read_piece(
         hex_prefix=None,
     )
     table = _parse_body(part)
+    for index in text_columns:
+        _check_text(layout, table.column(index), index, rows, option)
     values: list[list[np.ndarray] | None] = []
     for index in indices:
         chunks, problem = _convert_text_column(part, index, table.column(index))
