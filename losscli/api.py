@@ -33,6 +33,7 @@ from losscli.registry import list_losses as _registered
 
 if TYPE_CHECKING:  # the layers below load when a function needs them: `list` and `info` need none
     from losscli.advice import advisor
+    from losscli.engine.rows import RowRequest
     from losscli.engine.results import Comparison, ComputeResult, CurveSet
 
 Data = Any
@@ -66,6 +67,13 @@ def compute(
     seed: int | None = None,
     fail_above: float | None = None,
     gate_on: str | None = None,
+    by: str | Sequence[str] | None = None,
+    slices: Data | None = None,
+    bins: int = 5,
+    min_slice_size: int = 1,
+    by_class: bool = False,
+    worst: int | None = None,
+    sample_weight: Data | str | None = None,
     **params: Any,
 ) -> ComputeResult:
     """A loss's value and its gradient, computed by the loss's torch implementation with autograd.
@@ -87,6 +95,13 @@ def compute(
         bootstrap's.
       fail_above: a bound: ``.passed`` is False when the value (with ``ci``: its whole interval) is above it,
         and ``.gates`` says so (``--fail-above``; ``gate_on`` ``"point"`` or ``"ci"`` as ``--gate-on``).
+      by: column(s) to slice the rows by (crossed): of ``slices`` (a DataFrame or a path, one row per
+        sample), else of ``labels`` (a DataFrame or a path); ``.slices`` then holds the value per slice
+        (``--by``). ``bins``: quantile bins of a numeric column of many values; ``min_slice_size``: smaller
+        slices are left out; ``by_class``: slice by the class label itself.
+      worst: ``.worst`` holds this many rows of largest loss, with their predictions and labels (``--worst``).
+      sample_weight: a weight per row (array-like), a column of ``labels``, or a path: the loss becomes
+        Σ wᵢℓᵢ / Σ wᵢ, as scikit-learn's ``sample_weight`` (``--sample-weight``).
       **params: the loss's parameters, e.g. ``delta=2.0`` for ``huber``, ``weight=[1, 2, 0.5]``.
 
     Returns:
@@ -123,8 +138,50 @@ def compute(
             seed=seed,
             fail_above=[] if fail_above is None else [f"{get_loss(loss).name}={fail_above!r}"],
             gate_on=gate_on,
+            row_request=_row_request(labels, by, slices, bins, min_slice_size, by_class, worst, sample_weight),
         )
     )
+
+
+def _row_request(
+    labels: Data | None,
+    by: str | Sequence[str] | None,
+    slices: Data | None,
+    bins: int,
+    min_slice_size: int,
+    by_class: bool,
+    worst: int | None,
+    sample_weight: Data | str | None,
+) -> RowRequest:
+    """The Python API's slicing, worst-row and weight arguments as the CLI's ``RowRequest``: columns of a
+    DataFrame held in memory are read from it here, paths are left to the readers."""
+    from losscli.engine.rows import RowRequest
+
+    names = (by,) if isinstance(by, str) else tuple(by or ())
+    request = RowRequest(names, None, bins, min_slice_size, by_class, worst)
+    in_labels: list[str] = []
+    if names:
+        if slices is not None and _is_path(slices):
+            request.slices = os.fspath(slices)
+        elif slices is not None or (labels is not None and not _is_path(labels)):
+            from losscli.io.rowcolumns import frame_columns
+
+            table = slices if slices is not None else labels
+            request.columns = frame_columns("<slices>" if slices is not None else "<labels>", table, names)
+            in_labels += list(names) if slices is None else []
+    if sample_weight is not None:
+        if isinstance(sample_weight, str) and labels is not None and not _is_path(labels):
+            from losscli.io.rowcolumns import frame_columns
+
+            request.weights = frame_columns("<labels>", labels, [sample_weight], "sample_weight")[sample_weight]
+            request.sample_weight = f"<labels>:{sample_weight}"
+            in_labels.append(sample_weight)
+        elif _is_path(sample_weight):
+            request.sample_weight = os.fspath(sample_weight)
+        else:
+            request.weights, request.sample_weight = sample_weight, "<sample_weight>"
+    request.in_labels = tuple(in_labels)
+    return request
 
 
 def run_compute(
@@ -154,12 +211,18 @@ def run_compute(
     seed: int | None = None,
     fail_above: Sequence[str] = (),
     gate_on: str | None = None,
+    row_request: RowRequest | None = None,
 ) -> ComputeResult:
     """``compute`` on files named as the CLI names them: ``KEY=VALUE`` parameter and ``NAME=PATH`` input
     items, column and key options, ``header``, and ``chunk_size`` (stream the files ``chunk_size`` rows at a
     time; automatic past ``MEMORY_BUDGET`` for losses whose samples are independent). ``keep_rows`` keeps
     only the first rows of the gradient (what a table shows); ``progress(description)`` gives a context whose
-    value hears the rows read so far, in streamed runs. Usage errors are raised before any file is read."""
+    value hears the rows read so far, in streamed runs. ``row_request`` asks for slices, the worst rows and sample
+    weights (``RowRequest``). Usage errors are raised before any file is read."""
+    from losscli.engine.rows import RowRequest
+
+    row_request = row_request or RowRequest()
+    from losscli.engine import rows as row_analysis
     from losscli.engine import significance
     from losscli.engine.params import check_reduction, parse_inputs, parse_params
     from losscli.io.inputs import gather_inputs, stream_inputs
@@ -177,15 +240,16 @@ def run_compute(
     if gates and chosen_reduction == "none":
         raise UsageError("--fail-above gates the reduced value: use --reduction mean or sum (not none)")
     problem = significance.interval_problem(spec, chosen_reduction, statistics) if statistics else None
+    problem = problem or row_analysis.row_analysis_problem(
+        spec,
+        chosen_reduction,
+        slices=row_request.slicing,
+        worst=bool(row_request.worst),
+        weights=row_request.sample_weight is not None or row_request.weights is not None,
+    )
     if problem:
         raise UsageError(problem)
-    tally = statistics.tally([1]) if statistics and spec.decomposition is not None else None
-    seen_rows = [0]
-
-    def hear(start: int, u: Any, x: Any) -> None:
-        tally.add(0, start, [u], x)
-        seen_rows[0] = max(seen_rows[0], start + len(u))
-
+    row_request.check()
     extra = parse_inputs(spec, list(input_items))
     grad_path = None
     if grad_out is not None:  # refused now rather than after the whole computation
@@ -194,6 +258,8 @@ def run_compute(
         grad_path = check_output("--grad-out", os.fspath(grad_out), GRADIENT_SUFFIXES, "grad.npy", named)
         if not grad:
             raise UsageError("--grad-out needs gradients: drop --no-grad")
+    labels_file = labels if labels is not None or spec.target_role is None else pred
+    described = row_request.read(labels_file, header)
     files = dict(
         extra=extra,
         pred_cols=pred_cols,
@@ -202,15 +268,42 @@ def run_compute(
         label_key=label_key,
         dtype=dtype,
         header=header,
+        row_columns=described.in_labels,
     )
     paths = [p for p in (pred, labels, *extra.values()) if not (preloaded and p in preloaded)]
-    if spec.decomposition is not None and not preloaded and (chunk_size is not None or _exceeds_budget(paths)):
+    streamed = spec.decomposition is not None and not preloaded and (chunk_size is not None or _exceeds_budget(paths))
+    if streamed:
         import_engine()
-        from losscli.engine.chunked import DEFAULT_CHUNK_ROWS, stream
+        from losscli.engine.chunked import DEFAULT_CHUNK_ROWS
 
         chunks, notes = stream_inputs(
             spec, pred, labels, chunk_rows=chunk_size or DEFAULT_CHUNK_ROWS, stdin=stdin, **files
         )
+        data = None
+    else:
+        if preloaded or stdin is not None:
+            import_engine()
+            data, notes = gather_inputs(spec, pred, labels, preloaded=dict(preloaded or {}), stdin=stdin, **files)
+        else:
+            data, notes = _read_while_importing(
+                gather_inputs, spec, pred, labels, paths, statistics=statistics is not None, **files
+            )
+    target = spec.target_role.name if spec.target_role is not None else None
+    options = described.options(
+        data[target].array if data is not None and target else None,
+        labels_file if described.by_class else None,
+        label_cols,
+        label_key,
+        header,
+    )
+    collector = None
+    if spec.decomposition is not None and (statistics is not None or options.slicing is not None or options.worst):
+        collector = row_analysis.RowCollector(statistics, options.slicing, options.worst)
+        collector.column(spec.name, [MODEL], chosen_reduction, (spec.pred_role.name, target))
+    hear = collector.single(spec.name, MODEL) if collector is not None else None
+    if streamed:
+        from losscli.engine.chunked import stream
+
         with (progress or _no_progress)(f"{spec.name}: rows read") as heard:
             result = stream(
                 spec,
@@ -221,16 +314,10 @@ def run_compute(
                 dtype=dtype,
                 keep_rows=keep_rows,
                 progress=heard,
-                rows=hear if tally else None,
+                rows=hear,
+                weights=options.weights,
             )
     else:
-        if preloaded or stdin is not None:
-            import_engine()
-            data, notes = gather_inputs(spec, pred, labels, preloaded=dict(preloaded or {}), stdin=stdin, **files)
-        else:
-            data, notes = _read_while_importing(
-                gather_inputs, spec, pred, labels, paths, statistics=statistics is not None, **files
-            )
         from losscli.engine.chunked import evaluate
 
         result = evaluate(
@@ -242,20 +329,36 @@ def run_compute(
             dtype=dtype,
             chunk_rows=chunk_size,
             keep_rows=keep_rows,
-            rows=hear if tally else None,
+            rows=hear,
+            weights=options.weights,
         )
     result.warnings[:0] = notes
+    if options.weights is not None:
+        row_analysis.check_rows_of_column(described.weight_source, options.weights, result.n_samples, "--sample-weight")
+        result.sample_weight = described.weight_source
+    if collector is not None:
+        if not collector.rows:
+            raise significance.no_rows(spec.name)
+        collector.finish(collector.rows)
     if statistics is not None:
-        if tally is not None:
-            if not seen_rows[0]:
-                raise significance.no_rows(spec.name)
-            tally.finish(seen_rows[0])
-            scale = significance.value_scale(chosen_reduction, seen_rows[0])
-            found = significance.estimate(tally, 0, [1.0], statistics, scale)
+        if collector is not None:
+            found = collector.contrast(spec.name, {MODEL: 1.0})
         else:
             replicates = significance.recomputed(spec, data, params, chosen_reduction, dtype, statistics)
             found = significance.recomputed_estimate(result.value, replicates, statistics)
         result.ci, result.statistics = (found.low, found.high), statistics
+    if options.slicing is not None:
+
+        def values_of(stratum: int) -> tuple[dict[str, Any], dict[str, Any] | None]:
+            found = collector.contrast(spec.name, {MODEL: 1.0}, stratum)
+            value = found.value if math.isfinite(found.value) else None
+            interval = [found.low, found.high] if math.isfinite(found.low) else None
+            return {spec.name: value}, ({spec.name: interval} if statistics is not None else None)
+
+        result.slices, result.slices_left_out = collector.slice_rows(values_of)
+        result.slicing = options.slicing
+    if options.worst:
+        result.worst = collector.worst[spec.name][MODEL].rows()
     if gates:
         result.gates = significance.judge_compute(result, gates)
     if grad_path is not None:
@@ -263,6 +366,10 @@ def run_compute(
 
         write_gradients(grad_path, result.gradients)
     return result
+
+
+MODEL = "pred"
+"""The one model of ``compute``, as its rows are collected."""
 
 
 # --- compare ---------------------------------------------------------------------------------------------
@@ -283,6 +390,13 @@ def compare(
     fail_above: Mapping[str, float] | None = None,
     fail_if_worse: Mapping[str, float] | Sequence[str] | None = None,
     gate_on: str | None = None,
+    by: str | Sequence[str] | None = None,
+    slices: Data | None = None,
+    bins: int = 5,
+    min_slice_size: int = 1,
+    by_class: bool = False,
+    worst: int | None = None,
+    sample_weight: Data | str | None = None,
     **params: Any,
 ) -> Comparison:
     """Several models' predictions against the same labels, under several losses.
@@ -302,6 +416,8 @@ def compare(
       ci_method, resamples, seed: as ``compute``'s.
       fail_above: loss → bound; fail_if_worse: loss → percent (or a list of losses: 0 %): the gates, judged
         in ``.gates`` and ``.passed`` (``--fail-above``, ``--fail-if-worse``; ``gate_on`` as ``--gate-on``).
+      by, slices, bins, min_slice_size, by_class, worst, sample_weight: as ``compute``'s; ``.slices`` holds
+        every model's values per slice, ``.worst`` each model's worst rows under each loss.
       **params: parameters for every compared loss that takes them (``delta=2``).
 
     Returns:
@@ -339,6 +455,7 @@ def compare(
             fail_above=[f"{loss}={bound!r}" for loss, bound in (fail_above or {}).items()],
             fail_if_worse=_worse_items(fail_if_worse),
             gate_on=gate_on,
+            row_request=_row_request(labels, by, slices, bins, min_slice_size, by_class, worst, sample_weight),
         )
     )
 
@@ -374,20 +491,27 @@ def run_compare(
     fail_if_worse: Sequence[str] = (),
     gate_on: str | None = None,
     chunk_size: int | None = None,
+    row_request: RowRequest | None = None,
 ) -> Comparison:
     """``compare`` with the CLI's options: ``-l`` items, ``-p`` items, ``--name`` pairs, ``--sort``, file
     options, ``--ci`` and its method, the gates, and ``chunk_size`` (read the files ``chunk_size`` rows at a
     time: losses named with ``-l`` only, as the default ones are chosen from all the rows). Without
-    ``fail_fast`` a model that fails is recorded in ``.errors`` and the others are scored."""
+    ``fail_fast`` a model that fails is recorded in ``.errors`` and the others are scored. ``row_request`` asks
+    for slices, the worst rows and sample weights (``RowRequest``)."""
+    from losscli.engine import rows as row_analysis
     from losscli.engine import significance
     from losscli.engine.params import parse_params
     from losscli.io.inputs import gather_compare_inputs
 
+    row_request = row_request or row_analysis.RowRequest()
     if not preds and not names:
         raise UsageError("name the models' prediction files: PRED... or --name NAME=PATH")
     statistics = significance.statistics_options(ci, ci_method, resamples, seed)
     gates = significance.gate_options(fail_above, fail_if_worse, gate_on, statistics)
     chosen = loss_columns(losses)
+    row_request.check()
+    labels_file = labels if labels is not None else (preds[0] if preds else None)
+    described = row_request.read(labels_file if not (preloaded and labels_file in preloaded) else None, header)
     files = dict(
         label_cols=label_cols,
         pred_cols=pred_cols,
@@ -397,6 +521,7 @@ def run_compare(
         header=header,
         names=names,
         keep_going=not fail_fast,
+        row_columns=described.in_labels,
     )
     chunks = None
     if chunk_size is not None:
@@ -436,11 +561,20 @@ def run_compare(
     for items, option in ((gates.above, "--fail-above"), (gates.worse, "--fail-if-worse")):
         for gated, _ in items:
             significance.gate_columns(gated, columns, loss_names, option)
-    if statistics is not None:
-        for column, (spec, _) in zip(columns, chosen_losses, strict=True):
-            problem = significance.interval_problem(spec, spec.default_reduction, statistics)
-            if problem:
-                raise UsageError(f"{column}: {problem}")
+    for column, (spec, _) in zip(columns, chosen_losses, strict=True):
+        problem = significance.interval_problem(spec, spec.default_reduction, statistics) if statistics else None
+        problem = problem or row_analysis.row_analysis_problem(
+            spec,
+            spec.default_reduction,
+            slices=row_request.slicing,
+            worst=bool(row_request.worst),
+            weights=described.weights is not None,
+        )
+        if problem:
+            raise UsageError(f"{column}: {problem}")
+    options = described.options(
+        data.labels.array if chunks is None else None, labels_file, label_cols, label_key, header
+    )
     result = comparison.compare(
         data,
         chosen_losses,
@@ -451,7 +585,9 @@ def run_compare(
         statistics=statistics,
         gates=gates,
         chunks=chunks,
+        rows=options,
     )
+    result.sample_weight = described.weight_source
     result.warnings[:0] = data.notes
     result.sort = sort_column
     result.unreadable = list(data.failed)

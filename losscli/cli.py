@@ -169,8 +169,9 @@ def print_errors(messages: list[str], *, flush: bool = True) -> None:
 INPUTS_PANEL = "Inputs"
 LOSS_PANEL = "Loss options"
 STATS_PANEL = "Intervals and gates"
+ROWS_PANEL = "Slices, worst rows and weights"
 OUTPUT_PANEL = "Output"
-PANELS = (INPUTS_PANEL, LOSS_PANEL, STATS_PANEL, OUTPUT_PANEL)
+PANELS = (INPUTS_PANEL, LOSS_PANEL, STATS_PANEL, ROWS_PANEL, OUTPUT_PANEL)
 """A command's help lists its options in these panels, in this order (after --help, in "Options")."""
 
 
@@ -332,6 +333,80 @@ GateOnOption = Annotated[
         rich_help_panel=STATS_PANEL,
     ),
 ]
+
+ByOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--by",
+        metavar="COL",
+        help="The loss per slice of this column of the labels' file (or of --slices); repeatable: crossed.",
+        rich_help_panel=ROWS_PANEL,
+    ),
+]
+SlicesOption = Annotated[
+    str | None,
+    typer.Option(
+        "--slices", metavar="FILE", help="A table of --by columns, one row per sample.", rich_help_panel=ROWS_PANEL
+    ),
+]
+BinsOption = Annotated[
+    int,
+    typer.Option(
+        metavar="K", help="Quantile bins of a numeric --by column of many values.", rich_help_panel=ROWS_PANEL
+    ),
+]
+MinSliceOption = Annotated[
+    int,
+    typer.Option(
+        "--min-slice-size", metavar="N", help="Leave out slices of fewer rows (and say how many).", rich_help_panel=ROWS_PANEL
+    ),
+]
+ByClassOption = Annotated[
+    bool,
+    typer.Option("--by-class", help="The loss per class: slice by the class label itself.", rich_help_panel=ROWS_PANEL),
+]
+WorstOption = Annotated[
+    int | None,
+    typer.Option(
+        "--worst",
+        metavar="K",
+        help="The K rows of largest loss, with their predictions and labels.",
+        rich_help_panel=ROWS_PANEL,
+    ),
+]
+SampleWeightOption = Annotated[
+    str | None,
+    typer.Option(
+        "--sample-weight",
+        metavar="COL|PATH",
+        help="A weight per row: a column of the labels' file, or a file; the loss is Σ wℓ / Σ w.",
+        rich_help_panel=ROWS_PANEL,
+    ),
+]
+
+
+def row_request(
+    by: list[str] | None,
+    slices: str | None,
+    bins: int,
+    min_slice_size: int,
+    by_class: bool,
+    worst: int | None,
+    sample_weight: str | None,
+    format_: str,
+) -> Any:
+    """The ``RowRequest`` of the row options; ``--worst`` goes to the table and JSON (CSV lines are the
+    values, or with ``--by`` the slices)."""
+    from losscli.engine.rows import RowRequest
+    from losscli.io.loading import split_column_options
+
+    if worst is not None and format_ in ("csv", "value"):
+        raise UsageError(f"--worst rows are shown in the table and in -f json, not in -f {format_}")
+    if (by or by_class) and format_ == "value":
+        raise UsageError("--by gives a value per slice: use the table, -f json or -f csv, not -f value")
+    columns = tuple(split_column_options(by) or ())
+    return RowRequest(columns, slices, bins, min_slice_size, by_class, worst, sample_weight)
+
 
 DEFAULT_CI_LEVEL = "0.95"
 
@@ -577,6 +652,13 @@ def compute(
     fail_above: FailAboveOption = None,
     fail_if_worse: FailIfWorseOption = None,
     gate_on: GateOnOption = None,
+    by: ByOption = None,
+    slices: SlicesOption = None,
+    bins: BinsOption = 5,
+    min_slice_size: MinSliceOption = 1,
+    by_class: ByClassOption = False,
+    worst: WorstOption = None,
+    sample_weight: SampleWeightOption = None,
 ) -> None:
     """Compute a loss's value and its gradient for predictions and labels in files."""
     if fail_if_worse:
@@ -589,6 +671,7 @@ def compute(
         if reduction is Reduction.none:
             raise UsageError(NO_SINGLE_VALUE)
         grad = grad and grad_out is not None  # no gradient is printed: computed only for --grad-out
+    requested = row_request(by, slices, bins, min_slice_size, by_class, worst, sample_weight, format_.value)
     from losscli import api, render
     from losscli.io.loading import split_column_options
 
@@ -616,6 +699,7 @@ def compute(
         seed=seed,
         fail_above=fail_above or (),
         gate_on=gate_on,
+        row_request=requested,
     )
     if format_ is ComputeFormat.value and result.value is None:  # a loss whose default reduction is none
         raise UsageError(NO_SINGLE_VALUE)
@@ -731,8 +815,16 @@ def compare(
     fail_above: FailAboveOption = None,
     fail_if_worse: FailIfWorseOption = None,
     gate_on: GateOnOption = None,
+    by: ByOption = None,
+    slices: SlicesOption = None,
+    bins: BinsOption = 5,
+    min_slice_size: MinSliceOption = 1,
+    by_class: ByClassOption = False,
+    worst: WorstOption = None,
+    sample_weight: SampleWeightOption = None,
 ) -> None:
     """Compare models' predictions against one label file under several losses."""
+    requested = row_request(by, slices, bins, min_slice_size, by_class, worst, sample_weight, format_.value)
     from losscli import api, render
     from losscli.io.inputs import parse_names
     from losscli.io.loading import split_column_options
@@ -760,6 +852,7 @@ def compare(
         fail_if_worse=fail_if_worse or (),
         gate_on=gate_on,
         chunk_size=chunk_size,
+        row_request=requested,
     )
     render.print_comparison(result, format_.value)
     code = report_gates(result)

@@ -24,6 +24,7 @@ import torch
 from losscli.advice.advisor import MistakeStats, judge_mistakes
 from losscli.engine import core as engine
 from losscli.engine.results import ComputeResult, Gradient
+from losscli.engine.rows import RowChunk, RowHook
 from losscli.engine.validate import Input, ShapeError, validate
 from losscli.errors import DataError, UsageError
 from losscli.io.inputs import SharedInput
@@ -192,10 +193,6 @@ def _divisor(spec: LossSpec, params: dict[str, Any]) -> Callable[[torch.Tensor, 
     return target_weight
 
 
-RowHook = Callable[[int, np.ndarray, "np.ndarray | float"], None]
-"""Hears (first row, per-row sums of the ``none`` output, per-row divisors) of each chunk."""
-
-
 def row_sums(out: torch.Tensor) -> np.ndarray:
     """Each row's sum of a ``none`` output (its first axis is the rows), in float64 (a 1-D output: itself)."""
     if out.ndim == 1:
@@ -243,6 +240,7 @@ def evaluate(
     chunk_rows: int | None = None,
     keep_rows: int | None = None,
     rows: RowHook | None = None,
+    weights: np.ndarray | None = None,
 ) -> ComputeResult:
     """The loss's value and gradients: chunk by chunk when it decomposes over samples, else whole.
 
@@ -265,6 +263,7 @@ def evaluate(
         chunk_rows=chunk_rows or DEFAULT_CHUNK_ROWS,
         keep_rows=keep_rows,
         rows=rows,
+        weights=weights,
     )
 
 
@@ -279,6 +278,7 @@ def compute_chunked(
     chunk_rows: int = DEFAULT_CHUNK_ROWS,
     keep_rows: int | None = None,
     rows: RowHook | None = None,
+    weights: np.ndarray | None = None,
 ) -> ComputeResult:
     """``engine.compute`` for a loss that decomposes over samples, ``chunk_rows`` rows at a time.
 
@@ -296,7 +296,7 @@ def compute_chunked(
     n_rows = len(pred) if pred.ndim else 1
     step = chunk_rows if splits(spec, arrays, params) else None
     shapes = {name: a.shape for name, a in arrays.items()}
-    run = Run(spec, params, reduction, grad, dtype, keep_rows, shapes, n_rows, rows=rows)
+    run = Run(spec, params, reduction, grad, dtype, keep_rows, shapes, n_rows, rows=rows, weights=weights)
     with engine.torch_warnings() as caught:
         for start, chunk in _chunks(arrays, n_rows, step):
             run.add(start, chunk)
@@ -314,6 +314,7 @@ def stream(
     keep_rows: int | None = None,
     progress: Callable[[int], None] | None = None,
     rows: RowHook | None = None,
+    weights: np.ndarray | None = None,
 ) -> ComputeResult:
     """``compute_chunked`` over inputs read from files a chunk at a time, their length unknown until the end.
 
@@ -347,7 +348,9 @@ def stream(
         shared = frozenset(name for name, inp in first.items() if isinstance(inp, SharedInput))
         stats = MistakeStats(spec, params)
         pred, target = spec.pred_role.name, spec.target_role.name if spec.target_role is not None else None
-        run = Run(spec, params, reduction, grad, dtype, keep_rows, None, None, shared, spill=True, rows=rows)
+        run = Run(
+            spec, params, reduction, grad, dtype, keep_rows, None, None, shared, spill=True, rows=rows, weights=weights
+        )
         for chunk in itertools.chain([first], chunks):
             if chunk is not first:
                 _validate(spec, chunk, params, run.rows + _rows(chunk), chunks)
@@ -465,16 +468,20 @@ class Run:
         shared: frozenset[str] = frozenset(),
         spill: bool = False,
         rows: RowHook | None = None,
+        weights: np.ndarray | None = None,
     ) -> None:
         """With ``spill`` (a stream of unknown length), the per-element values and every gradient row
         kept (``keep_rows`` None) go to temporary files, so that memory does not grow with the rows.
-        ``rows`` hears each chunk's per-row sums and divisors (``row_sums``)."""
+        ``rows`` hears each chunk's rows (``RowChunk``). ``weights`` (a weight per row, all of them) makes
+        the loss Σ wᵢuᵢ / Σ wᵢxᵢ, as scikit-learn's ``sample_weight`` does (Σ wᵢuᵢ for ``sum``, Σ wᵢuᵢ / Σ wᵢ
+        for ``batchmean``), and its gradient that of this value."""
         torch_dtype, self.np_dtype = engine.DTYPES[dtype]
         self.spec, self.params, self.reduction, self.grad, self.dtype = spec, params, reduction, grad, dtype
         self.loss_fn = engine.build_loss(spec, params, "none", torch_dtype)
         self.divisor = _divisor(spec, params)
         self.on_rows = rows
-        self.row_divisor = row_divisor(spec, params, reduction) if rows is not None else None
+        self.weights = weights
+        self.row_divisor = row_divisor(spec, params, "mean") if rows is not None or weights is not None else None
         self.n_rows = n_rows
         self.rows = 0
         self.total = self.count = 0.0
@@ -493,11 +500,28 @@ class Run:
         spec = self.spec
         tensors = engine.make_tensors(spec, chunk, self.np_dtype, self.grad)
         out = engine.run_loss(spec, self.loss_fn, tensors)
-        self.total += float(out.detach().sum(dtype=torch.float64))
-        if self.reduction == "mean":
-            self.count += self.divisor(out, tensors)
+        detached = out.detach()
+        weights = None
+        if self.weights is None:
+            self.total += float(detached.sum(dtype=torch.float64))
+            if self.reduction == "mean":
+                self.count += self.divisor(out, tensors)
+        else:
+            if start + len(out) > len(self.weights):
+                raise DataError(
+                    f"--sample-weight has {len(self.weights)} weights, but the inputs have more rows; "
+                    "give one weight per row"
+                )
+            weights = self.weights[start : start + len(out)]
+            losses = row_sums(detached)
+            self.total += float(np.dot(weights, losses))
+            if self.reduction == "mean":
+                self.count += float(np.sum(weights * self.row_divisor(out, tensors)))
+            elif self.reduction == "batchmean":
+                self.count += float(np.sum(weights))
         if self.on_rows is not None and out.ndim:
-            self.on_rows(start, row_sums(out.detach()), self.row_divisor(out, tensors))
+            rows = RowChunk(start, row_sums(detached), self.row_divisor(out, tensors), weights, chunk)
+            self.on_rows(rows)
         if self.reduction == "none":
             values = out.detach().numpy()
             if isinstance(self.values, Spill):
@@ -507,6 +531,8 @@ class Run:
             else:
                 self.values = _store(self.values, values, start, self.n_rows)
         if self.grad:
+            if weights is not None:  # d(Σ wᵢ uᵢ): each row's elements weighed by its weight
+                out = out * torch.from_numpy(weights).to(out.dtype).reshape(-1, *[1] * (out.ndim - 1))
             (out.sum() if out.ndim else out).backward()
             for name, gradient_sum in self.sums.items():
                 gradient_sum.add(tensors[name].grad)
@@ -520,7 +546,8 @@ class Run:
                 value = float(np.float64(self.total) / self.count)  # NaN when every target is ignored, as in torch
             scale = 1.0 / self.count if self.count else 0.0  # and torch's gradient is then 0
         elif self.reduction == "batchmean":
-            value, scale = self.total / n_rows, 1.0 / n_rows
+            count = n_rows if self.weights is None else self.count
+            value, scale = self.total / count, 1.0 / count
         else:
             value, scale = self.total, 1.0
         if isinstance(self.values, Spill):

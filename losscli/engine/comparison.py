@@ -23,18 +23,15 @@ from losscli.engine import core as engine
 from losscli.engine.chunked import DEFAULT_CHUNK_ROWS, Run, evaluate, splits
 from losscli.engine.params import parse_params
 from losscli.engine.results import Comparison, Difference
+from losscli.engine.rows import RowCollector, RowOptions
 from losscli.engine.significance import (
     Gate,
     Gates,
-    RowCollector,
     Statistics,
     above_gate,
-    estimate,
     gate_columns,
-    no_rows,
     recomputed,
     recomputed_estimate,
-    value_scale,
 )
 from losscli.engine.stats import Estimate, holm
 from losscli.engine.validate import Input, validate
@@ -219,6 +216,7 @@ def compare(
     statistics: Statistics | None = None,
     gates: Gates | None = None,
     chunks: Iterator[CompareChunk] | None = None,
+    rows: RowOptions | None = None,
 ) -> Comparison:
     """Evaluate every loss on every model (no gradients) and rank the models per loss.
 
@@ -230,7 +228,8 @@ def compare(
     With ``statistics`` (``--ci``), every value gets an interval and every
     model its paired difference against the loss's baseline; ``gates`` are
     judged last. With ``chunks`` (``io.inputs.stream_compare_inputs``), the
-    rows come a chunk at a time and ``data`` holds none of them.
+    rows come a chunk at a time and ``data`` holds none of them. ``rows``
+    asks for slices, the worst rows, and weighs the rows (``RowOptions``).
     """
     for spec, _ in losses:
         extra = [r.name for r in spec.input_roles if r.default is None]
@@ -251,7 +250,7 @@ def compare(
     )
     for model, message in data.failed.items():
         result.errors[model] = dict.fromkeys(keys, message)
-    evaluation = Evaluation(result, dtype, keep_going, statistics)
+    evaluation = Evaluation(result, dtype, keep_going, statistics, rows or RowOptions())
     if chunks is not None:
         for key, (spec, params) in zip(keys, losses, strict=True):
             evaluation.add_streamed_column(key, spec, params, [name for name, _ in data.models])
@@ -272,6 +271,7 @@ def compare(
     _rank(result)
     if statistics is not None:
         evaluation.significance()
+    evaluation.row_results()
     if gates:
         result.gates = evaluation.judge(gates)
     return result
@@ -304,10 +304,14 @@ class Evaluation:
     """Every loss of a comparison on every model, a chunk of rows at a time for all of them at once, so that
     each chunk's per-row losses of every model go to the intervals' sums together (``RowCollector``)."""
 
-    def __init__(self, result: Comparison, dtype: str, keep_going: bool, statistics: Statistics | None) -> None:
+    def __init__(
+        self, result: Comparison, dtype: str, keep_going: bool, statistics: Statistics | None, rows: RowOptions
+    ) -> None:
         self.result, self.dtype, self.keep_going, self.statistics = result, dtype, keep_going, statistics
+        self.options = rows
         self.columns: list[_Column] = []
-        self.collector = RowCollector(statistics) if statistics is not None else None
+        wanted = statistics is not None or rows.slicing is not None or rows.worst
+        self.collector = RowCollector(statistics, rows.slicing, rows.worst) if wanted else None
         self.rows = 0
 
     def fail(self, model: str, key: str, error: DataError) -> None:
@@ -340,13 +344,19 @@ class Evaluation:
                     arrays = {role: inp.array for role, inp in inputs.items()}
                     column.split = column.split and splits(spec, arrays, params)
                     hook = self._hook(key, name)
-                    cell.run = Run(spec, params, reduction, False, self.dtype, None, None, None, rows=hook)
+                    weights = self.options.weights
+                    cell.run = Run(spec, params, reduction, False, self.dtype, None, None, None, rows=hook, weights=weights)
             except DataError as e:
                 self.fail(name, key, e)
                 continue
             column.cells[name] = cell
+        self._register(column)
+
+    def _register(self, column: _Column) -> None:
+        spec = column.spec
         if self.collector is not None:
-            self.collector.column(key, list(column.cells))
+            roles = (spec.pred_role.name, spec.target_role.name)
+            self.collector.column(column.key, list(column.cells), spec.default_reduction, roles)
         self.columns.append(column)
 
     def _hook(self, key: str, model: str) -> Any:
@@ -390,11 +400,10 @@ class Evaluation:
                     None,
                     None,
                     rows=self._hook(key, name),
+                    weights=self.options.weights,
                 )
                 column.cells[name] = _Cell({}, [], run, stats=MistakeStats(spec, params))
-        if self.collector is not None:
-            self.collector.column(key, list(column.cells))
-        self.columns.append(column)
+        self._register(column)
 
     def run_streamed(self, data: CompareInputs, chunks: Iterator[CompareChunk]) -> None:
         """Run every loss on each chunk of every model as it is read (``io.inputs.stream_compare_inputs``):
@@ -461,6 +470,12 @@ class Evaluation:
     def _finish(self, rows: int) -> None:
         """Every run's value (a value that is not finite fails its model), and the intervals' sums."""
         self.rows = rows
+        weights = self.options.weights
+        if weights is not None and len(weights) != rows:
+            raise DataError(
+                f"--sample-weight: {len(weights)} weights, but the labels have "
+                f"{rows} rows; give one weight per row"
+            )
         for column in self.columns:
             for name, cell in column.cells.items():
                 if cell.run is not None and not cell.failed:
@@ -484,20 +499,11 @@ class Evaluation:
 
     def contrast(self, column: _Column, weights: dict[str, float]) -> Estimate:
         """The estimate of Σ weight · value over some models of a column (one model: its value)."""
-        statistics = self.statistics
         if column.spec.decomposition is None:
             replicates = sum(w * column.cells[m].replicates for m, w in weights.items())
             point = sum(w * self.result.values[m][column.key] for m, w in weights.items())
-            return recomputed_estimate(point, replicates, statistics)
-        group = self.collector.groups.get(column.key)
-        if group is None:
-            raise no_rows(column.key)
-        models = self.collector.models[column.key]
-        coefficients = np.zeros(len(models))
-        for model, w in weights.items():
-            coefficients[models.index(model)] = w
-        scale = value_scale(column.spec.default_reduction, self.rows)
-        return estimate(self.collector.tally, group, coefficients, statistics, scale)
+            return recomputed_estimate(point, replicates, self.statistics)
+        return self.collector.contrast(column.key, weights)
 
     def _scored(self, column: _Column) -> list[str]:
         return [m for m in column.cells if self.result.values[m][column.key] is not None]
@@ -528,6 +534,43 @@ class Evaluation:
                 result.differences[model][key] = Difference(
                     estimate_.value, (estimate_.low, estimate_.high), p, adjusted, bool(adjusted < alpha)
                 )
+
+    # --- slices and worst rows ------------------------------------------------------------------------
+
+    def row_results(self) -> None:
+        """Every slice's values (and intervals), and every model's worst rows, into the result."""
+        result, collector = self.result, self.collector
+        if collector is None:
+            return
+        if collector.slicing is not None:
+            scored = {column.key: self._scored(column) for column in self.columns}
+
+            def values_of(stratum: int) -> tuple[dict[str, Any], dict[str, Any] | None]:
+                values: dict[str, Any] = {model: dict.fromkeys(result.losses) for model in result.models}
+                ci: dict[str, Any] | None = None
+                if self.statistics is not None:
+                    ci = {model: dict.fromkeys(result.losses) for model in result.models}
+                for key, models in scored.items():
+                    if key not in collector.groups:
+                        continue
+                    for model in models:
+                        found = collector.contrast(key, {model: 1.0}, stratum)
+                        values[model][key] = _finite(found.value)
+                        if ci is not None and math.isfinite(found.low):
+                            ci[model][key] = [found.low, found.high]
+                return values, ci
+
+            result.slices, result.slices_left_out = collector.slice_rows(values_of)
+            result.slicing = collector.slicing
+        if collector.worst:
+            result.worst = {
+                model: {
+                    column.key: collector.worst[column.key][model].rows()
+                    for column in self.columns
+                    if model in self._scored(column) and model in collector.worst.get(column.key, {})
+                }
+                for model in result.models
+            }
 
     # --- gates ----------------------------------------------------------------------------------------
 
@@ -585,6 +628,10 @@ class Evaluation:
             )
             for m in scored
         ]
+
+
+def _finite(value: float) -> float | None:
+    return value if math.isfinite(value) else None
 
 
 def _shared(inp: Input, dtype: str) -> Input:

@@ -58,6 +58,16 @@ class ComputeResult:
     """How ``ci`` was computed (``significance.Statistics``); None without ``--ci``."""
     gates: list[Any] = field(default_factory=list)
     """Every check of ``--fail-above`` (``significance.Gate``)."""
+    slices: list[Any] | None = None
+    """The value per slice of ``--by`` (``rows.SliceRow``: ``values`` loss → value), in order."""
+    slices_left_out: int = 0
+    """Slices smaller than ``--min-slice-size``, not in ``slices``."""
+    slicing: Any = None
+    """How the rows were sliced (``rows.Slicing``)."""
+    worst: list[Any] | None = None
+    """The rows of largest loss (``--worst``, ``rows.WorstRow``), largest first."""
+    sample_weight: str | None = None
+    """Where the rows' weights came from (``--sample-weight``): a column or a file."""
 
     @property
     def passed(self) -> bool | None:
@@ -134,6 +144,13 @@ class Comparison:
     the best model, picked from the data)."""
     gates: list[Any] = field(default_factory=list)
     """Every check of ``--fail-above`` and ``--fail-if-worse`` (``significance.Gate``)."""
+    slices: list[Any] | None = None
+    """The values per slice of ``--by`` (``rows.SliceRow``: ``values`` model → loss → value), in order."""
+    slices_left_out: int = 0
+    slicing: Any = None
+    worst: dict[str, dict[str, list[Any]]] | None = None
+    """model → loss → its rows of largest loss (``--worst``, ``rows.WorstRow``), largest first."""
+    sample_weight: str | None = None
 
     @property
     def passed(self) -> bool | None:

@@ -1,9 +1,9 @@
 """Is the difference real? Intervals of loss values, paired differences between models, and gates.
 
 ``engine.stats`` holds the arithmetic (sums over rows, t and bootstrap
-estimates, Holm); this module applies it to the runs of ``compute`` and
-``compare``: it collects every row's loss as the runs go (``RowCollector``),
-recomputes a loss that does not decompose on resampled rows
+estimates, Holm) and ``engine.rows`` collects every row's loss as the runs go
+(``RowCollector``); this module applies them to the runs of ``compute`` and
+``compare``: it recomputes a loss that does not decompose on resampled rows
 (``recomputed``), turns the sums into the results' ``ci`` and
 ``differences``, and judges the gates (``--fail-above``, ``--fail-if-worse``).
 """
@@ -92,73 +92,6 @@ def interval_problem(spec: LossSpec, reduction: str, statistics: Statistics) -> 
     return None
 
 
-class RowCollector:
-    """The per-row losses of several columns × models, as runs hear them, into a ``Tally``.
-
-    A run calls ``hook(column, model)`` with each chunk's rows; once every model of a column has given a
-    chunk, the column's rows go to the tally together. The tally is made when the first chunk shows which
-    columns have rows (``start``), so that a column of one sample does not hold the others back.
-    """
-
-    def __init__(self, statistics: Statistics) -> None:
-        self.statistics = statistics
-        self.models: dict[str, list[str]] = {}
-        self.heard: dict[str, dict[str, tuple[int, np.ndarray, np.ndarray | float]]] = {}
-        self.groups: dict[str, int] = {}
-        self.tally: stats.Tally | None = None
-        self.seen: set[str] = set()
-        self.waiting: list[tuple[str, int, list[np.ndarray], np.ndarray | float]] = []
-
-    def column(self, column: str, models: list[str]) -> None:
-        self.models[column] = list(models)
-        self.heard[column] = {}
-
-    def hook(self, column: str, model: str) -> Any:
-        def hear(start: int, u: np.ndarray, x: np.ndarray | float) -> None:
-            self.heard[column][model] = (start, u, x)
-
-        return hear
-
-    def flush(self, column: str, start: int, rows: int, failed: set[str] = frozenset()) -> None:
-        """Pass on rows ``start…start + rows`` of the column: every model's, NaN for a model that failed.
-
-        A column none of whose models gave a chunk is left out if it never gave one (its inputs are one
-        sample, or every model failed at once); later, its rows are NaN, so that the others' blocks fill.
-        """
-        heard = self.heard[column]
-        self.heard[column] = {}
-        if not heard and column not in self.seen:
-            return
-        self.seen.add(column)
-        x = next(iter(heard.values()))[2] if heard else np.nan
-        columns = [
-            got[1] if (got := heard.get(model)) is not None and model not in failed else np.full(rows, np.nan)
-            for model in self.models[column]
-        ]
-        if self.tally is None:
-            self.waiting.append((column, start, columns, x))
-        else:
-            self._add(column, start, columns, x)
-
-    def start(self) -> None:
-        """Make the tally, of the columns that gave rows so far (call after the first chunk)."""
-        columns = list(dict.fromkeys(column for column, *_ in self.waiting))
-        self.groups = {column: i for i, column in enumerate(columns)}
-        self.tally = self.statistics.tally([len(self.models[c]) for c in columns])
-        for column, start, u, x in self.waiting:
-            self._add(column, start, u, x)
-        self.waiting = []
-
-    def _add(self, column: str, start: int, u: list[np.ndarray], x: np.ndarray | float) -> None:
-        if column in self.groups:
-            self.tally.add(self.groups[column], start, u, x)
-
-    def finish(self, rows: int) -> None:
-        if self.tally is None:
-            self.start()
-        self.tally.finish(rows)
-
-
 def no_rows(column: str) -> DataError:
     return DataError(
         f"{column}: the predictions are a single sample (a 1-D input of a loss per row), so they have no "
@@ -167,17 +100,23 @@ def no_rows(column: str) -> DataError:
 
 
 def estimate(
-    tally: stats.Tally, group: int, coefficients: Sequence[float], statistics: Statistics, scale: float
+    tally: stats.Tally,
+    group: int,
+    coefficients: Sequence[float],
+    statistics: Statistics,
+    scale: float,
+    stratum: int = 0,
 ) -> stats.Estimate:
-    """The estimate of coefficients · (the group's models' ratios), by the chosen method."""
+    """The estimate of coefficients · (the group's models' ratios) over a stratum's rows, by the chosen method."""
     coefficients = np.asarray(coefficients, dtype=np.float64)
-    moments = tally.group_moments(group)
-    if moments.n < 2:
+    moments = tally.group_moments(group, stratum)
+    if moments is None or moments.n < 2:
         raise DataError("an interval needs two samples (rows) at least")
     point = stats.t_estimate(moments, coefficients, statistics.level, scale)
     if not statistics.bootstrap:
         return point
-    return stats.bootstrap_estimate(point.value, tally.replicates(group, coefficients) * scale, statistics.level)
+    replicates = tally.replicates(group, coefficients, stratum) * scale
+    return stats.bootstrap_estimate(point.value, replicates, statistics.level)
 
 
 def value_scale(reduction: str, rows: int) -> float:

@@ -96,20 +96,45 @@ class Tally:
     ``add(group, start, u, x)`` takes rows ``start…`` of a group: u (rows × models) and x (rows). Every
     block adds its co-moments of the columns [u₁…u_M, x] of every group (for the t method) and, with
     ``resamples``, Wᵀ[…] of the same columns, W its Poisson weights (for the bootstrap).
+
+    With ``codes`` (a stratum per row, 0…``strata`` − 1: the slices of ``--by``), the sums are kept per
+    stratum: each block's rows of a stratum add to that stratum's co-moments and, with the weights the same
+    rows draw in any stratum or none, to its bootstrap sums. A row's stratum, like its weights, depends on
+    its index alone, so chunked and whole runs still agree to the last digit.
     """
 
-    def __init__(self, widths: Sequence[int], *, resamples: int | None = None, seed: int = 0, threads: bool = True):
+    def __init__(
+        self,
+        widths: Sequence[int],
+        *,
+        resamples: int | None = None,
+        seed: int = 0,
+        threads: bool = True,
+        codes: np.ndarray | None = None,
+        strata: int = 1,
+    ):
         self.widths = list(widths)
         self.offsets = [sum(w + 1 for w in self.widths[:g]) for g in range(len(self.widths))]
         self.width = sum(w + 1 for w in self.widths)
-        self.moments: Moments | None = None
+        self.codes, self.strata = codes, strata if codes is not None else 1
+        self.stratum_moments: list[Moments | None] = [None] * self.strata
         self.resamples, self.seed = resamples, seed
         self.pool = ThreadPoolExecutor(2) if threads and resamples else None
-        self.boot = None if resamples is None else np.zeros((resamples, self.width))
+        self.sums = None if resamples is None else np.zeros((self.strata, resamples, self.width))
         self.pending: dict[int, tuple[np.ndarray, list[int]]] = {}
         """block → (its rows' columns, filled in place; the rows each group has filled)."""
         self.next_block = 0
         self.rows = 0
+
+    @property
+    def moments(self) -> Moments | None:
+        """The co-moments of every row (one stratum)."""
+        return self.stratum_moments[0]
+
+    @property
+    def boot(self) -> np.ndarray | None:
+        """The bootstrap sums of every row (one stratum): resamples × columns."""
+        return None if self.sums is None else self.sums[0]
 
     def add(self, group: int, start: int, u: np.ndarray | Sequence[np.ndarray], x: np.ndarray | float) -> None:
         """Take rows ``start…`` of a group: u as a (rows × models) array or a column per model, x per row (or
@@ -154,10 +179,32 @@ class Tally:
             self.next_block += 1
 
     def _add_block(self, block: int, a: np.ndarray) -> None:
-        moments = Moments.of(a)
-        self.moments = moments if self.moments is None else self.moments.merge(moments)
-        if self.boot is not None:
-            self.boot += self._resampled(block, a)
+        if self.codes is None:
+            self._merge(0, Moments.of(a))
+            if self.sums is not None:
+                self.sums[0] += self._resampled(block, a)
+            return
+        start = block * BLOCK_ROWS
+        codes = self.codes[start : start + len(a)]
+        order = np.argsort(codes, kind="stable")
+        bounds = np.searchsorted(codes[order], np.arange(self.strata + 1))
+        present = [s for s in range(self.strata) if bounds[s + 1] > bounds[s]]
+        for s in present:
+            self._merge(s, Moments.of(a[order[bounds[s] : bounds[s + 1]]]))
+        if self.sums is not None:
+            weights = poisson_weights(self.seed, start, len(a), self.resamples)[:, order]
+            rows = a[order]
+            from threadpoolctl import threadpool_limits
+
+            with threadpool_limits(1, user_api="blas"):
+                for s in present:
+                    for lo in range(bounds[s], bounds[s + 1], WEIGHT_ROWS):  # pieces that stay in the cache
+                        hi = min(lo + WEIGHT_ROWS, bounds[s + 1])
+                        self.sums[s] += weights[:, lo:hi].astype(np.float64) @ rows[lo:hi]
+
+    def _merge(self, stratum: int, moments: Moments) -> None:
+        held = self.stratum_moments[stratum]
+        self.stratum_moments[stratum] = moments if held is None else held.merge(moments)
 
     def _resampled(self, block: int, a: np.ndarray) -> np.ndarray:
         """Σ w·a over the block's rows for every resample: two threads each take half of the block's draws,
@@ -187,17 +234,21 @@ class Tally:
         """The columns of a group's models, and that of its x (which follows them)."""
         return self.offsets[group], self.offsets[group] + self.widths[group]
 
-    def group_moments(self, group: int) -> Moments:
-        """The moments of a group's columns [u₁…u_M, x]."""
+    def group_moments(self, group: int, stratum: int = 0) -> Moments | None:
+        """The moments of a group's columns [u₁…u_M, x] over a stratum's rows (None: it has none)."""
+        moments = self.stratum_moments[stratum]
+        if moments is None:
+            return None
         first, x = self.columns(group)
         keep = np.r_[first : x + 1]
-        return Moments(self.moments.n, self.moments.mean[keep], self.moments.comoment[np.ix_(keep, keep)])
+        return Moments(moments.n, moments.mean[keep], moments.comoment[np.ix_(keep, keep)])
 
-    def replicates(self, group: int, coefficients: np.ndarray) -> np.ndarray:
+    def replicates(self, group: int, coefficients: np.ndarray, stratum: int = 0) -> np.ndarray:
         """Σ w·(c·u) / Σ w·x of every resample, for coefficients c over the group's models."""
         first, x = self.columns(group)
+        sums = self.sums[stratum]
         with np.errstate(divide="ignore", invalid="ignore"):
-            return (self.boot[:, first:x] @ coefficients) / self.boot[:, x]
+            return (sums[:, first:x] @ coefficients) / sums[:, x]
 
 
 @dataclasses.dataclass

@@ -80,12 +80,14 @@ def gather_inputs(
     dtype: str = "float64",
     header: bool | None = None,
     preloaded: dict[str, Source] | None = None,
+    row_columns: Sequence[str] = (),
 ) -> tuple[dict[str, Input], list[str]]:
     """Read PRED, LABELS and every ``--input`` file once and pick the columns of each role.
 
     With no LABELS for a loss that has a target, both come from PRED's file:
     ``--label-col`` names the label columns and the predictions default to
-    every other column. Tables' float columns are read as ``dtype``, the
+    every other column. ``row_columns`` (``--by``, ``--sample-weight``) are
+    columns of the labels' file that a default choice leaves out. Tables' float columns are read as ``dtype``, the
     precision the loss will run in; ``header`` is ``read_source``'s.
     ``preloaded`` holds files already read (by a forked parser), by path.
     Returns the inputs by role and the files' notes, for the warnings.
@@ -122,10 +124,10 @@ def gather_inputs(
                     f"{spec.name} needs LABELS: give a second file, or --label-col NAME to take the labels from {pred}"
                 )
             inputs[target.name] = _input(target, pred_source, label_cols, (), "--label-col")
-            exclude = () if pred_cols else label_cols
+            exclude = () if pred_cols else [*label_cols, *row_columns]
         else:
             label_source = load(labels, label_key, "--label-key")
-            inputs[target.name] = _input(target, label_source, label_cols, (), "--label-col")
+            inputs[target.name] = _input(target, label_source, label_cols, row_columns, "--label-col")
             exclude = ()
     else:
         exclude = ()
@@ -249,6 +251,7 @@ def gather_compare_inputs(
     names: Sequence[tuple[str, str]] = (),
     keep_going: bool = False,
     preloaded: Mapping[str, Source] | None = None,
+    row_columns: Sequence[str] = (),
 ) -> CompareInputs:
     """The labels once, and each model's predictions once: one file per model, or one column per model.
 
@@ -282,7 +285,7 @@ def gather_compare_inputs(
             raise UsageError("give the labels with --labels PATH, or one PRED file with --label-col NAME")
         source = load(preds[0], pred_key, "--pred-key")
         result = CompareInputs(_input(LABELS_ROLE, source, label_cols, (), "--label-col"), [])
-        indices = resolve_columns(source, pred_cols, exclude=label_cols, option="--pred-col")
+        indices = resolve_columns(source, pred_cols, exclude=[*label_cols, *row_columns], option="--pred-col")
         for column in [source.columns[i] if source.columns else str(i) for i in indices]:
             model = f"{preds[0]}:{column}"
             result.models.append((model, _input(PRED_ROLE, source, [column], (), "--pred-col")))
@@ -292,7 +295,7 @@ def gather_compare_inputs(
         return result
 
     label_source = load(labels, label_key, "--label-key")
-    result = CompareInputs(_input(LABELS_ROLE, label_source, label_cols, (), "--label-col"), [])
+    result = CompareInputs(_input(LABELS_ROLE, label_source, label_cols, row_columns, "--label-col"), [])
     given = _models_given(result, preds, names, baseline, identity)
     for path in given.values():
         result.order.append(path)
@@ -366,6 +369,7 @@ def stream_compare_inputs(
     header: bool | None = None,
     names: Sequence[tuple[str, str]] = (),
     keep_going: bool = False,
+    row_columns: Sequence[str] = (),
 ) -> tuple[CompareInputs, Iterator[CompareChunk]]:
     """``gather_compare_inputs``, a chunk of rows at a time: the models and their names as it gives them (each
     ``Input`` holding no rows), and the chunks of the labels and of every model side by side.
@@ -385,7 +389,7 @@ def stream_compare_inputs(
         source, chunks = iter_row_chunks(preds[0], chunk_rows, key=pred_key, **options)
         read = resolve_columns(source, None)  # the columns the chunks hold: text columns are left out
         label_at = _read_position(source, read, resolve_columns(source, label_cols, option="--label-col"), "--label-col")
-        model_at = resolve_columns(source, pred_cols, exclude=label_cols, option="--pred-col")
+        model_at = resolve_columns(source, pred_cols, exclude=[*label_cols, *row_columns], option="--pred-col")
         model_at = _read_position(source, read, model_at, "--pred-col")
         columns = source.columns or [str(i) for i in range(source.array.shape[-1] if source.array.ndim > 1 else 1)]
         columns = [columns[i] for i in read] if read else columns
@@ -417,12 +421,14 @@ def stream_compare_inputs(
         labels,
         chunk_rows,
         selectors=label_cols,
+        exclude=row_columns,
         option="--label-col",
         key=label_key,
         key_option="--label-key",
         **options,
     )
-    result = CompareInputs(Input(LABELS_ROLE, np.empty(0), label_source.name, _columns(label_source, label_cols)), [])
+    label_columns = _columns(label_source, label_cols, row_columns)
+    result = CompareInputs(Input(LABELS_ROLE, np.empty(0), label_source.name, label_columns), [])
     given = _models_given(result, preds, names, baseline, file_identity)
     readers: dict[str, tuple[Source, Iterator[np.ndarray]]] = {}
     for path in given.values():
@@ -456,10 +462,10 @@ def _read_position(source: Source, read: list[int], indices: list[int], option: 
     return [at[index] for index in indices]
 
 
-def _columns(source: Source, selectors: Sequence[str] | None) -> list[str] | None:
+def _columns(source: Source, selectors: Sequence[str] | None, exclude: Sequence[str] = ()) -> list[str] | None:
     if source.columns is None:
         return None
-    return [source.columns[i] for i in resolve_columns(source, selectors)]
+    return [source.columns[i] for i in resolve_columns(source, selectors, exclude=exclude)]
 
 
 def _computed(role: Role, array: np.ndarray, like: Input, first: int, float_dtype: type) -> np.ndarray:
@@ -547,6 +553,7 @@ def stream_inputs(
     dtype: str = "float64",
     header: bool | None = None,
     stdin: BinaryIO | None = None,
+    row_columns: Sequence[str] = (),
 ) -> tuple[Iterator[dict[str, Input]], list[str]]:
     """The loss's arguments ``chunk_rows`` rows at a time, read from the files as they are consumed.
 
@@ -566,8 +573,9 @@ def stream_inputs(
     if target is not None:
         if labels is None and not label_cols:
             raise UsageError(f"{spec.name} needs LABELS, or --label-col NAME to take them from {pred}")
-        plan.append((target, labels or pred, label_cols, (), "--label-col", label_key if labels else pred_key))
-    exclude = label_cols if target is not None and labels is None and not pred_cols else ()
+        label_exclude = tuple(row_columns) if labels is not None else ()
+        plan.append((target, labels or pred, label_cols, label_exclude, "--label-col", label_key if labels else pred_key))
+    exclude = [*label_cols, *row_columns] if target is not None and labels is None and not pred_cols else ()
     plan.append((spec.pred_role, pred, pred_cols, exclude or (), "--pred-col", pred_key))
     for role in spec.input_roles:
         if role.name in extra:

@@ -95,7 +95,30 @@ def compute_dict(result: ComputeResult, arrays: dict[str, np.ndarray] | None = N
         },
         **statistics_dict(result.statistics, {"ci": None if result.ci is None else list(result.ci)}),
         **gates_dict(result),
+        **rows_dict(result),
     }
+
+
+def rows_dict(result: ComputeResult | Comparison) -> dict[str, Any]:
+    """``slices`` (with ``slices_left_out`` and the ``bins`` of binned columns), ``worst`` and
+    ``sample_weight``, when asked for."""
+    found: dict[str, Any] = {}
+    if result.slices is not None:
+        found["slices"] = [row.to_dict() for row in result.slices]
+        found["slices_left_out"] = result.slices_left_out
+        found["slice_columns"] = result.slicing.columns
+        found["bins"] = result.slicing.bins
+    if result.worst is not None:
+        if isinstance(result.worst, dict):
+            found["worst"] = {
+                model: {loss: [row.to_dict() for row in rows] for loss, rows in per.items()}
+                for model, per in result.worst.items()
+            }
+        else:
+            found["worst"] = [row.to_dict() for row in result.worst]
+    if result.sample_weight is not None:
+        found["sample_weight"] = result.sample_weight
+    return found
 
 
 def statistics_dict(statistics: Any, keys: dict[str, Any]) -> dict[str, Any]:
@@ -288,7 +311,15 @@ def compute_table(result: ComputeResult, rows: int, console: Console) -> None:
         summary.add_row("value", f"[bold green]{result.value:.8g}[/]")
     if result.ci is not None:
         summary.add_row("interval", f"[{result.ci[0]:.6g}, {result.ci[1]:.6g}]  {interval_text(result.statistics)}")
+    if result.sample_weight is not None:
+        summary.add_row("weights", f"{result.sample_weight} (--sample-weight): Σ wᵢℓᵢ / Σ wᵢ")
     console.print(summary)
+    if result.slices is not None:
+        console.print()
+        print_slices(console, result, result.loss)
+    if result.worst is not None:
+        console.print()
+        print_worst(console, {None: {result.loss: result.worst}}, result.loss)
     if result.values is not None:
         console.print()
         console.print(Text.assemble(("Per-element losses", "bold"), " ", shape_text(result.values.shape)))
@@ -301,8 +332,128 @@ def compute_table(result: ComputeResult, rows: int, console: Console) -> None:
         _print_rows(console, grad.values, rows, grad.shape, kept_by="-f json, -f csv and --grad-out")
 
 
+def slice_text(value: Any) -> str:
+    """A slice's value of a column, for people: ``(missing)`` for an empty cell."""
+    return "(missing)" if value is None else str(value)
+
+
+def print_slices(console: Console, result: ComputeResult | Comparison, column: str) -> None:
+    """The slice table(s) of ``--by``: a row per slice, a column per value (compute: the loss; compare: a
+    table per loss, a column per model), the best of each row marked."""
+    slicing, statistics = result.slicing, result.statistics
+    keys = slicing.columns
+    table = Table()
+    for key in keys:
+        table.add_column(key, overflow="fold")
+    table.add_column("n", justify="right")
+    models = result.ordered_models() if isinstance(result, Comparison) else [None]
+    headers = [*keys, "n", *[column if m is None else result.names.get(m, m) for m in models]]
+    for header in headers[len(keys) + 1 :]:
+        table.add_column(header, justify="right", no_wrap=True)  # an interval goes on a line of its own
+    lines = []
+    for row in result.slices:
+        cells: list[str | Text] = [slice_text(row.key[k]) for k in keys] + [str(row.n)]
+        values = {m: (row.values[column] if m is None else row.values[m][column]) for m in models}
+        scored = [v for v in values.values() if v is not None]
+        best = min(scored) if len(scored) > 1 else None
+        for model in models:
+            value = values[model]
+            interval = None
+            if row.ci is not None:
+                interval = row.ci[column] if model is None else row.ci[model][column]
+            text = Text("—" if value is None else f"{value:.6g}" if interval is None else f"{value:.4g}")
+            if best is not None and value == best:
+                text.stylize("bold green")
+                text.append(" *", style="bold green")
+            if interval is not None:
+                text.append(f"\n[{interval[0]:.3g}, {interval[1]:.3g}]")
+            cells.append(text)
+        table.add_row(*cells)
+        lines.append(cells)
+    console.print(Text(f"{column} by {' × '.join(keys)}", style="italic"))
+    print_table(console, table, headers, lines)
+    notes = []
+    if isinstance(result, Comparison) and len(models) > 1:
+        notes.append("* lowest in its row")
+    if statistics is not None:
+        notes.append(f"[lo, hi]: {interval_text(statistics)} (none for a slice of one row)")
+    if slicing.bins:
+        notes.append(f"{', '.join(slicing.bins)}: quantile bins (--bins)")
+    if result.slices_left_out:
+        left_out = terminal.counted(result.slices_left_out, "slice")
+        notes.append(f"{left_out} of fewer than {slicing.min_size} rows left out (--min-slice-size)")
+    if notes:
+        console.print(Text("; ".join(notes), style="dim"))
+
+
+def _row_values_text(value: Any) -> str:
+    """A row of predictions or labels in a cell: a number, or a few of its numbers."""
+    if value is None:
+        return "—"
+    if isinstance(value, list):
+        flat = np.asarray(value, dtype=float).reshape(-1)
+        shown = ", ".join(f"{v:.4g}" for v in flat[:4])
+        return f"[{shown}{', …' if flat.size > 4 else ''}]" + (f" ({flat.size})" if flat.size > 4 else "")
+    return f"{value:.6g}" if isinstance(value, float) else str(value)
+
+
+def print_worst(console: Console, worst: dict[str | None, dict[str, list[Any]]], loss: str, names: Any = None) -> None:
+    """The rows of largest loss (``--worst``): compute's, or a table per loss with each model's rows."""
+    losses = list(dict.fromkeys(column for per in worst.values() for column in per))
+    for column in losses:
+        table = Table()
+        with_models = list(worst) != [None]
+        if with_models:
+            table.add_column("model", style="bold", overflow="fold")
+        table.add_column(ROW_HEADER, justify="right", style="dim")
+        table.add_column(f"{column}", justify="right")
+        table.add_column("prediction", justify="right", overflow="fold")
+        table.add_column("label", justify="right", overflow="fold")
+        weighted = any(r.weight is not None for per in worst.values() for r in per.get(column, []))
+        if weighted:
+            table.add_column("weight", justify="right")
+        for model, per in worst.items():
+            for i, row in enumerate(per.get(column, [])):
+                cells = [names(model) if i == 0 else ""] if with_models else []
+                cells += [str(row.index + 1), f"{row.loss:.6g}", _row_values_text(row.pred), _row_values_text(row.label)]
+                cells += [f"{row.weight:.4g}"] if weighted else []
+                table.add_row(*cells)
+        console.print(Text(f"Worst rows under {column} (the loss of each row alone)", style="italic"))
+        fit_widths(console, table)
+        console.print(table)
+
+
+def write_slices_csv(out: TextIO, result: ComputeResult | Comparison) -> None:
+    """``--by`` as CSV: a line per slice (compute) or per slice and model (compare), the slice columns first."""
+    writer = csv.writer(out, lineterminator="\n")
+    keys = result.slicing.columns
+    compared = isinstance(result, Comparison)
+    losses = result.losses if compared else [result.loss]
+    intervals = [f"{loss}_ci_{end}" for loss in losses for end in ("low", "high")] if result.statistics else []
+    writer.writerow([*keys, "n", *(["pred", "name"] if compared else []), *losses, *intervals])
+    for row in result.slices:
+        for model in result.ordered_models() if compared else [None]:
+            values = row.values[model] if compared else row.values
+            cis = (row.ci[model] if compared else row.ci) if row.ci is not None else {}
+            found = []
+            for loss in losses if intervals else []:
+                found += list(cis.get(loss) or (None, None))
+            writer.writerow(
+                [
+                    *("" if row.key[k] is None else row.key[k] for k in keys),
+                    row.n,
+                    *([model, result.names.get(model, model)] if compared else []),
+                    *("" if values[loss] is None else repr(values[loss]) for loss in losses),
+                    *("" if v is None else repr(v) for v in found),
+                ]
+            )
+
+
 def write_compute_csv(out: TextIO, result: ComputeResult) -> None:
     """Tidy CSV: ``quantity,index,value`` rows for the value(s) and every gradient element."""
+    if result.slices is not None:
+        write_slices_csv(out, result)
+        return
     out.write("quantity,index,value\n")
     if result.values is not None:
         textout.write_long_csv(out, "values", result.values)
@@ -634,6 +785,7 @@ def comparison_dict(result: Comparison) -> dict[str, Any]:
             },
         ),
         **gates_dict(result),
+        **rows_dict(result),
     }
 
 
@@ -641,6 +793,8 @@ def print_comparison(result: Comparison, format_: str) -> None:
     models = result.ordered_models()
     if format_ == "json":
         print(textout.dumps(comparison_dict(result)))
+    elif format_ == "csv" and result.slices is not None:
+        write_slices_csv(sys.stdout, result)
     elif format_ == "csv":
         out = io.StringIO()
         writer = csv.writer(out, lineterminator="\n")
@@ -771,6 +925,15 @@ def comparison_table(result: Comparison, models: list[str], console: Console) ->
     note = describe_disagreement(result)
     if note:
         console.print(note, highlight=False)
+    if result.sample_weight is not None:
+        console.print(Text(f"weights: {result.sample_weight} (--sample-weight): Σ wᵢℓᵢ / Σ wᵢ", style="dim"))
+    if result.slices is not None:
+        for column in result.losses:
+            console.print()
+            print_slices(console, result, column)
+    if result.worst is not None:
+        console.print()
+        print_worst(console, result.worst, "", lambda m: result.names.get(m, m))
 
 
 def describe_disagreement(result: Comparison) -> str | None:
