@@ -16,6 +16,7 @@ is computed, pandas only when a result is turned into a DataFrame.
 from __future__ import annotations
 
 import contextlib
+import functools
 import gc
 import importlib
 import json
@@ -397,6 +398,7 @@ def compare(
     by_class: bool = False,
     worst: int | None = None,
     sample_weight: Data | str | None = None,
+    _report: str | None = None,
     **params: Any,
 ) -> Comparison:
     """Several models' predictions against the same labels, under several losses.
@@ -438,8 +440,9 @@ def compare(
     label_name = _memory_name("labels", labels)
     if label_name:
         preloaded[label_name] = in_memory_source(label_name, labels)
+    run = run_compare if _report is None else functools.partial(run_report, out=_report)
     return _warned(
-        run_compare(
+        run(
             models,
             label_name or os.fspath(labels),
             losses=[losses] if isinstance(losses, str) else list(losses or []),
@@ -458,6 +461,25 @@ def compare(
             row_request=_row_request(labels, by, slices, bins, min_slice_size, by_class, worst, sample_weight),
         )
     )
+
+
+def report(
+    preds: Mapping[str, Data] | Sequence[str | os.PathLike],
+    labels: Data,
+    out: str | os.PathLike,
+    **options: Any,
+) -> Comparison:
+    """``compare``, and a self-contained HTML report of it written to ``out`` (``losscli report``).
+
+    Args:
+      preds, labels: as ``compare``'s.
+      out: the ``.html`` file to write (atomically: whole, or not at all).
+      **options: every keyword ``compare`` takes (``losses``, ``ci``, ``by``, ``worst``, …).
+
+    Returns:
+      The ``Comparison`` the report shows; ``.report`` is the path written.
+    """
+    return compare(preds, labels, _report=os.fspath(out), **options)
 
 
 def _worse_items(worse: Mapping[str, float] | Sequence[str] | None) -> list[str]:
@@ -591,6 +613,39 @@ def run_compare(
     result.warnings[:0] = data.notes
     result.sort = sort_column
     result.unreadable = list(data.failed)
+    return result
+
+
+REPORT_ROWS = 20_000
+"""A report plots a sample of at most this many rows of each model (every k-th row: ``rows.RowSample``)."""
+
+REPORT_WORST = 10
+"""The worst rows a report lists without ``--worst``."""
+
+
+def run_report(
+    preds: Sequence[str], labels: str | None, *, out: str | os.PathLike, **options: Any
+) -> Comparison:
+    """``run_compare`` with every row's loss sampled, then the HTML report of it written to ``out`` (checked
+    before anything is read); ``.report`` is the path written."""
+    from losscli.engine.rows import RowRequest
+    from losscli.io.outfiles import check_output
+
+    inputs = {**{f"PRED {i + 1}": p for i, p in enumerate(preds)}, "LABELS": labels}
+    path = check_output("--out", os.fspath(out), (".html", ".htm"), "report.html", inputs)
+    request = options.pop("row_request", None) or RowRequest()
+    request.sample = REPORT_ROWS
+    request.worst = request.worst or REPORT_WORST
+    result = run_compare(preds, labels, row_request=request, **options)
+    from losscli.engine import curves
+    from losscli.render.report import write_report
+
+    drawn = [
+        curves.draw(get_loss(result.loss_names[column]), None, params=result.params.get(column, {}))
+        for column in result.losses
+    ]
+    write_report(path, result, drawn)
+    result.report = str(path)
     return result
 
 

@@ -7,10 +7,13 @@ commands that need them.
 from __future__ import annotations
 
 import contextlib
+import functools
+import inspect
 import math
 import os
 import sys
 import traceback
+import typing
 from collections.abc import Callable
 from enum import StrEnum
 from typing import Annotated, Any, NoReturn
@@ -824,37 +827,56 @@ def compare(
     sample_weight: SampleWeightOption = None,
 ) -> None:
     """Compare models' predictions against one label file under several losses."""
-    requested = row_request(by, slices, bins, min_slice_size, by_class, worst, sample_weight, format_.value)
-    from losscli import api, render
+    options = dict(locals())
+    from losscli import render
+
+    result = _comparison(options)
+    render.print_comparison(result, format_.value)
+    _compare_exit(result)
+
+
+def _comparison(options: dict[str, Any], report: Any = None) -> Any:
+    """``compare``'s (and ``report``'s) options, run: the ``Comparison``; with ``report`` (an output path), a
+    report of it written there too (``api.run_report``)."""
+    from losscli import api
     from losscli.io.inputs import parse_names
     from losscli.io.loading import split_column_options
 
-    result = api.run_compare(
-        preds or [],
-        labels,
-        losses=loss or [],
-        param_items=param or [],
-        names=parse_names(name or []),
-        baseline=baseline,
-        sort=sort,
-        dtype=dtype.value,
-        fail_fast=fail_fast,
-        pred_cols=split_column_options(pred_col),
-        label_cols=split_column_options(label_col),
-        pred_key=pred_key,
-        label_key=label_key,
-        header=header,
-        ci=ci,
-        ci_method=ci_method,
-        resamples=resamples,
-        seed=seed,
-        fail_above=fail_above or (),
-        fail_if_worse=fail_if_worse or (),
-        gate_on=gate_on,
-        chunk_size=chunk_size,
+    o = options
+    requested = row_request(
+        o["by"], o["slices"], o["bins"], o["min_slice_size"], o["by_class"], o["worst"], o["sample_weight"],
+        o["format_"].value,
+    )
+    run = api.run_compare if report is None else functools.partial(api.run_report, out=report)
+    return run(
+        o["preds"] or [],
+        o["labels"],
+        losses=o["loss"] or [],
+        param_items=o["param"] or [],
+        names=parse_names(o["name"] or []),
+        baseline=o["baseline"],
+        sort=o["sort"],
+        dtype=o["dtype"].value,
+        fail_fast=o["fail_fast"],
+        pred_cols=split_column_options(o["pred_col"]),
+        label_cols=split_column_options(o["label_col"]),
+        pred_key=o["pred_key"],
+        label_key=o["label_key"],
+        header=o["header"],
+        ci=o["ci"],
+        ci_method=o["ci_method"],
+        resamples=o["resamples"],
+        seed=o["seed"],
+        fail_above=o["fail_above"] or (),
+        fail_if_worse=o["fail_if_worse"] or (),
+        gate_on=o["gate_on"],
+        chunk_size=o["chunk_size"],
         row_request=requested,
     )
-    render.print_comparison(result, format_.value)
+
+
+def _compare_exit(result: Any) -> None:
+    """After the comparison is printed: a line per model that failed (exit 3), else the gates' code (4)."""
     code = report_gates(result)
     failures = []
     for model in result.models:  # a line per model that failed: its first failure
@@ -870,6 +892,62 @@ def compare(
         raise typer.Exit(3)
     if code:
         raise typer.Exit(code)
+
+
+OutOption = Annotated[
+    str,
+    typer.Option(
+        "--out",
+        metavar="FILE.html",
+        help="Write the report here (one self-contained HTML file; written whole or not at all).",
+        rich_help_panel=OUTPUT_PANEL,
+    ),
+]
+
+
+def report(out: OutOption, **options: Any) -> None:
+    """Write a self-contained HTML report of a comparison: tables, intervals, slices, worst rows, plots."""
+    from losscli import render
+
+    result = _comparison(options, report=out)
+    render.print_comparison(result, options["format_"].value)
+    render.print_report_written(result)
+    _compare_exit(result)
+
+
+def _report_signature() -> inspect.Signature:
+    """``report``'s options: ``--out`` and every option of ``compare``, declared once (there)."""
+    hints = typing.get_type_hints(compare, include_extras=True)
+    parameters = [
+        inspect.Parameter("out", inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=OutOption),
+        *(
+            parameter.replace(annotation=hints[name])
+            for name, parameter in inspect.signature(compare).parameters.items()
+        ),
+    ]
+    return inspect.Signature(parameters)
+
+
+report.__signature__ = _report_signature()
+report.__annotations__ = {parameter.name: parameter.annotation for parameter in report.__signature__.parameters.values()}
+app.command(
+    epilog=examples(
+        (
+            "Three models against their labels, with 95 % intervals, as one HTML page",
+            (
+                "losscli report sample_data/regression_pred*.csv",
+                "--labels sample_data/regression_labels.csv --ci --out report.html",
+            ),
+        ),
+        (
+            "Two classifiers, sliced by class, the 5 worst rows of each",
+            (
+                "losscli report sample_data/binary_logits.csv sample_data/binary_logits_b.csv",
+                "--labels sample_data/binary_labels.csv --by-class --worst 5 --out binary.html",
+            ),
+        ),
+    )
+)(report)
 
 
 def _floats(text: str, option: str) -> list[float]:

@@ -310,8 +310,8 @@ class Evaluation:
         self.result, self.dtype, self.keep_going, self.statistics = result, dtype, keep_going, statistics
         self.options = rows
         self.columns: list[_Column] = []
-        wanted = statistics is not None or rows.slicing is not None or rows.worst
-        self.collector = RowCollector(statistics, rows.slicing, rows.worst) if wanted else None
+        wanted = statistics is not None or rows.slicing is not None or rows.worst or rows.sample
+        self.collector = RowCollector(statistics, rows.slicing, rows.worst, rows.sample) if wanted else None
         self.rows = 0
 
     def fail(self, model: str, key: str, error: DataError) -> None:
@@ -562,6 +562,12 @@ class Evaluation:
 
             result.slices, result.slices_left_out = collector.slice_rows(values_of)
             result.slicing = collector.slicing
+        if collector.samples:
+            result.samples = {
+                column: {model: sample.arrays() for model, sample in per.items() if model in scored_models}
+                for column, per in collector.samples.items()
+                for scored_models in [self._scored(next(c for c in self.columns if c.key == column))]
+            }
         if collector.worst:
             result.worst = {
                 model: {

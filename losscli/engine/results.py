@@ -151,6 +151,10 @@ class Comparison:
     worst: dict[str, dict[str, list[Any]]] | None = None
     """model → loss → its rows of largest loss (``--worst``, ``rows.WorstRow``), largest first."""
     sample_weight: str | None = None
+    samples: dict[str, dict[str, dict[str, Any]]] | None = None
+    """loss → model → a sample of its rows (``index``, ``loss``, ``pred``, ``label`` arrays), for a report."""
+    report: str | None = None
+    """The HTML report written (``losscli report``)."""
 
     @property
     def passed(self) -> bool | None:

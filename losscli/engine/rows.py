@@ -153,9 +153,11 @@ class RowOptions:
     worst: int | None = None
     weights: np.ndarray | None = None
     """A weight per row (``--sample-weight``), all of them."""
+    sample: int | None = None
+    """Keep a sample of this many rows at most, with their losses and inputs (``RowSample``: a report)."""
 
     def __bool__(self) -> bool:
-        return self.slicing is not None or bool(self.worst) or self.weights is not None
+        return self.slicing is not None or bool(self.worst) or self.weights is not None or bool(self.sample)
 
 
 @dataclasses.dataclass
@@ -177,6 +179,8 @@ class RowRequest:
     """The weights, already read (array-like), named ``sample_weight``."""
     in_labels: tuple[str, ...] = ()
     """Of ``columns`` and ``sample_weight``, those that are columns of the labels (held in memory)."""
+    sample: int | None = None
+    """Keep a sample of the rows for a report (``RowSample``)."""
 
     @property
     def slicing(self) -> bool:
@@ -259,7 +263,7 @@ class RowColumns:
                 labels = np.asarray(select_columns(source, label_cols, exclude=self.in_labels, option="--label-col"))
             columns["class"] = class_codes(labels, labels_file or "the labels")
         slicing = make_slicing(columns, request.bins, request.min_slice_size) if columns else None
-        return RowOptions(slicing, request.worst, self.weights)
+        return RowOptions(slicing, request.worst, self.weights, request.sample)
 
 
 @dataclasses.dataclass
@@ -344,6 +348,51 @@ class Worst:
         ]
 
 
+class RowSample:
+    """Every k-th row of a run, at most ``cap`` of them, with its loss alone and its inputs: what a report
+    plots (distributions, predicted against true, calibration, confusion).
+
+    k starts at 1 and doubles whenever more than ``cap`` rows are kept (those not on the new stride are let
+    go), so a stream of any length keeps an evenly spread sample of between cap / 2 and cap rows, the same
+    whatever the chunks: a row is kept by its index alone.
+    """
+
+    def __init__(self, cap: int, pred_role: str, target_role: str | None) -> None:
+        self.cap, self.pred_role, self.target_role = cap, pred_role, target_role
+        self.stride = 1
+        self.parts: list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray | None]] = []
+        self.kept = 0
+        self.rows = 0
+
+    def add(self, chunk: RowChunk) -> None:
+        n = len(chunk.losses)
+        self.rows = max(self.rows, chunk.start + n)
+        take = np.arange(-chunk.start % self.stride, n, self.stride)
+        if take.size:
+            with np.errstate(divide="ignore", invalid="ignore"):
+                losses = (chunk.losses / chunk.divisors)[take] if np.ndim(chunk.divisors) else chunk.losses[take] / chunk.divisors
+            label = chunk.arrays.get(self.target_role) if self.target_role else None
+            pred = chunk.arrays[self.pred_role]
+            self.parts.append(
+                (chunk.start + take, losses, np.array(pred[take]), None if label is None else np.array(label[take]))
+            )
+            self.kept += take.size
+        while self.kept > self.cap:
+            self.stride *= 2
+            self.parts = [tuple(a if a is None else a[part[0] % self.stride == 0] for a in part) for part in self.parts]
+            self.kept = sum(len(part[0]) for part in self.parts)
+
+    def arrays(self) -> dict[str, np.ndarray | None]:
+        """The sampled rows: ``index`` (from 0), ``loss`` (each row's alone), ``pred`` and ``label``."""
+        names = ("index", "loss", "pred", "label")
+        if not self.parts:
+            return dict.fromkeys(names)
+        return {
+            name: None if self.parts[0][i] is None else np.concatenate([part[i] for part in self.parts])
+            for i, name in enumerate(names)
+        }
+
+
 def _row_value(row: np.ndarray) -> Any:
     """A row of an input as JSON holds it: a number, or nested lists of numbers."""
     value = np.asarray(row)
@@ -360,9 +409,15 @@ class RowCollector:
     """
 
     def __init__(
-        self, statistics: Any = None, slicing: Slicing | None = None, worst: int | None = None
+        self,
+        statistics: Any = None,
+        slicing: Slicing | None = None,
+        worst: int | None = None,
+        sample: int | None = None,
     ) -> None:
-        self.statistics, self.slicing, self.worst_k = statistics, slicing, worst
+        self.statistics, self.slicing, self.worst_k, self.sample_cap = statistics, slicing, worst, sample
+        self.samples: dict[str, dict[str, RowSample]] = {}
+        """column → model → a sample of its rows (``RowSample``), when a report is made."""
         self.models: dict[str, list[str]] = {}
         self.reductions: dict[str, str] = {}
         self.heard: dict[str, dict[str, RowChunk]] = {}
@@ -386,6 +441,8 @@ class RowCollector:
         self.heard[column] = {}
         if self.worst_k:
             self.worst[column] = {model: Worst(self.worst_k, *roles) for model in models}
+        if self.sample_cap:
+            self.samples[column] = {model: RowSample(self.sample_cap, *roles) for model in models}
 
     def hook(self, column: str, model: str) -> RowHook:
         def hear(chunk: RowChunk) -> None:
@@ -416,8 +473,10 @@ class RowCollector:
         if self.slicing is not None and start + rows > self.slicing.rows:
             raise _slice_rows_error(self.slicing.rows, start + rows, more=True)
         for model, chunk in heard.items():
-            if model not in failed and column in self.worst:
-                self.worst[column][model].add(chunk)
+            if model not in failed:
+                for kept in (self.worst, self.samples):
+                    if column in kept:
+                        kept[column][model].add(chunk)
         if not heard and column not in self.seen:
             return
         self.seen.add(column)

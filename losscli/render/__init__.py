@@ -99,6 +99,15 @@ def compute_dict(result: ComputeResult, arrays: dict[str, np.ndarray] | None = N
     }
 
 
+def print_report_written(result: Comparison) -> None:
+    """The line saying where the report is, on stderr (stdout holds the comparison, as ``compare`` prints it)."""
+    import os
+
+    size = os.path.getsize(result.report)
+    if not terminal.settings.quiet:
+        stderr().print(Text(f"Report: {result.report} ({size / 1024:,.0f} KiB)"), highlight=False)
+
+
 def rows_dict(result: ComputeResult | Comparison) -> dict[str, Any]:
     """``slices`` (with ``slices_left_out`` and the ``bins`` of binned columns), ``worst`` and
     ``sample_weight``, when asked for."""
@@ -118,6 +127,8 @@ def rows_dict(result: ComputeResult | Comparison) -> dict[str, Any]:
             found["worst"] = [row.to_dict() for row in result.worst]
     if result.sample_weight is not None:
         found["sample_weight"] = result.sample_weight
+    if getattr(result, "report", None) is not None:
+        found["report"] = result.report
     return found
 
 
