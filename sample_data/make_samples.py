@@ -290,6 +290,7 @@ def other_models(rng: np.random.Generator, made: dict) -> None:
         np.column_stack([y, pred_a, pred_b, pred_c]),
         decimals=3,
     )
+    with_region(HERE / "models.csv", np.random.default_rng(SEED + 2), n)
     # Binary: model B has smaller logits, right and wrong alike, and is wrong on rows 6 and 10.
     labels, logits = made["binary"]["labels"], made["binary"]["logits"]
     logits_b = np.round((2 * labels - 1) * np.abs(rng.normal(0.8, 0.5, len(labels))), 3)
@@ -308,6 +309,19 @@ def other_models(rng: np.random.Generator, made: dict) -> None:
     logits_b = (2 * labels - 1) * np.abs(rng.normal(2.0, 1.0, labels.shape)) + rng.normal(0, 0.5, labels.shape)
     cols = [f"c{i}" for i in range(labels.shape[1])]
     write_table("multilabel_logits_b.csv", cols, np.round(logits_b, 3), comment="model B: sharper logits", decimals=3)
+
+
+REGIONS = ("north", "south", "east", "west")
+
+
+def with_region(path: Path, rng: np.random.Generator, n: int) -> None:
+    """A text column ``region`` (five rows each, in a shuffled order) after the numbers of ``models.csv``, to
+    slice by (``--by region``), and a weight per sample in ``regression_weights.csv`` (``--sample-weight``)."""
+    regions = rng.permutation(np.repeat(REGIONS, n // len(REGIONS)))
+    lines = path.read_text().splitlines()
+    rows = [f"{lines[0]},region", *(f"{line},{region}" for line, region in zip(lines[1:], regions, strict=True))]
+    path.write_text("\n".join(rows) + "\n")
+    write_table("regression_weights.csv", ["weight"], np.round(rng.uniform(0.5, 2.0, n), 2), decimals=2)
 
 
 def main() -> None:

@@ -19,7 +19,7 @@ from losscli.cli import app
 from losscli.registry import FAMILIES, list_losses
 
 REPO = Path(__file__).resolve().parents[1]
-COMMANDS = ["list", "info", "compute", "compare", "curve", "recommend"]
+COMMANDS = ["list", "info", "compute", "compare", "report", "curve", "recommend"]
 
 
 def help_text(command: str | None, columns: int) -> str:
@@ -108,7 +108,7 @@ def help_panels(text: str) -> dict[str, list[str]]:
         if title:
             current = panels.setdefault(title.group(1), [])
         elif current is not None and line.strip().startswith("│"):
-            cell = line.strip()[1:].split()
+            cell = [word for word in line.strip()[1:].split() if word != "*"]  # * marks a required option
             if cell and cell[0].startswith("-"):
                 current.append(cell[0].split(",")[0])
     return panels
@@ -133,6 +133,12 @@ def test_options_are_grouped_in_panels(command):
         ("compare", "Inputs", {"--labels", "--pred-col", "--label-col", "--pred-key", "--label-key", "--header"}),
         ("compare", "Loss options", {"--loss", "--param", "--dtype"}),
         ("compare", "Output", {"--sort", "--baseline", "--format"}),
+        ("compute", "Slices, worst rows and weights", {"--by", "--slices", "--bins", "--min-slice-size", "--by-class"}),
+        ("compute", "Slices, worst rows and weights", {"--worst", "--sample-weight"}),
+        ("compare", "Slices, worst rows and weights", {"--by", "--slices", "--bins", "--min-slice-size", "--by-class"}),
+        ("compare", "Slices, worst rows and weights", {"--worst", "--sample-weight"}),
+        ("report", "Output", {"--out", "--sort", "--baseline", "--format"}),
+        ("report", "Slices, worst rows and weights", {"--by", "--worst", "--sample-weight"}),
         ("recommend", "Inputs", {"--pred", "--pred-col", "--label-col", "--pred-key", "--label-key", "--header"}),
         ("recommend", "Loss options", {"--label-type", "--loss", "--quantiles"}),
         ("curve", "Loss options", {"--target", "--param", "--classes"}),
@@ -224,8 +230,8 @@ def bash_complete(words: str) -> list[str]:
         ("losscli recommend --label-type m", {"multiclass", "multilabel"}),
         ("losscli info mse --color ", {"auto", "always", "never"}),
         ("losscli info mse --colour a", {"auto", "always"}),
-        ("losscli ", {"list", "info", "compute", "compare", "curve", "recommend"}),
-        ("losscli --version ", {"list", "info", "compute", "compare", "curve", "recommend"}),
+        ("losscli ", {"list", "info", "compute", "compare", "report", "curve", "recommend"}),
+        ("losscli --version ", {"list", "info", "compute", "compare", "report", "curve", "recommend"}),
         ("losscli co", {"compute", "compare"}),
     ],
 )

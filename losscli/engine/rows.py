@@ -106,7 +106,7 @@ def make_slicing(columns: dict[str, Any], bins: int = 5, min_size: int = 1) -> S
     codes = grouped.ngroup().to_numpy(dtype=np.int64)
     keys = [
         {name: _key_value(value, name in edges) for name, value in zip(frame.columns, key, strict=True)}
-        for key in (k if isinstance(k, tuple) else (k,) for k in grouped.groups)
+        for key in (k if isinstance(k, tuple) else (k,) for k in grouped.size().index)  # in ngroup()'s order
     ]
     return Slicing(list(frame.columns), codes, keys, edges, min_size)
 
