@@ -334,3 +334,22 @@ def test_json_keys(table, invoke_json):
     assert set(out["slices"][0]) == {"slice", "n", "values", "ci"}
     assert set(out["worst"][0]) == {"row", "index", "loss", "pred", "label", "weight"}
     json.dumps(out)
+
+
+def test_sample_models_by_region_match_a_pandas_groupby(invoke, invoke_json):
+    """The issue's own check: compare sample_data/models.csv --label-col y --by region --ci."""
+    args = ["compare", "sample_data/models.csv", "--label-col", "y", "--by", "region", "--ci"]
+    frame = pd.read_csv("sample_data/models.csv")
+    out = invoke_json([*args, "--dtype", "float64"])
+    assert out["slice_columns"] == ["region"] and [row["n"] for row in out["slices"]] == [5, 5, 5, 5]
+    table = invoke(args).stdout
+    for model in ("model_a", "model_b", "model_c"):
+        errors = frame[model] - frame.y
+        expected = {"mse": (errors**2).groupby(frame.region).mean(), "l1": errors.abs().groupby(frame.region).mean()}
+        pred = f"sample_data/models.csv:{model}"
+        for loss, values in expected.items():
+            assert by_slice(out, "region", pred, loss) == pytest.approx(values.to_dict(), rel=1e-12)
+            section = table.split(f"{loss} by region")[1].split(" by region")[0]
+            for region, value in values.items():
+                line = next(line for line in section.splitlines() if f"│ {region} " in line)
+                assert f"{value:.4g}" in line
