@@ -8,7 +8,7 @@ The Python API (the command line is a shell over it)::
     result.value  # 0.625
     result.grad  # array([ 0.25, -0.5 ,  0.5 , -0.25], dtype=float32)
 
-``compute``, ``compare``, ``recommend``, ``curve``, ``info`` and ``list_losses``
+``compute``, ``compare``, ``report``, ``recommend``, ``curve``, ``info`` and ``list_losses``
 are documented in ``losscli.api``; errors are ``LossCliError`` subclasses.
 Importing this package is cheap: the API (and torch, when a loss is
 computed) loads on first use.
@@ -22,7 +22,7 @@ from losscli.errors import DataError, LossCliError, LossCliWarning, UnknownLossE
 
 __version__ = "0.1.0"
 
-_API = ("compute", "compare", "recommend", "curve", "info", "list_losses")
+_API = ("compute", "compare", "report", "recommend", "curve", "info", "list_losses")
 
 __all__ = [
     *_API,

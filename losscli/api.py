@@ -40,7 +40,7 @@ if TYPE_CHECKING:  # the layers below load when a function needs them: `list` an
 Data = Any
 """What the API takes for an input: a path (``str``, ``os.PathLike``), or an array-like held in memory."""
 
-__all__ = ["compare", "compute", "curve", "info", "list_losses", "recommend"]
+__all__ = ["compare", "compute", "curve", "info", "list_losses", "recommend", "report"]
 
 GRADIENT_SUFFIXES = (".npy", ".npz", ".csv")
 """The files ``grad_out`` writes."""

@@ -549,8 +549,8 @@ def info(
 @app.command(
     epilog=examples(
         (
-            "Mean squared error; predictions and labels are columns of one file",
-            "losscli compute mse sample_data/regression.csv --label-col y",
+            "Mean squared error, and the 3 rows most of it comes from",
+            "losscli compute mse sample_data/regression.csv --label-col y --worst 3",
         ),
         (
             "Huber loss with delta 2: the value alone, for x=$(…) in a script",
@@ -719,8 +719,8 @@ def compute(
             "losscli compare sample_data/models.csv --label-col y",
         ),
         (
-            "Chosen losses with 95 % intervals, and paired tests against the best",
-            ("losscli compare sample_data/models.csv --label-col y", "-l mse,l1 --sort l1 --ci"),
+            "Chosen losses with 95 % intervals and paired tests, overall and per region",
+            ("losscli compare sample_data/models.csv --label-col y", "-l mse,l1 --sort l1 --ci --by region"),
         ),
         (
             "Models in files of their own, huber at two deltas, as CSV",
