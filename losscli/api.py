@@ -34,8 +34,8 @@ from losscli.registry import list_losses as _registered
 
 if TYPE_CHECKING:  # the layers below load when a function needs them: `list` and `info` need none
     from losscli.advice import advisor
-    from losscli.engine.rows import RowRequest
     from losscli.engine.results import Comparison, ComputeResult, CurveSet
+    from losscli.engine.rows import RowRequest
 
 Data = Any
 """What the API takes for an input: a path (``str``, ``os.PathLike``), or an array-like held in memory."""
@@ -623,9 +623,7 @@ REPORT_WORST = 10
 """The worst rows a report lists without ``--worst``."""
 
 
-def run_report(
-    preds: Sequence[str], labels: str | None, *, out: str | os.PathLike, **options: Any
-) -> Comparison:
+def run_report(preds: Sequence[str], labels: str | None, *, out: str | os.PathLike, **options: Any) -> Comparison:
     """``run_compare`` with every row's loss sampled, then the HTML report of it written to ``out`` (checked
     before anything is read); ``.report`` is the path written."""
     from losscli.engine.rows import RowRequest

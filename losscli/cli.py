@@ -361,7 +361,10 @@ BinsOption = Annotated[
 MinSliceOption = Annotated[
     int,
     typer.Option(
-        "--min-slice-size", metavar="N", help="Leave out slices of fewer rows (and say how many).", rich_help_panel=ROWS_PANEL
+        "--min-slice-size",
+        metavar="N",
+        help="Leave out slices of fewer rows (and say how many).",
+        rich_help_panel=ROWS_PANEL,
     ),
 ]
 ByClassOption = Annotated[
@@ -844,7 +847,13 @@ def _comparison(options: dict[str, Any], report: Any = None) -> Any:
 
     o = options
     requested = row_request(
-        o["by"], o["slices"], o["bins"], o["min_slice_size"], o["by_class"], o["worst"], o["sample_weight"],
+        o["by"],
+        o["slices"],
+        o["bins"],
+        o["min_slice_size"],
+        o["by_class"],
+        o["worst"],
+        o["sample_weight"],
         o["format_"].value,
     )
     run = api.run_compare if report is None else functools.partial(api.run_report, out=report)
@@ -929,7 +938,9 @@ def _report_signature() -> inspect.Signature:
 
 
 report.__signature__ = _report_signature()
-report.__annotations__ = {parameter.name: parameter.annotation for parameter in report.__signature__.parameters.values()}
+report.__annotations__ = {
+    parameter.name: parameter.annotation for parameter in report.__signature__.parameters.values()
+}
 app.command(
     epilog=examples(
         (

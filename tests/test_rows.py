@@ -47,8 +47,22 @@ def by_slice(found, column, model, loss):
 
 def test_slices_of_a_text_column_match_pandas_groupby(table, invoke_json):
     frame, path = table
-    out = invoke_json(["compare", path, "--label-col", "y", "--pred-col", "a,b", "-l", "mse,l1", "--by", "region",
-                       "--dtype", "float64"])
+    out = invoke_json(
+        [
+            "compare",
+            path,
+            "--label-col",
+            "y",
+            "--pred-col",
+            "a,b",
+            "-l",
+            "mse,l1",
+            "--by",
+            "region",
+            "--dtype",
+            "float64",
+        ]
+    )
     model_a, model_b = (row["pred"] for row in out["rows"])
     for model, column in ((model_a, "a"), (model_b, "b")):
         errors = frame[column] - frame.y
@@ -68,8 +82,24 @@ def test_slices_of_a_text_column_match_pandas_groupby(table, invoke_json):
 
 def test_a_float_column_is_cut_at_its_quantiles_as_qcut_cuts(table, invoke_json):
     frame, path = table
-    out = invoke_json(["compute", "mse", path, "--label-col", "y", "--pred-col", "a", "--by", "age", "--bins", "4",
-                       "--no-grad", "--dtype", "float64"])
+    out = invoke_json(
+        [
+            "compute",
+            "mse",
+            path,
+            "--label-col",
+            "y",
+            "--pred-col",
+            "a",
+            "--by",
+            "age",
+            "--bins",
+            "4",
+            "--no-grad",
+            "--dtype",
+            "float64",
+        ]
+    )
     bins, edges = pd.qcut(frame.age, 4, retbins=True)
     expected = squared(frame, "a").groupby(bins, observed=True).mean()
     assert [row["values"]["mse"] for row in out["slices"]] == pytest.approx(expected.to_numpy(), rel=1e-12)
@@ -79,8 +109,24 @@ def test_a_float_column_is_cut_at_its_quantiles_as_qcut_cuts(table, invoke_json)
 
 def test_crossed_columns_and_the_smallest_slices_left_out(table, invoke_json):
     frame, path = table
-    out = invoke_json(["compute", "l1", path, "--label-col", "y", "--pred-col", "b", "--by", "region,hour",
-                       "--min-slice-size", "110", "--no-grad", "--dtype", "float64"])
+    out = invoke_json(
+        [
+            "compute",
+            "l1",
+            path,
+            "--label-col",
+            "y",
+            "--pred-col",
+            "b",
+            "--by",
+            "region,hour",
+            "--min-slice-size",
+            "110",
+            "--no-grad",
+            "--dtype",
+            "float64",
+        ]
+    )
     errors = (frame.b - frame.y).abs()
     groups = errors.groupby([frame.region, frame.hour], dropna=False)
     sizes = groups.size()
@@ -95,8 +141,23 @@ def test_crossed_columns_and_the_smallest_slices_left_out(table, invoke_json):
 @pytest.mark.parametrize("method", ["t", "bootstrap"])
 def test_every_slice_gets_its_interval_and_streams_to_the_same_digits(table, invoke_json, method):
     frame, path = table
-    args = ["compare", path, "--label-col", "y", "--pred-col", "a,b", "-l", "mse", "--by", "region", "--ci",
-            "--ci-method", method, "--dtype", "float64"]
+    args = [
+        "compare",
+        path,
+        "--label-col",
+        "y",
+        "--pred-col",
+        "a,b",
+        "-l",
+        "mse",
+        "--by",
+        "region",
+        "--ci",
+        "--ci-method",
+        method,
+        "--dtype",
+        "float64",
+    ]
     whole = invoke_json(args)
     for size in ("1", "700", "8193"):
         streamed = invoke_json([*args, "--chunk-size", size])
@@ -126,8 +187,24 @@ def test_by_class_slices_by_the_label(write_file, invoke_json):
 def test_slices_from_a_file_of_their_own(table, write_file, invoke_json):
     frame, path = table
     slices = write_file("slices.parquet", {"segment": frame.region.fillna("none").to_numpy()})
-    out = invoke_json(["compute", "mse", path, "--label-col", "y", "--pred-col", "a", "--slices", slices,
-                       "--by", "segment", "--no-grad", "--dtype", "float64"])
+    out = invoke_json(
+        [
+            "compute",
+            "mse",
+            path,
+            "--label-col",
+            "y",
+            "--pred-col",
+            "a",
+            "--slices",
+            slices,
+            "--by",
+            "segment",
+            "--no-grad",
+            "--dtype",
+            "float64",
+        ]
+    )
     expected = squared(frame, "a").groupby(frame.region.fillna("none")).mean()
     assert {row["slice"]["segment"]: row["values"]["mse"] for row in out["slices"]} == pytest.approx(expected.to_dict())
 
@@ -145,14 +222,19 @@ def test_a_slice_column_is_no_label_column(tmp_path, invoke_json):
 def test_slice_rows_must_match(table, write_file, expect_error):
     _, path = table
     slices = write_file("s.csv", ["g", *range(10)])
-    expect_error(["compute", "mse", path, "--label-col", "y", "--pred-col", "a", "--slices", slices, "--by", "g"],
-                 3, "10 rows", "one row per sample")
+    expect_error(
+        ["compute", "mse", path, "--label-col", "y", "--pred-col", "a", "--slices", slices, "--by", "g"],
+        3,
+        "10 rows",
+        "one row per sample",
+    )
 
 
 def test_the_api_slices_a_dataframe(table):
     frame, _ = table
-    found = losscli.compare({"a": frame.a, "b": frame.b}, frame[["y", "region"]], losses=["mse"], by="region",
-                            dtype="float64")
+    found = losscli.compare(
+        {"a": frame.a, "b": frame.b}, frame[["y", "region"]], losses=["mse"], by="region", dtype="float64"
+    )
     expected = squared(frame, "b").groupby(frame.region).mean()
     got = {row.key["region"]: row.values["b"]["mse"] for row in found.slices}
     assert {k: got[k] for k in expected.index} == pytest.approx(expected.to_dict(), rel=1e-12)
@@ -163,8 +245,9 @@ def test_the_api_slices_a_dataframe(table):
 
 def test_worst_rows_are_the_argsort_of_the_rows_losses(table, invoke_json):
     frame, path = table
-    out = invoke_json(["compare", path, "--label-col", "y", "--pred-col", "a,b", "-l", "mse,l1", "--worst", "7",
-                       "--dtype", "float64"])
+    out = invoke_json(
+        ["compare", path, "--label-col", "y", "--pred-col", "a,b", "-l", "mse,l1", "--worst", "7", "--dtype", "float64"]
+    )
     for row in out["rows"]:
         column = row["pred"].rsplit(":", 1)[1]
         for loss, per_row in (("mse", squared(frame, column)), ("l1", (frame[column] - frame.y).abs())):
@@ -183,7 +266,9 @@ def test_worst_rows_of_a_multi_column_loss_and_streamed(write_file, invoke_json)
     labels = rng.integers(0, 4, 2000)
     labels[[5, 9]] = [0, 0]
     logits[[5, 9]] = [[-9, 9, 0, 0], [-9, 9, 0, 0]]  # the same large loss twice: the earlier row first
-    pred = write_file("logits.csv", [",".join(f"c{j}" for j in range(4)), *(",".join(repr(float(v)) for v in r) for r in logits)])
+    pred = write_file(
+        "logits.csv", [",".join(f"c{j}" for j in range(4)), *(",".join(repr(float(v)) for v in r) for r in logits)]
+    )
     y = write_file("y.csv", ["y", *labels.tolist()])
     args = ["compute", "cross_entropy", pred, y, "--worst", "5", "--dtype", "float64", "--no-grad"]
     out = invoke_json(args)
@@ -272,11 +357,41 @@ def test_weights_from_a_column_or_a_file_whole_and_streamed(table, write_file, i
         for extra in ([], ["--chunk-size", "128"]):
             out = invoke_json([*base, "--sample-weight", option, *extra])
             assert out["value"] == pytest.approx(expected, rel=1e-12)
-    compared = invoke_json(["compare", path, "--label-col", "y", "-l", "mse", "--by", "region,hour,age",
-                            "--sample-weight", "w", "--dtype", "float64"])
+    compared = invoke_json(
+        [
+            "compare",
+            path,
+            "--label-col",
+            "y",
+            "-l",
+            "mse",
+            "--by",
+            "region,hour,age",
+            "--sample-weight",
+            "w",
+            "--dtype",
+            "float64",
+        ]
+    )
     assert [row["name"] for row in compared["rows"]] == ["a", "b"]  # the slice and weight columns are no models
-    compared = invoke_json(["compare", path, "--label-col", "y", "--pred-col", "a,b", "-l", "mse", "--by", "region",
-                            "--sample-weight", "w", "--dtype", "float64"])
+    compared = invoke_json(
+        [
+            "compare",
+            path,
+            "--label-col",
+            "y",
+            "--pred-col",
+            "a,b",
+            "-l",
+            "mse",
+            "--by",
+            "region",
+            "--sample-weight",
+            "w",
+            "--dtype",
+            "float64",
+        ]
+    )
     slices = {row["slice"]["region"]: row["values"][compared["rows"][0]["pred"]]["mse"] for row in compared["slices"]}
     grouped = frame.dropna(subset=["region"]).groupby("region")
     for region, rows in grouped:
@@ -300,14 +415,20 @@ def test_weighted_interval_is_the_ratio_estimators():
 
 @pytest.mark.parametrize(
     ("weights", "fragment"),
-    [(["1", "2", "-1", "1"], "row 3 is -1"), (["1", "", "1", "1"], "row 2 is empty"),
-     (["1", "inf", "1", "1"], "row 2 is inf"), (["0", "0", "0", "0"], "every weight is 0"),
-     (["1", "x", "1", "1"], "row 2 holds 'x'")],
+    [
+        (["1", "2", "-1", "1"], "row 3 is -1"),
+        (["1", "", "1", "1"], "row 2 is empty"),
+        (["1", "inf", "1", "1"], "row 2 is inf"),
+        (["0", "0", "0", "0"], "every weight is 0"),
+        (["1", "x", "1", "1"], "row 2 holds 'x'"),
+    ],
 )
 def test_bad_weights_are_data_errors(write_file, expect_error, weights, fragment):
     pred = write_file("p.csv", ["p", 1, 2, 3, 4])
     y = write_file("y.csv", ["y,w", *(f"{v},{w}" for v, w in zip([1, 2, 3, 5], weights, strict=True))])
-    expect_error(["compute", "mse", pred, y, "--label-col", "y", "--sample-weight", "w"], 3, "--sample-weight", fragment)
+    expect_error(
+        ["compute", "mse", pred, y, "--label-col", "y", "--sample-weight", "w"], 3, "--sample-weight", fragment
+    )
 
 
 def test_weights_of_other_rows_are_a_data_error(write_file, expect_error):
@@ -328,8 +449,24 @@ def test_weights_need_a_loss_per_row(write_file, expect_error):
 
 def test_json_keys(table, invoke_json):
     _, path = table
-    out = invoke_json(["compute", "mse", path, "--label-col", "y", "--pred-col", "a", "--by", "region", "--worst",
-                       "1", "--sample-weight", "w", "--ci"])
+    out = invoke_json(
+        [
+            "compute",
+            "mse",
+            path,
+            "--label-col",
+            "y",
+            "--pred-col",
+            "a",
+            "--by",
+            "region",
+            "--worst",
+            "1",
+            "--sample-weight",
+            "w",
+            "--ci",
+        ]
+    )
     assert {"slices", "slices_left_out", "slice_columns", "bins", "worst", "sample_weight"} <= set(out)
     assert set(out["slices"][0]) == {"slice", "n", "values", "ci"}
     assert set(out["worst"][0]) == {"row", "index", "loss", "pred", "label", "weight"}

@@ -58,7 +58,9 @@ def test_compare_takes_only_the_numeric_columns_as_models(tmp_path, table, invok
 def test_a_text_column_chosen_is_still_an_error(tmp_path, table, expect_error):
     path = tmp_path / "t.csv"
     table.to_csv(path, index=False)
-    expect_error(["compute", "mse", path, "--label-col", "y", "--pred-col", "region"], 3, "column 'region'", "cannot read")
+    expect_error(
+        ["compute", "mse", path, "--label-col", "y", "--pred-col", "region"], 3, "column 'region'", "cannot read"
+    )
 
 
 def test_a_number_among_the_text_is_an_error_whole_and_streamed(tmp_path, table, expect_error):

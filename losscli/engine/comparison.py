@@ -345,7 +345,9 @@ class Evaluation:
                     column.split = column.split and splits(spec, arrays, params)
                     hook = self._hook(key, name)
                     weights = self.options.weights
-                    cell.run = Run(spec, params, reduction, False, self.dtype, None, None, None, rows=hook, weights=weights)
+                    cell.run = Run(
+                        spec, params, reduction, False, self.dtype, None, None, None, rows=hook, weights=weights
+                    )
             except DataError as e:
                 self.fail(name, key, e)
                 continue
@@ -473,8 +475,7 @@ class Evaluation:
         weights = self.options.weights
         if weights is not None and len(weights) != rows:
             raise DataError(
-                f"--sample-weight: {len(weights)} weights, but the labels have "
-                f"{rows} rows; give one weight per row"
+                f"--sample-weight: {len(weights)} weights, but the labels have {rows} rows; give one weight per row"
             )
         for column in self.columns:
             for name, cell in column.cells.items():

@@ -369,8 +369,9 @@ class RowSample:
         self.rows = max(self.rows, chunk.start + n)
         take = np.arange(-chunk.start % self.stride, n, self.stride)
         if take.size:
+            divisors = chunk.divisors[take] if np.ndim(chunk.divisors) else chunk.divisors
             with np.errstate(divide="ignore", invalid="ignore"):
-                losses = (chunk.losses / chunk.divisors)[take] if np.ndim(chunk.divisors) else chunk.losses[take] / chunk.divisors
+                losses = chunk.losses[take] / divisors
             label = chunk.arrays.get(self.target_role) if self.target_role else None
             pred = chunk.arrays[self.pred_role]
             self.parts.append(
@@ -508,7 +509,9 @@ class RowCollector:
         self.groups = {column: i for i, column in enumerate(columns)}
         widths = [len(self.models[c]) for c in columns]
         statistics = self.statistics
-        bootstrap = dict(resamples=statistics.resamples, seed=statistics.seed) if statistics and statistics.bootstrap else {}
+        bootstrap = (
+            dict(resamples=statistics.resamples, seed=statistics.seed) if statistics and statistics.bootstrap else {}
+        )
         if statistics is not None:
             self.tally = stats.Tally(widths, **bootstrap)
         if self.slicing is not None:
@@ -536,9 +539,7 @@ class RowCollector:
 
     # --- what the sums give --------------------------------------------------------------------------
 
-    def contrast(
-        self, column: str, weights: dict[str, float], stratum: int | None = None
-    ) -> stats.Estimate | None:
+    def contrast(self, column: str, weights: dict[str, float], stratum: int | None = None) -> stats.Estimate | None:
         """The estimate of Σ weight · value over some models of a column (one model: its value), over every row
         or a slice's; None for a slice of fewer than two rows."""
         from losscli.engine.significance import estimate, no_rows, value_scale
@@ -600,6 +601,7 @@ def row_analysis_problem(spec: Any, reduction: str, *, slices: bool, worst: bool
             f"per-row losses for {' and '.join(asked)}"
         )
     if reduction == "none" and (slices or weights):
-        return f"{' and '.join(o for o in asked if o != '--worst')} weigh the reduced value: use --reduction mean or sum"
+        return (
+            f"{' and '.join(o for o in asked if o != '--worst')} weigh the reduced value: use --reduction mean or sum"
+        )
     return None
-

@@ -310,9 +310,7 @@ def gather_compare_inputs(
     return result
 
 
-def _name_columns(
-    result: CompareInputs, path: str, names: Sequence[tuple[str, str]], baseline: str | None
-) -> None:
+def _name_columns(result: CompareInputs, path: str, names: Sequence[tuple[str, str]], baseline: str | None) -> None:
     """Single-file mode: ``--name NAME=COLUMN`` (``FILE:COLUMN``, or the COLUMN alone) and ``--baseline``
     (a model or its NAME) among the models of ``result.order``."""
     for name, model in names:
@@ -388,7 +386,9 @@ def stream_compare_inputs(
             raise UsageError("give the labels with --labels PATH, or one PRED file with --label-col NAME")
         source, chunks = iter_row_chunks(preds[0], chunk_rows, key=pred_key, **options)
         read = resolve_columns(source, None)  # the columns the chunks hold: text columns are left out
-        label_at = _read_position(source, read, resolve_columns(source, label_cols, option="--label-col"), "--label-col")
+        label_at = _read_position(
+            source, read, resolve_columns(source, label_cols, option="--label-col"), "--label-col"
+        )
         model_at = resolve_columns(source, pred_cols, exclude=[*label_cols, *row_columns], option="--pred-col")
         model_at = _read_position(source, read, model_at, "--pred-col")
         columns = source.columns or [str(i) for i in range(source.array.shape[-1] if source.array.ndim > 1 else 1)]
@@ -574,7 +574,9 @@ def stream_inputs(
         if labels is None and not label_cols:
             raise UsageError(f"{spec.name} needs LABELS, or --label-col NAME to take them from {pred}")
         label_exclude = tuple(row_columns) if labels is not None else ()
-        plan.append((target, labels or pred, label_cols, label_exclude, "--label-col", label_key if labels else pred_key))
+        plan.append(
+            (target, labels or pred, label_cols, label_exclude, "--label-col", label_key if labels else pred_key)
+        )
     exclude = [*label_cols, *row_columns] if target is not None and labels is None and not pred_cols else ()
     plan.append((spec.pred_role, pred, pred_cols, exclude or (), "--pred-col", pred_key))
     for role in spec.input_roles:

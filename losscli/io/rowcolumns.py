@@ -189,7 +189,9 @@ def weight_values(option_value: str, labels_path: str | None, header: bool | Non
             )
     if not os.path.exists(option_value):
         where = f"no column {option_value!r} in {labels_path} and " if labels_path else ""
-        raise DataError(f"--sample-weight {option_value}: {where}no such file; give a column of the labels' file or a path")
+        raise DataError(
+            f"--sample-weight {option_value}: {where}no such file; give a column of the labels' file or a path"
+        )
     import pandas as pd
 
     from losscli.io.loading import read_source, select_columns

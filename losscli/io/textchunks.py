@@ -23,6 +23,7 @@ from losscli.io.text import (
     WIDE_FIELDS,
     _as_integers,
     _convert_text_column,
+    _data_lines,
     _find_layout,
     _first_non_number,
     _has_lone_cr,
@@ -31,7 +32,6 @@ from losscli.io.text import (
     _lf_line_ends,
     _line_of_row,
     _parse_body,
-    _data_lines,
     _raw_column,
     _read_wide,
     _split_fields,
@@ -188,7 +188,10 @@ def _csv_blocks(
             ignore_empty_lines=True,
         ),
         convert_options=pcsv.ConvertOptions(
-            column_types={**dict.fromkeys(texts, pa.string()), **dict.fromkeys(wanted, pa.from_numpy_dtype(float_dtype))},
+            column_types={
+                **dict.fromkeys(texts, pa.string()),
+                **dict.fromkeys(wanted, pa.from_numpy_dtype(float_dtype)),
+            },
             include_columns=list(dict.fromkeys([*wanted, *texts])),  # a column chosen twice is read once
             null_values=[""],
             strings_can_be_null=False,

@@ -426,7 +426,12 @@ def print_worst(console: Console, worst: dict[str | None, dict[str, list[Any]]],
         for model, per in worst.items():
             for i, row in enumerate(per.get(column, [])):
                 cells = [names(model) if i == 0 else ""] if with_models else []
-                cells += [str(row.index + 1), f"{row.loss:.6g}", _row_values_text(row.pred), _row_values_text(row.label)]
+                cells += [
+                    str(row.index + 1),
+                    f"{row.loss:.6g}",
+                    _row_values_text(row.pred),
+                    _row_values_text(row.label),
+                ]
                 cells += [f"{row.weight:.4g}"] if weighted else []
                 table.add_row(*cells)
         console.print(Text(f"Worst rows under {column} (the loss of each row alone)", style="italic"))
@@ -955,6 +960,7 @@ def describe_disagreement(result: Comparison) -> str | None:
         f"{', '.join(losses)} {'prefers' if len(losses) == 1 else 'prefer'} {result.names.get(model, model)}"
         for model, losses in result.disagreements.items()
     ]
+
     def preferred(losses: set[str]) -> set[str | None]:
         return {result.best[c] for c in result.losses if result.loss_names.get(c, c) in losses}
 
