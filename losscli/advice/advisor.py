@@ -345,6 +345,14 @@ def _grown(shape: tuple[int, ...] | None, rows: np.ndarray) -> tuple[int, ...]:
     return rows.shape if shape is None else (shape[0] + len(rows), *shape[1:])
 
 
+def _stacked(shapes: list[tuple[int, ...] | None]) -> tuple[int, ...] | None:
+    """The shape of several parts' rows one below the other (a 0-d part is the whole of a shared input)."""
+    present = [s for s in shapes if s is not None]
+    if not present or not present[0]:
+        return present[0] if present else None
+    return (sum(s[0] for s in present), *present[0][1:])
+
+
 class PredStats:
     """What ``describe_predictions`` judges, gathered a chunk of rows at a time: the same totals for any chunks.
 
@@ -376,6 +384,18 @@ class PredStats:
         if self.lo >= 0 and self.hi <= 1:
             sums = p.sum(axis=self.class_axis, dtype=np.float64)
             self.sum_error = max(self.sum_error, float(np.abs(sums - 1).max()))
+
+    @classmethod
+    def merged(cls, parts: list[PredStats]) -> PredStats:
+        """The totals of several runs' rows, one after the other (a distributed run's partitions): a part whose
+        extremes leave a kind impossible took no sum for it, and neither does the whole need one."""
+        merged = cls(parts[0].class_axis)
+        merged.shape = _stacked([p.shape for p in parts])
+        merged.lo = min(p.lo for p in parts)
+        merged.hi = max(p.hi for p in parts)
+        merged.exp_sum_error = max(p.exp_sum_error for p in parts)
+        merged.sum_error = max(p.sum_error for p in parts)
+        return merged
 
     @property
     def has_classes(self) -> bool:
@@ -1039,6 +1059,33 @@ class MistakeStats:
         self.class_counts = np.zeros(0, dtype=np.int64)
         """Integral index labels >= 0 per class, ``n_valid`` in all."""
         self.n_valid = 0
+
+    @classmethod
+    def merged(cls, parts: list[MistakeStats]) -> MistakeStats:
+        """The totals of several runs' rows, one after the other (a distributed run's partitions, in order)."""
+        first = parts[0]
+        merged = cls(first.spec, first.params)
+        merged.pred_shape = _stacked([p.pred_shape for p in parts])
+        merged.label_shape = _stacked([p.label_shape for p in parts])
+        if merged.pred_values is not None:
+            merged.pred_values = PredStats.merged([p.pred_values for p in parts])
+        dtypes = [p.label_dtype for p in parts if p.label_dtype is not None]
+        merged.label_dtype = np.result_type(*dtypes) if dtypes else None
+        merged.bits = next((p.bits for p in parts if p.bits is not None), None)
+        merged.zero_one = all(p.zero_one for p in parts)
+        merged.rows_of_one = all(p.rows_of_one for p in parts)
+        if merged.zero_one:  # once a part is not all 0/1, no part's counts of 1s are needed
+            merged.ones = sum((p.ones for p in parts), start=0)
+        merged.kept = sum(p.kept for p in parts)
+        merged.kept_lo = min(p.kept_lo for p in parts)
+        merged.kept_hi = max(p.kept_hi for p in parts)
+        width = max(len(p.class_counts) for p in parts)
+        merged.class_counts = sum(
+            (np.pad(p.class_counts, (0, width - len(p.class_counts))) for p in parts),
+            start=np.zeros(width, dtype=np.int64),
+        )
+        merged.n_valid = sum(p.n_valid for p in parts)
+        return merged
 
     def add(self, pred: np.ndarray | None, labels: np.ndarray | None) -> None:
         """Take in the next rows of the predictions and of the labels; None adds nothing of that input."""

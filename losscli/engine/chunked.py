@@ -86,6 +86,36 @@ class GradientSum:
             self.kept.append(values[:room].copy())
         self.rows += len(values)
 
+    @classmethod
+    def merged(cls, parts: list[GradientSum]) -> GradientSum:
+        """The sums of several runs' rows, one after the other (a distributed run's partitions, in order): the
+        totals added with ``math.fsum``, the rows kept in order (up to ``keep_rows``)."""
+        first = parts[0]
+        merged = cls(first.keep_rows, None, first.kept[0].dtype.type if first.kept else np.float32)
+        merged.size = sum(p.size for p in parts)
+        merged.rows = sum(p.rows for p in parts)
+        merged.total = math.fsum(p.total for p in parts)
+        merged.squares = math.fsum(p.squares for p in parts)
+        merged.low = float(np.min([p.low for p in parts]))  # NaN anywhere stays NaN, as in add
+        merged.high = float(np.max([p.high for p in parts]))
+        merged.tail = next((p.tail for p in parts if p.tail is not None), None)
+        if merged.tail is None:  # a scalar argument: each part holds the whole of it
+            merged.kept = first.kept
+            return merged
+        room = merged.keep_rows
+        for part in parts:
+            for block in part.kept:
+                take = len(block) if room is None else min(room, len(block))
+                if take:
+                    merged.kept.append(block[:take])
+                    room = None if room is None else room - take
+        return merged
+
+    def __getstate__(self) -> dict[str, Any]:
+        if self.spill is not None:
+            raise ValueError("a spilled gradient stays in its process")
+        return self.__dict__
+
     def gradient(self, scale: float) -> Gradient:
         """The gradient of ``scale`` times the sum."""
         if self.tail is None:  # a scalar argument
@@ -124,6 +154,15 @@ class SharedGradient:
         """Take in the gradient of the next chunk."""
         values = grad.to(torch.float64).numpy()
         self.total = values.copy() if self.total is None else self.total + values
+
+    @classmethod
+    def merged(cls, parts: list[SharedGradient]) -> SharedGradient:
+        """The gradients of several runs' rows added up (each part's chunks saw the whole argument)."""
+        merged = cls(parts[0].dtype)
+        totals = [p.total for p in parts if p.total is not None]
+        if totals:
+            merged.total = np.apply_along_axis(math.fsum, 0, np.stack(totals))  # elementwise, over the parts
+        return merged
 
     def gradient(self, scale: float) -> Gradient:
         """The gradient of ``scale`` times the sum."""
@@ -452,8 +491,16 @@ def _validate(
         raise
 
 
+def _value_parts(values: np.ndarray | list[np.ndarray] | None) -> list[np.ndarray]:
+    if values is None:
+        return []
+    return list(values) if isinstance(values, list) else [values]
+
+
 class Run:
-    """Value sums, divisors, per-element values and gradient sums of one computation, chunk by chunk."""
+    """Value sums, divisors, per-element values and gradient sums of one computation, chunk by chunk.
+
+    Runs over consecutive rows merge (``merged``): a distributed run's partitions each make one."""
 
     def __init__(
         self,
@@ -469,9 +516,11 @@ class Run:
         spill: bool = False,
         rows: RowHook | None = None,
         weights: np.ndarray | None = None,
+        row_offset: int = 0,
     ) -> None:
         """With ``spill`` (a stream of unknown length), the per-element values and every gradient row
         kept (``keep_rows`` None) go to temporary files, so that memory does not grow with the rows.
+        ``row_offset`` is the first row's index among all of a distributed run's (for what ``rows`` hears).
         ``rows`` hears each chunk's rows (``RowChunk``). ``weights`` (a weight per row, all of them) makes
         the loss Σ wᵢuᵢ / Σ wᵢxᵢ, as scikit-learn's ``sample_weight`` does (Σ wᵢuᵢ for ``sum``, Σ wᵢuᵢ / Σ wᵢ
         for ``batchmean``), and its gradient that of this value."""
@@ -483,6 +532,7 @@ class Run:
         self.weights = weights
         self.row_divisor = row_divisor(spec, params, "mean") if rows is not None or weights is not None else None
         self.n_rows = n_rows
+        self.row_offset = row_offset
         self.rows = 0
         self.total = self.count = 0.0
         self.values: np.ndarray | list[np.ndarray] | Spill | None = (
@@ -520,7 +570,7 @@ class Run:
             elif self.reduction == "batchmean":
                 self.count += float(np.sum(weights))
         if self.on_rows is not None and out.ndim:
-            rows = RowChunk(start, row_sums(detached), self.row_divisor(out, tensors), weights, chunk)
+            rows = RowChunk(self.row_offset + start, row_sums(detached), self.row_divisor(out, tensors), weights, chunk)
             self.on_rows(rows)
         if self.reduction == "none":
             values = out.detach().numpy()
@@ -538,6 +588,35 @@ class Run:
                 gradient_sum.add(tensors[name].grad)
         pred = chunk[spec.pred_role.name]
         self.rows += len(pred) if pred.ndim else 1
+
+    _UNPICKLED = ("loss_fn", "divisor", "row_divisor", "on_rows")
+    """What a run rebuilds rather than carries to another process: torch's module and the functions."""
+
+    def __getstate__(self) -> dict[str, Any]:
+        if isinstance(self.values, Spill):
+            raise ValueError("a spilled run stays in its process")
+        return {k: v for k, v in self.__dict__.items() if k not in self._UNPICKLED}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self.loss_fn = engine.build_loss(self.spec, self.params, "none", engine.DTYPES[self.dtype][0])
+        self.divisor = _divisor(self.spec, self.params)
+        self.row_divisor = row_divisor(self.spec, self.params, "mean")
+        self.on_rows = None
+
+    @classmethod
+    def merged(cls, runs: list[Run]) -> Run:
+        """One run of several runs' rows, one after the other (a distributed run's partitions, in order):
+        totals and counts added with ``math.fsum``, the per-element values and the gradients' rows in order."""
+        merged = runs[0]
+        merged.total = math.fsum(run.total for run in runs)
+        merged.count = math.fsum(run.count for run in runs)
+        merged.rows = sum(run.rows for run in runs)
+        merged.n_rows = None
+        if merged.reduction == "none":
+            merged.values = [part for run in runs for part in _value_parts(run.values)]
+        merged.sums = {name: type(s).merged([run.sums[name] for run in runs]) for name, s in merged.sums.items()}
+        return merged
 
     def result(self, inputs: dict[str, Input], messages: list[str]) -> ComputeResult:
         n_rows = self.n_rows if self.n_rows is not None else self.rows

@@ -341,6 +341,17 @@ class Worst:
         order = np.lexsort((index, -losses))[: self.k]
         self.losses, self.index, self.kept = losses[order], index[order], [kept[i] for i in order]
 
+    @classmethod
+    def merged(cls, parts: list[Worst]) -> Worst:
+        """The ``k`` largest of several parts' rows (any order: ties still go to the earlier row)."""
+        merged = cls(parts[0].k, parts[0].pred_role, parts[0].target_role)
+        losses = np.concatenate([p.losses for p in parts])
+        index = np.concatenate([p.index for p in parts])
+        kept = [row for p in parts for row in p.kept]
+        order = np.lexsort((index, -losses))[: merged.k]
+        merged.losses, merged.index, merged.kept = losses[order], index[order], [kept[i] for i in order]
+        return merged
+
     def rows(self) -> list[WorstRow]:
         return [
             WorstRow(int(i), float(loss), pred, label, weight)
@@ -378,8 +389,26 @@ class RowSample:
                 (chunk.start + take, losses, np.array(pred[take]), None if label is None else np.array(label[take]))
             )
             self.kept += take.size
-        while self.kept > self.cap:
-            self.stride *= 2
+        self._thin()
+
+    @classmethod
+    def merged(cls, parts: list[RowSample]) -> RowSample:
+        """The sample of several parts' consecutive rows: that of one run over all of them (a row is kept by its
+        index alone, on the largest of the parts' strides, doubled while more than ``cap`` are kept)."""
+        merged = cls(parts[0].cap, parts[0].pred_role, parts[0].target_role)
+        merged.stride = max(p.stride for p in parts)
+        merged.parts = [piece for p in parts for piece in p.parts]
+        merged.rows = max(p.rows for p in parts)
+        merged.kept = sum(len(piece[0]) for piece in merged.parts)
+        merged._thin(force=True)
+        return merged
+
+    def _thin(self, force: bool = False) -> None:
+        """Keep the rows on the stride, doubling it while more than ``cap`` are kept."""
+        while force or self.kept > self.cap:
+            if not force:
+                self.stride *= 2
+            force = False
             self.parts = [tuple(a if a is None else a[part[0] % self.stride == 0] for a in part) for part in self.parts]
             self.kept = sum(len(part[0]) for part in self.parts)
 
@@ -415,8 +444,12 @@ class RowCollector:
         slicing: Slicing | None = None,
         worst: int | None = None,
         sample: int | None = None,
+        offset: int = 0,
     ) -> None:
+        """``offset``: the index of the first row among all of a distributed run's (its partition's rows are
+        ``offset…``, the slicing's codes theirs alone)."""
         self.statistics, self.slicing, self.worst_k, self.sample_cap = statistics, slicing, worst, sample
+        self.offset = offset
         self.samples: dict[str, dict[str, RowSample]] = {}
         """column → model → a sample of its rows (``RowSample``), when a report is made."""
         self.models: dict[str, list[str]] = {}
@@ -471,6 +504,7 @@ class RowCollector:
         """
         heard = self.heard[column]
         self.heard[column] = {}
+        start -= self.offset
         if self.slicing is not None and start + rows > self.slicing.rows:
             raise _slice_rows_error(self.slicing.rows, start + rows, more=True)
         for model, chunk in heard.items():
@@ -513,10 +547,12 @@ class RowCollector:
             dict(resamples=statistics.resamples, seed=statistics.seed) if statistics and statistics.bootstrap else {}
         )
         if statistics is not None:
-            self.tally = stats.Tally(widths, **bootstrap)
+            self.tally = stats.Tally(widths, **bootstrap, offset=self.offset)
         if self.slicing is not None:
             slicing = self.slicing
-            self.slices = stats.Tally(widths, **bootstrap, codes=slicing.codes, strata=len(slicing.keys))
+            self.slices = stats.Tally(
+                widths, **bootstrap, codes=slicing.codes, strata=len(slicing.keys), offset=self.offset
+            )
         for column, start, u, x in self.waiting:
             self._add(column, start, u, x)
         self.waiting = []
@@ -536,6 +572,28 @@ class RowCollector:
             if tally is not None:
                 tally.finish(rows)
         self.rows = rows
+
+    @classmethod
+    def merged(cls, parts: list[RowCollector], slicing: Slicing | None = None) -> RowCollector:
+        """The sums of several finished collectors of consecutive rows (a distributed run's partitions, in
+        order), under the whole run's ``slicing``."""
+        merged = parts[0]
+        for part in parts[1:]:
+            if part.groups != merged.groups:
+                raise DataError("the partitions disagree on which losses have rows; give every shard rows")
+        for name in ("tally", "slices"):
+            tallies = [getattr(part, name) for part in parts]
+            if tallies[0] is not None:
+                setattr(merged, name, stats.Tally.merged(tallies))
+        for kept, kind in ((merged.worst, Worst), (merged.samples, RowSample)):
+            for column, per in kept.items():
+                for model in per:
+                    per[model] = kind.merged(
+                        [getattr(part, "worst" if kind is Worst else "samples")[column][model] for part in parts]
+                    )
+        merged.rows = sum(part.rows for part in parts)
+        merged.slicing, merged.offset = slicing if slicing is not None else merged.slicing, 0
+        return merged
 
     # --- what the sums give --------------------------------------------------------------------------
 

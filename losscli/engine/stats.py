@@ -25,6 +25,7 @@ import functools
 import math
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
 import numpy as np
 
@@ -112,11 +113,15 @@ class Tally:
         threads: bool = True,
         codes: np.ndarray | None = None,
         strata: int = 1,
+        offset: int = 0,
     ):
+        """``offset``: the index of the first row among all of a distributed run's, which the bootstrap weights
+        are drawn for (a partition's rows then draw what they draw in one run)."""
         self.widths = list(widths)
         self.offsets = [sum(w + 1 for w in self.widths[:g]) for g in range(len(self.widths))]
         self.width = sum(w + 1 for w in self.widths)
         self.codes, self.strata = codes, strata if codes is not None else 1
+        self.offset = offset
         self.stratum_moments: list[Moments | None] = [None] * self.strata
         self.resamples, self.seed = resamples, seed
         self.pool = ThreadPoolExecutor(2) if threads and resamples else None
@@ -192,7 +197,7 @@ class Tally:
         for s in present:
             self._merge(s, Moments.of(a[order[bounds[s] : bounds[s + 1]]]))
         if self.sums is not None:
-            weights = poisson_weights(self.seed, start, len(a), self.resamples)[:, order]
+            weights = poisson_weights(self.seed, self.offset + start, len(a), self.resamples)[:, order]
             rows = a[order]
             from threadpoolctl import threadpool_limits
 
@@ -211,14 +216,19 @@ class Tally:
         with BLAS in one thread (its threads only slow products this small down)."""
         from threadpoolctl import threadpool_limits
 
-        first = block * BLOCK_ROWS // WEIGHT_ROWS
+        start = self.offset + block * BLOCK_ROWS
+        first = start // WEIGHT_ROWS
         pieces = range(-(-len(a) // WEIGHT_ROWS))
+        aligned = start % WEIGHT_ROWS == 0  # else (a partition's rows): the weights of its own rows, drawn apart
 
         def product(part: range) -> np.ndarray:
             total = np.zeros((self.resamples, a.shape[1]))
             for k in part:
                 rows = a[k * WEIGHT_ROWS : (k + 1) * WEIGHT_ROWS]
-                weights = _draw(self.seed, first + k, self.resamples)[:, : len(rows)]
+                if aligned:
+                    weights = _draw(self.seed, first + k, self.resamples)[:, : len(rows)]
+                else:
+                    weights = poisson_weights(self.seed, start + k * WEIGHT_ROWS, len(rows), self.resamples)
                 total += weights.astype(np.float64) @ rows
             return total
 
@@ -227,6 +237,24 @@ class Tally:
             if self.pool is None:
                 return product(halves[0]) + product(halves[1])
             return sum(self.pool.map(product, halves), np.zeros((self.resamples, a.shape[1])))
+
+    @classmethod
+    def merged(cls, parts: list[Tally]) -> Tally:
+        """The sums of several tallies of consecutive rows (a distributed run's partitions, in order)."""
+        merged = parts[0]
+        for part in parts[1:]:
+            for stratum, moments in enumerate(part.stratum_moments):
+                if moments is not None:
+                    merged._merge(stratum, moments)
+            if merged.sums is not None:
+                merged.sums = merged.sums + part.sums
+        merged.rows = sum(part.rows for part in parts)
+        return merged
+
+    def __getstate__(self) -> dict[str, Any]:
+        if self.pending:
+            raise ValueError("a tally with blocks not yet added stays in its process: finish it first")
+        return {k: v for k, v in self.__dict__.items() if k != "pool"} | {"pool": None}
 
     # --- what the sums give --------------------------------------------------------------------------
 
