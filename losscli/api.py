@@ -213,13 +213,18 @@ def run_compute(
     fail_above: Sequence[str] = (),
     gate_on: str | None = None,
     row_request: RowRequest | None = None,
+    engine: str | None = None,
+    scheduler: str | None = None,
+    scheduler_timeout: float = 10.0,
 ) -> ComputeResult:
     """``compute`` on files named as the CLI names them: ``KEY=VALUE`` parameter and ``NAME=PATH`` input
     items, column and key options, ``header``, and ``chunk_size`` (stream the files ``chunk_size`` rows at a
     time; automatic past ``MEMORY_BUDGET`` for losses whose samples are independent). ``keep_rows`` keeps
     only the first rows of the gradient (what a table shows); ``progress(description)`` gives a context whose
     value hears the rows read so far, in streamed runs. ``row_request`` asks for slices, the worst rows and sample
-    weights (``RowRequest``). Usage errors are raised before any file is read."""
+    weights (``RowRequest``). Sharded inputs (a glob, a directory, a URL, a list) run a task per partition,
+    here or on Dask (``engine``, ``scheduler``: ``engine.partitions``). Usage errors are raised before any
+    file is read."""
     from losscli.engine.rows import RowRequest
 
     row_request = row_request or RowRequest()
@@ -252,6 +257,16 @@ def run_compute(
         raise UsageError(problem)
     row_request.check()
     extra = parse_inputs(spec, list(input_items))
+    from losscli.io.shards import is_sharded
+
+    sharded = engine is not None or any(is_sharded(p) for p in (pred, labels, *extra.values()))
+    if sharded and (preloaded or stdin is not None or "-" in (pred, labels)):
+        raise UsageError("sharded inputs and --engine read files: give every input as a path, not - or an array")
+    grad_dir = None
+    if sharded and grad_out is not None and (os.fspath(grad_out).endswith("/") or os.path.isdir(grad_out)):
+        grad_dir, grad_out = os.fspath(grad_out), None
+        if not grad:
+            raise UsageError("--grad-out needs gradients: drop --no-grad")
     grad_path = None
     if grad_out is not None:  # refused now rather than after the whole computation
         named = {"PRED": pred, "LABELS": labels, **{f"--input {name}": path for name, path in extra.items()}}
@@ -260,6 +275,34 @@ def run_compute(
         if not grad:
             raise UsageError("--grad-out needs gradients: drop --no-grad")
     labels_file = labels if labels is not None or spec.target_role is None else pred
+    if sharded:
+        return _compute_sharded(
+            spec,
+            pred,
+            labels,
+            extra,
+            params,
+            chosen_reduction,
+            statistics,
+            gates,
+            row_request,
+            grad_path,
+            grad_dir,
+            dict(
+                pred_cols=pred_cols,
+                label_cols=label_cols,
+                pred_key=pred_key,
+                label_key=label_key,
+                dtype=dtype,
+                header=header,
+            ),
+            grad=grad,
+            dtype=dtype,
+            keep_rows=keep_rows,
+            engine=engine,
+            scheduler=scheduler,
+            timeout=scheduler_timeout,
+        )
     described = row_request.read(labels_file, header)
     files = dict(
         extra=extra,
@@ -337,6 +380,92 @@ def run_compute(
     if options.weights is not None:
         row_analysis.check_rows_of_column(described.weight_source, options.weights, result.n_samples, "--sample-weight")
         result.sample_weight = described.weight_source
+    return _finish_compute(
+        spec, result, collector, options, statistics, gates, grad_path, data, params, chosen_reduction, dtype
+    )
+
+
+def _compute_sharded(
+    spec: LossSpec,
+    pred: str,
+    labels: str | None,
+    extra: dict[str, str],
+    params: dict[str, Any],
+    reduction: str,
+    statistics: Any,
+    gates: Any,
+    row_request: RowRequest,
+    grad_path: Any,
+    grad_dir: str | None,
+    files: dict[str, Any],
+    **options: Any,
+) -> ComputeResult:
+    """``run_compute`` over sharded inputs (``engine.partitions``); ``--grad-out DIR/`` gets a file per partition,
+    written into a directory of its own beside DIR and renamed DIR once every partition has written."""
+    import shutil
+    import tempfile
+
+    import_engine(statistics is not None)
+    from losscli.engine import partitions
+
+    staging = None
+    if grad_dir is not None:
+        target = os.path.abspath(grad_dir.rstrip("/") or "/")
+        if os.path.isdir(target) and os.listdir(target):
+            raise UsageError(f"--grad-out {grad_dir}: the directory holds files; name an empty or new directory")
+        parent = os.path.dirname(target)
+        if not os.path.isdir(parent):
+            raise UsageError(f"--grad-out {grad_dir}: the directory {parent} does not exist; create it first")
+        staging = tempfile.mkdtemp(prefix=f".{os.path.basename(target)}.", dir=parent)
+    try:
+        result, collector, row_options, engine = partitions.compute_sharded(
+            spec,
+            pred,
+            labels,
+            {**extra},
+            {**files, "extra": extra},
+            params,
+            reduction,
+            statistics=statistics,
+            request=row_request,
+            grad_dir=staging,
+            **options,
+        )
+        if staging is not None:
+            mask = os.umask(0)
+            os.umask(mask)
+            os.chmod(staging, 0o777 & ~mask)  # mkdtemp's directory is its owner's alone
+            if os.path.isdir(target):
+                os.rmdir(target)
+            os.replace(staging, target)
+            staging = None
+            result.grad_files = [os.path.join(grad_dir, name) for name in result.grad_files]
+    finally:
+        if staging is not None:
+            shutil.rmtree(staging, ignore_errors=True)
+    result.engine = engine
+    result.sample_weight = row_request.sample_weight
+    return _finish_compute(
+        spec, result, collector, row_options, statistics, gates, grad_path, None, params, reduction, options["dtype"]
+    )
+
+
+def _finish_compute(
+    spec: LossSpec,
+    result: ComputeResult,
+    collector: Any,
+    options: Any,
+    statistics: Any,
+    gates: Any,
+    grad_path: Any,
+    data: Any,
+    params: dict[str, Any],
+    chosen_reduction: str,
+    dtype: str,
+) -> ComputeResult:
+    """A computed result's interval, slices, worst rows and gates from its rows' collector, and ``--grad-out``."""
+    from losscli.engine import significance
+
     if collector is not None:
         if not collector.rows:
             raise significance.no_rows(spec.name)

@@ -173,8 +173,9 @@ INPUTS_PANEL = "Inputs"
 LOSS_PANEL = "Loss options"
 STATS_PANEL = "Intervals and gates"
 ROWS_PANEL = "Slices, worst rows and weights"
+ENGINE_PANEL = "Sharded inputs"
 OUTPUT_PANEL = "Output"
-PANELS = (INPUTS_PANEL, LOSS_PANEL, STATS_PANEL, ROWS_PANEL, OUTPUT_PANEL)
+PANELS = (INPUTS_PANEL, LOSS_PANEL, STATS_PANEL, ROWS_PANEL, ENGINE_PANEL, OUTPUT_PANEL)
 """A command's help lists its options in these panels, in this order (after --help, in "Options")."""
 
 
@@ -412,6 +413,36 @@ def row_request(
         raise UsageError("--by gives a value per slice: use the table, -f json or -f csv, not -f value")
     columns = tuple(split_column_options(by) or ())
     return RowRequest(columns, slices, bins, min_slice_size, by_class, worst, sample_weight)
+
+
+EngineOption = Annotated[
+    str | None,
+    typer.Option(
+        "--engine",
+        metavar="local|dask",
+        help="Run a task per partition of the shards here (local) or on Dask (the default for sharded inputs).",
+        rich_help_panel=ENGINE_PANEL,
+    ),
+]
+SchedulerOption = Annotated[
+    str | None,
+    typer.Option(
+        "--scheduler",
+        metavar="ADDRESS",
+        help="The Dask scheduler (tcp://host:8786, or a scheduler file; else DASK_SCHEDULER_ADDRESS, else a local "
+        "cluster).",
+        rich_help_panel=ENGINE_PANEL,
+    ),
+]
+SchedulerTimeoutOption = Annotated[
+    float,
+    typer.Option(
+        "--scheduler-timeout",
+        metavar="S",
+        help="Seconds to reach the scheduler before giving up.",
+        rich_help_panel=ENGINE_PANEL,
+    ),
+]
 
 
 DEFAULT_CI_LEVEL = "0.95"
@@ -665,6 +696,9 @@ def compute(
     by_class: ByClassOption = False,
     worst: WorstOption = None,
     sample_weight: SampleWeightOption = None,
+    engine: EngineOption = None,
+    scheduler: SchedulerOption = None,
+    scheduler_timeout: SchedulerTimeoutOption = 10.0,
 ) -> None:
     """Compute a loss's value and its gradient for predictions and labels in files."""
     if fail_if_worse:
@@ -706,6 +740,9 @@ def compute(
         fail_above=fail_above or (),
         gate_on=gate_on,
         row_request=requested,
+        engine=engine,
+        scheduler=scheduler,
+        scheduler_timeout=scheduler_timeout,
     )
     if format_ is ComputeFormat.value and result.value is None:  # a loss whose default reduction is none
         raise UsageError(NO_SINGLE_VALUE)

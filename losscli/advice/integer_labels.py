@@ -225,7 +225,6 @@ def fit_counts(freq: np.ndarray, mean: float, var: float, spread: str) -> CountF
     return hurdle if hurdle.fits else fit
 
 
-
 # --- readings ------------------------------------------------------------------------
 
 

@@ -532,6 +532,7 @@ class Run:
         self.weights = weights
         self.row_divisor = row_divisor(spec, params, "mean") if rows is not None or weights is not None else None
         self.n_rows = n_rows
+        self.shared = shared
         self.row_offset = row_offset
         self.rows = 0
         self.total = self.count = 0.0
@@ -618,17 +619,20 @@ class Run:
         merged.sums = {name: type(s).merged([run.sums[name] for run in runs]) for name, s in merged.sums.items()}
         return merged
 
-    def result(self, inputs: dict[str, Input], messages: list[str]) -> ComputeResult:
+    def reduced(self) -> tuple[float, float]:
+        """The reduced value, and what the gradient of the summed loss is multiplied by to be its gradient."""
         n_rows = self.n_rows if self.n_rows is not None else self.rows
         if self.reduction == "mean":
             with np.errstate(divide="ignore", invalid="ignore"):
                 value = float(np.float64(self.total) / self.count)  # NaN when every target is ignored, as in torch
-            scale = 1.0 / self.count if self.count else 0.0  # and torch's gradient is then 0
-        elif self.reduction == "batchmean":
+            return value, 1.0 / self.count if self.count else 0.0  # and torch's gradient is then 0
+        if self.reduction == "batchmean":
             count = n_rows if self.weights is None else self.count
-            value, scale = self.total / count, 1.0 / count
-        else:
-            value, scale = self.total, 1.0
+            return self.total / count, 1.0 / count
+        return self.total, 1.0
+
+    def result(self, inputs: dict[str, Input], messages: list[str]) -> ComputeResult:
+        value, scale = self.reduced()
         if isinstance(self.values, Spill):
             values = self.values.array()
         elif isinstance(self.values, list) and self.values:

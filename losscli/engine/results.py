@@ -68,6 +68,10 @@ class ComputeResult:
     """The rows of largest loss (``--worst``, ``rows.WorstRow``), largest first."""
     sample_weight: str | None = None
     """Where the rows' weights came from (``--sample-weight``): a column or a file."""
+    engine: dict[str, Any] | None = None
+    """A sharded run's engine: ``{"engine", "where", "partitions"}``."""
+    grad_files: list[str] | None = None
+    """``--grad-out DIR/``: the gradient's files, a partition each, in order."""
 
     @property
     def passed(self) -> bool | None:
@@ -195,6 +199,7 @@ class Comparison:
 
     def _repr_html_(self) -> str:
         return self.to_frame().to_html()
+
     reasons: dict[str, str] = field(default_factory=dict)
     """loss → why it is compared, in a sentence (the default losses; empty for losses named with -l)."""
 

@@ -75,9 +75,7 @@ def _npz_member(
         listed = ", ".join(members)
         if key is None:
             if len(members) > 1:
-                raise DataError(
-                    f"{path}: holds {len(members)} arrays ({listed}); pass {key_option} NAME to choose one"
-                )
+                raise DataError(f"{path}: holds {len(members)} arrays ({listed}); pass {key_option} NAME to choose one")
             key = next(iter(members))
         elif key not in members:
             raise DataError(f"{path}: no array {key!r} in the archive (arrays: {listed}); fix {key_option}")

@@ -129,6 +129,10 @@ def rows_dict(result: ComputeResult | Comparison) -> dict[str, Any]:
         found["sample_weight"] = result.sample_weight
     if getattr(result, "report", None) is not None:
         found["report"] = result.report
+    if getattr(result, "engine", None) is not None:
+        found["engine"] = result.engine
+    if getattr(result, "grad_files", None):
+        found["grad_files"] = result.grad_files
     return found
 
 
