@@ -643,6 +643,9 @@ def run_compare(
     gate_on: str | None = None,
     chunk_size: int | None = None,
     row_request: RowRequest | None = None,
+    engine: str | None = None,
+    scheduler: str | None = None,
+    scheduler_timeout: float = 10.0,
 ) -> Comparison:
     """``compare`` with the CLI's options: ``-l`` items, ``-p`` items, ``--name`` pairs, ``--sort``, file
     options, ``--ci`` and its method, the gates, and ``chunk_size`` (read the files ``chunk_size`` rows at a
@@ -651,7 +654,6 @@ def run_compare(
     for slices, the worst rows and sample weights (``RowRequest``)."""
     from losscli.engine import rows as row_analysis
     from losscli.engine import significance
-    from losscli.engine.params import parse_params
     from losscli.io.inputs import gather_compare_inputs
 
     row_request = row_request or row_analysis.RowRequest()
@@ -661,6 +663,28 @@ def run_compare(
     gates = significance.gate_options(fail_above, fail_if_worse, gate_on, statistics)
     chosen = loss_columns(losses)
     row_request.check()
+    from losscli.io.shards import is_sharded
+
+    if engine is not None or any(is_sharded(p) for p in [*preds, *(p for _, p in names), labels] if p):
+        return _compare_sharded(
+            list(preds),
+            labels,
+            chosen,
+            list(param_items),
+            names,
+            baseline,
+            sort,
+            statistics,
+            gates,
+            row_request,
+            dict(label_cols=label_cols, pred_cols=pred_cols, label_key=label_key, pred_key=pred_key, header=header),
+            dtype=dtype,
+            keep_going=not fail_fast,
+            engine=engine,
+            scheduler=scheduler,
+            timeout=scheduler_timeout,
+            refused=preloaded or chunk_size,
+        )
     labels_file = labels if labels is not None else (preds[0] if preds else None)
     described = row_request.read(labels_file if not (preloaded and labels_file in preloaded) else None, header)
     files = dict(
@@ -697,32 +721,13 @@ def run_compare(
 
     reasons: dict[str, str] = {}
     if chosen:
-        specs = [get_loss(canonical) for _, canonical, _ in chosen]
-        per_loss = comparison.split_params(list({s.name: s for s in specs}.values()), list(param_items))
-        chosen_losses = [
-            (spec, {**per_loss.get(spec.name, {}), **parse_params(spec, settings.split(":") if settings else [])})
-            for spec, (_, _, settings) in zip(specs, chosen, strict=True)
-        ]
-        columns = [column for column, _, _ in chosen]
+        chosen_losses, columns = _named_losses(chosen, param_items)
     else:
         chosen_losses, reasons = comparison.default_losses(data.labels, data.models, list(param_items))
         columns = [spec.name for spec, _ in chosen_losses]
-    loss_names = {column: spec.name for column, (spec, _) in zip(columns, chosen_losses, strict=True)}
-    sort_column = _sort_column(sort, columns, loss_names) if sort else None
-    for items, option in ((gates.above, "--fail-above"), (gates.worse, "--fail-if-worse")):
-        for gated, _ in items:
-            significance.gate_columns(gated, columns, loss_names, option)
-    for column, (spec, _) in zip(columns, chosen_losses, strict=True):
-        problem = significance.interval_problem(spec, spec.default_reduction, statistics) if statistics else None
-        problem = problem or row_analysis.row_analysis_problem(
-            spec,
-            spec.default_reduction,
-            slices=row_request.slicing,
-            worst=bool(row_request.worst),
-            weights=described.weights is not None,
-        )
-        if problem:
-            raise UsageError(f"{column}: {problem}")
+    sort_column = _check_columns(
+        chosen_losses, columns, sort, gates, statistics, row_request, described.weights is not None
+    )
     options = described.options(
         data.labels.array if chunks is None else None, labels_file, label_cols, label_key, header
     )
@@ -742,6 +747,111 @@ def run_compare(
     result.warnings[:0] = data.notes
     result.sort = sort_column
     result.unreadable = list(data.failed)
+    return result
+
+
+def _named_losses(
+    chosen: list[tuple[str, str, str | None]], param_items: Sequence[str]
+) -> tuple[list[tuple[LossSpec, dict[str, Any]]], list[str]]:
+    """The losses ``-l`` named, each with its parameters (``-p`` items, then its own ``:KEY=VALUE``), and
+    their columns."""
+    from losscli.engine import comparison
+    from losscli.engine.params import parse_params
+
+    specs = [get_loss(canonical) for _, canonical, _ in chosen]
+    per_loss = comparison.split_params(list({s.name: s for s in specs}.values()), list(param_items))
+    losses = [
+        (spec, {**per_loss.get(spec.name, {}), **parse_params(spec, settings.split(":") if settings else [])})
+        for spec, (_, _, settings) in zip(specs, chosen, strict=True)
+    ]
+    return losses, [column for column, _, _ in chosen]
+
+
+def _check_columns(
+    losses: list[tuple[LossSpec, dict[str, Any]]],
+    columns: list[str],
+    sort: str | None,
+    gates: Any,
+    statistics: Any,
+    row_request: RowRequest,
+    weighted: bool,
+) -> str | None:
+    """Usage errors of the compared columns (``--sort``, the gates, intervals and row options they cannot
+    take); the column ``--sort`` names."""
+    from losscli.engine import rows as row_analysis
+    from losscli.engine import significance
+
+    loss_names = {column: spec.name for column, (spec, _) in zip(columns, losses, strict=True)}
+    sort_column = _sort_column(sort, columns, loss_names) if sort else None
+    for items, option in ((gates.above, "--fail-above"), (gates.worse, "--fail-if-worse")):
+        for gated, _ in items:
+            significance.gate_columns(gated, columns, loss_names, option)
+    for column, (spec, _) in zip(columns, losses, strict=True):
+        problem = significance.interval_problem(spec, spec.default_reduction, statistics) if statistics else None
+        problem = problem or row_analysis.row_analysis_problem(
+            spec,
+            spec.default_reduction,
+            slices=row_request.slicing,
+            worst=bool(row_request.worst),
+            weights=weighted,
+        )
+        if problem:
+            raise UsageError(f"{column}: {problem}")
+    return sort_column
+
+
+def _compare_sharded(
+    preds: list[str],
+    labels: str | None,
+    chosen: list[tuple[str, str, str | None]],
+    param_items: list[str],
+    names: Sequence[tuple[str, str]],
+    baseline: str | None,
+    sort: str | None,
+    statistics: Any,
+    gates: Any,
+    row_request: RowRequest,
+    files: dict[str, Any],
+    *,
+    refused: Any,
+    **options: Any,
+) -> Comparison:
+    """``run_compare`` over sharded inputs (``engine.partitions``): the losses named with ``-l``."""
+    if refused:
+        raise UsageError("sharded inputs and --engine read files a partition at a time: drop --chunk-size")
+    if not chosen:
+        raise UsageError(
+            "compare on sharded inputs needs the losses named with -l: the default ones (and huber's delta) are "
+            "chosen from all the rows at once"
+        )
+    losses, columns = _named_losses(chosen, param_items)
+    sort_column = _check_columns(
+        losses, columns, sort, gates, statistics, row_request, row_request.sample_weight is not None
+    )
+    import_engine(statistics is not None)
+    from losscli.engine import partitions
+
+    models = list(dict.fromkeys([*preds, *(path for _, path in names)]))
+    named = {path: name for name, path in names}
+    by_name = {name: path for name, path in names}
+    base = by_name.get(baseline, baseline) if baseline is not None else None
+    if base is not None and base not in models:
+        models.insert(0, base)
+    result = partitions.compare_sharded(
+        models,
+        labels,
+        [(column, spec.name, params) for column, (spec, params) in zip(columns, losses, strict=True)],
+        files,
+        statistics=statistics,
+        gates=gates,
+        request=row_request,
+        names=named,
+        baseline=base,
+        **options,
+    )
+    result.sort = sort_column
+    result.sample_weight = row_request.sample_weight
+    result.unreadable = [m for m in result.models if m in result.errors and len(set(result.errors[m].values())) == 1]
     return result
 
 

@@ -865,6 +865,9 @@ def compare(
     by_class: ByClassOption = False,
     worst: WorstOption = None,
     sample_weight: SampleWeightOption = None,
+    engine: EngineOption = None,
+    scheduler: SchedulerOption = None,
+    scheduler_timeout: SchedulerTimeoutOption = 10.0,
 ) -> None:
     """Compare models' predictions against one label file under several losses."""
     options = dict(locals())
@@ -918,6 +921,9 @@ def _comparison(options: dict[str, Any], report: Any = None) -> Any:
         gate_on=o["gate_on"],
         chunk_size=o["chunk_size"],
         row_request=requested,
+        engine=o["engine"],
+        scheduler=o["scheduler"],
+        scheduler_timeout=o["scheduler_timeout"],
     )
 
 

@@ -231,6 +231,40 @@ def compare(
     rows come a chunk at a time and ``data`` holds none of them. ``rows``
     asks for slices, the worst rows, and weighs the rows (``RowOptions``).
     """
+    evaluation = start_evaluation(data, losses, columns, dtype, keep_going, reasons, statistics, rows)
+    result, keys = evaluation.result, evaluation.result.losses
+    if chunks is not None:
+        for key, (spec, params) in zip(keys, losses, strict=True):
+            evaluation.add_streamed_column(key, spec, params, [name for name, _ in data.models])
+        evaluation.run_streamed(data, chunks)
+    else:
+        labels = _shared(data.labels, dtype)
+        preds = []
+        for name, pred in data.models:
+            try:
+                preds.append((name, _shared(pred, dtype)))
+            except DataError as e:
+                if not keep_going:
+                    raise
+                result.errors[name] = dict.fromkeys(keys, str(e))
+        for key, (spec, params) in zip(keys, losses, strict=True):
+            evaluation.add_column(key, spec, params, labels, preds)
+        evaluation.run(labels.array.shape[0] if labels.array.ndim else 1)
+    return evaluation.conclude(gates)
+
+
+def start_evaluation(
+    data: CompareInputs,
+    losses: list[tuple[LossSpec, dict[str, Any]]],
+    columns: list[str] | None,
+    dtype: str,
+    keep_going: bool,
+    reasons: dict[str, str] | None,
+    statistics: Statistics | None,
+    rows: RowOptions | None,
+    offset: int = 0,
+) -> Evaluation:
+    """The ``Evaluation`` of a comparison, before any loss is run: its result's models and columns."""
     for spec, _ in losses:
         extra = [r.name for r in spec.input_roles if r.default is None]
         if extra or spec.target_role is None:
@@ -250,31 +284,7 @@ def compare(
     )
     for model, message in data.failed.items():
         result.errors[model] = dict.fromkeys(keys, message)
-    evaluation = Evaluation(result, dtype, keep_going, statistics, rows or RowOptions())
-    if chunks is not None:
-        for key, (spec, params) in zip(keys, losses, strict=True):
-            evaluation.add_streamed_column(key, spec, params, [name for name, _ in data.models])
-        evaluation.run_streamed(data, chunks)
-    else:
-        labels = _shared(data.labels, dtype)
-        preds = []
-        for name, pred in data.models:
-            try:
-                preds.append((name, _shared(pred, dtype)))
-            except DataError as e:
-                if not keep_going:
-                    raise
-                result.errors[name] = dict.fromkeys(keys, str(e))
-        for key, (spec, params) in zip(keys, losses, strict=True):
-            evaluation.add_column(key, spec, params, labels, preds)
-        evaluation.run(labels.array.shape[0] if labels.array.ndim else 1)
-    _rank(result)
-    if statistics is not None:
-        evaluation.significance()
-    evaluation.row_results()
-    if gates:
-        result.gates = evaluation.judge(gates)
-    return result
+    return Evaluation(result, dtype, keep_going, statistics, rows or RowOptions(), offset)
 
 
 @dataclasses.dataclass
@@ -305,13 +315,22 @@ class Evaluation:
     each chunk's per-row losses of every model go to the intervals' sums together (``RowCollector``)."""
 
     def __init__(
-        self, result: Comparison, dtype: str, keep_going: bool, statistics: Statistics | None, rows: RowOptions
+        self,
+        result: Comparison,
+        dtype: str,
+        keep_going: bool,
+        statistics: Statistics | None,
+        rows: RowOptions,
+        offset: int = 0,
     ) -> None:
         self.result, self.dtype, self.keep_going, self.statistics = result, dtype, keep_going, statistics
         self.options = rows
+        self.offset = offset
+        """The first row among all of a distributed run's (a partition's): what the rows' sums hear."""
         self.columns: list[_Column] = []
         wanted = statistics is not None or rows.slicing is not None or rows.worst or rows.sample
-        self.collector = RowCollector(statistics, rows.slicing, rows.worst, rows.sample) if wanted else None
+        collector = RowCollector(statistics, rows.slicing, rows.worst, rows.sample, offset=offset) if wanted else None
+        self.collector = collector
         self.rows = 0
 
     def fail(self, model: str, key: str, error: DataError) -> None:
@@ -403,6 +422,7 @@ class Evaluation:
                     None,
                     rows=self._hook(key, name),
                     weights=self.options.weights,
+                    row_offset=self.offset,
                 )
                 column.cells[name] = _Cell({}, [], run, stats=MistakeStats(spec, params))
         self._register(column)
@@ -410,6 +430,19 @@ class Evaluation:
     def run_streamed(self, data: CompareInputs, chunks: Iterator[CompareChunk]) -> None:
         """Run every loss on each chunk of every model as it is read (``io.inputs.stream_compare_inputs``):
         each chunk validated (its messages name the files' rows), the advisor's statistics gathered."""
+        rows = self.stream(data, chunks)
+        self.judge_streamed()
+        self._finish(rows)
+
+    def judge_streamed(self) -> None:
+        """The advisor's warnings of every streamed model, from its statistics over all of its rows."""
+        for column in self.columns:
+            for cell in column.cells.values():
+                if cell.stats is not None:
+                    cell.messages[:0] = judge_mistakes(cell.stats, column.spec.default_reduction)
+
+    def stream(self, data: CompareInputs, chunks: Iterator[CompareChunk]) -> int:
+        """``run_streamed``'s chunks, without the values that end it: how many rows they held."""
         shown = dict(data.models)
         rows = 0
         for first, labels, models in chunks:
@@ -448,11 +481,7 @@ class Evaluation:
             if self.collector is not None and first == 0:
                 self.collector.start()
             rows = first + (len(labels) if labels.ndim else 1)
-        for column in self.columns:
-            for cell in column.cells.values():
-                if cell.stats is not None:
-                    cell.messages[:0] = judge_mistakes(cell.stats, column.spec.default_reduction)
-        self._finish(rows)
+        return rows
 
     def _add(self, column: _Column, name: str, cell: _Cell, start: int, arrays: dict[str, np.ndarray]) -> None:
         """Run a model's loss on some rows; torch's refusal fails the model under this loss."""
@@ -467,7 +496,7 @@ class Evaluation:
     def _flush(self, column: _Column, start: int, rows: int) -> None:
         if self.collector is not None:
             failed = {name for name, cell in column.cells.items() if cell.failed}
-            self.collector.flush(column.key, start, rows, failed)
+            self.collector.flush(column.key, self.offset + start, rows, failed)
 
     def _finish(self, rows: int) -> None:
         """Every run's value (a value that is not finite fails its model), and the intervals' sums."""
@@ -495,6 +524,17 @@ class Evaluation:
             raise DataError(f"the loss is {value}: check the predictions (and the labels) for it")
         self.result.values[model][key] = value
         self.result.warnings += [f"{model}, {key}: {w}" for w in outcome.warnings]
+
+    def conclude(self, gates: Gates | None = None) -> Comparison:
+        """Once every value is in: the ranking, intervals and differences, slices and worst rows, and gates."""
+        result = self.result
+        _rank(result)
+        if self.statistics is not None:
+            self.significance()
+        self.row_results()
+        if gates:
+            result.gates = self.judge(gates)
+        return result
 
     # --- intervals and differences --------------------------------------------------------------------
 

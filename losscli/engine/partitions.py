@@ -401,3 +401,234 @@ def compute_sharded(
     result.grad_files = [name for p in partials for name in p.grad_files]
     options = RowOptions(slicing, request.worst, None)
     return result, collector, options, {"engine": run_on.name, "where": where, "partitions": count}
+
+
+@dataclasses.dataclass
+class CompareTask:
+    """One partition of a ``compare``: each model's shard, the labels' shard, the losses and the row options."""
+
+    models: list[tuple[str, str]]
+    """(the model as the command named it, its shard in this partition)."""
+    labels: str | None
+    """The labels' shard; None when the models are columns of one sharded table (``--label-col``)."""
+    losses: list[tuple[str, str, dict[str, Any]]]
+    """(column, loss, parameters)."""
+    files: dict[str, Any]
+    dtype: str
+    index: int = 0
+    offset: int = 0
+    statistics: Any = None
+    slicing: Any = None
+    worst: int | None = None
+    weight_column: str | None = None
+    names: dict[str, str] = dataclasses.field(default_factory=dict)
+    """model → the name ``--name`` gives it."""
+    baseline: str | None = None
+
+
+def compare_partition(task: CompareTask) -> Any:
+    """Read a partition's shards and run every loss on every model: the comparison's ``Evaluation``, unfinished."""
+    import torch
+
+    from losscli.engine import comparison
+    from losscli.engine.rows import RowOptions
+    from losscli.engine.validate import Input
+    from losscli.io import rowcolumns, shards
+    from losscli.io.inputs import gather_compare_inputs
+
+    torch.set_num_threads(1)
+    with contextlib.ExitStack() as stack:
+        local_labels = stack.enter_context(shards.local_file(task.labels)) if task.labels is not None else None
+        locals_ = [(name, stack.enter_context(shards.local_file(shard)), shard) for name, shard in task.models]
+        data = gather_compare_inputs([path for _, path, _ in locals_], local_labels, keep_going=True, **task.files)
+        named = {local: shard for _, local, shard in locals_}
+        if local_labels is not None:
+            named[local_labels] = task.labels
+        rename = _model_names(task, locals_, data)
+        data.order = [rename.get(m, m) for m in data.order]
+        data.models = [(rename.get(m, m), inp) for m, inp in data.models]
+        data.failed = {rename.get(m, m): message for m, message in data.failed.items()}
+        data.names, data.baseline = dict(task.names), task.baseline
+        for _, inp in [*data.models, ("labels", data.labels)]:
+            inp.source = named.get(inp.source, inp.source)
+        weights = None
+        if task.weight_column is not None:
+            source = local_labels or locals_[0][1]
+            column = rowcolumns.read_row_columns(source, [task.weight_column])[task.weight_column]
+            weights = rowcolumns.sample_weights(column, f"{task.labels or task.models[0][1]}:{task.weight_column}")
+        specs = [(get_loss(loss), params) for _, loss, params in task.losses]
+        options = RowOptions(task.slicing, task.worst, weights)
+        evaluation = comparison.start_evaluation(
+            data,
+            specs,
+            [key for key, _, _ in task.losses],
+            task.dtype,
+            True,
+            None,
+            task.statistics,
+            options,
+            task.offset,
+        )
+        readable = [name for name, _ in data.models]
+        for (key, _, params), (spec, _) in zip(task.losses, specs, strict=True):
+            evaluation.add_streamed_column(key, spec, params, readable)
+        labels = comparison._shared(data.labels, task.dtype).array
+        models = {}
+        for name, inp in data.models:
+            try:
+                models[name] = comparison._shared(inp, task.dtype).array
+            except DataError as e:
+                models[name] = e
+        rows = evaluation.stream(data, iter([(0, labels, models)]))
+        if weights is not None and len(weights) != rows:
+            raise DataError(
+                f"--sample-weight {task.weight_column}: {len(weights)} weights for {rows} rows of {task.labels}"
+            )
+        if evaluation.collector is not None:
+            evaluation.collector.finish(rows)
+        evaluation.rows = rows
+        evaluation.notes = data.notes
+        for column in evaluation.columns:  # what goes back is the sums, not the rows
+            for cell in column.cells.values():
+                cell.inputs = {
+                    name: Input(inp.role, np.empty(0), inp.source, inp.columns) for name, inp in cell.inputs.items()
+                }
+    return evaluation
+
+
+def _model_names(task: CompareTask, locals_: list[tuple[str, str, str]], data: Any) -> dict[str, str]:
+    """Each model of a partition's ``CompareInputs`` under the name the command gave it."""
+    if task.labels is None:  # columns of one table: FILE:COLUMN, FILE as the command named it
+        ((given, local, _),) = locals_
+        return {
+            model: f"{given}:{model.split(':', 1)[1]}" if model.startswith(f"{local}:") else model
+            for model in data.order
+        }
+    return {local: given for given, local, _ in locals_}
+
+
+def merge_comparison(parts: list[Any], gates: Any, slicing: Any, keep_going: bool) -> Any:
+    """One comparison of its partitions' evaluations, merged in order: a model that failed in any partition
+    fails (the first partition's reason), the others' sums merge, then the values, ranks and gates."""
+    from losscli.advice.advisor import MistakeStats
+    from losscli.engine.chunked import Run
+    from losscli.engine.rows import RowCollector
+
+    merged = parts[0]
+    result = merged.result
+    for part in parts[1:]:
+        for model, errors in part.result.errors.items():
+            for key, message in errors.items():
+                result.errors.setdefault(model, {}).setdefault(key, message)
+    for index, column in enumerate(merged.columns):
+        for name, cell in column.cells.items():
+            cells = [part.columns[index].cells.get(name) for part in parts]
+            if any(c is None or c.failed for c in cells) or column.key in result.errors.get(name, {}):
+                cell.failed = True
+                continue
+            cell.run = Run.merged([c.run for c in cells])
+            cell.stats = MistakeStats.merged([c.stats for c in cells])
+            cell.messages = list(dict.fromkeys(m for c in cells for m in c.messages))
+    if merged.collector is not None:
+        merged.collector = RowCollector.merged([part.collector for part in parts], slicing)
+    if not keep_going and result.errors:
+        model, errors = next(iter(result.errors.items()))
+        key, message = next(iter(errors.items()))
+        raise DataError(f"{model} under {key}: {message}")
+    rows = sum(part.rows for part in parts)
+    merged.judge_streamed()
+    merged._finish(rows)
+    result.warnings[:0] = list(dict.fromkeys(note for part in parts for note in part.notes))
+    return merged.conclude(gates)
+
+
+def compare_sharded(
+    models: list[str],
+    labels: str | None,
+    losses: list[tuple[str, str, dict[str, Any]]],
+    files: dict[str, Any],
+    *,
+    dtype: str,
+    statistics: Any,
+    gates: Any,
+    request: Any,
+    keep_going: bool,
+    engine: str | None,
+    scheduler: str | None,
+    timeout: float,
+    names: dict[str, str] | None = None,
+    baseline: str | None = None,
+) -> Any:
+    """``compare`` over sharded inputs: a task per partition (every model's shard and the labels'), merged."""
+    import pandas as pd
+
+    from losscli.engine import executors
+    from losscli.engine.rows import Slicing, make_slicing
+    from losscli.io import shards
+
+    if request.sample_weight is not None and os.path.exists(request.sample_weight):
+        raise DataError("--sample-weight: on shards, give the weights as a column of the label shards (COL)")
+    if request.slices is not None:
+        raise DataError("--slices: on shards, give the slice columns as columns of the label shards (--by COL)")
+    expanded = {model: shards.expand(model) if shards.is_sharded(model) else [model] for model in models}
+    if labels is not None:
+        expanded[labels] = shards.expand(labels) if shards.is_sharded(labels) else [labels]
+    count = shards.pair_shards(expanded)
+    label_shards = expanded.get(labels) if labels is not None else None
+    weight_column = request.sample_weight
+    task_files = {**files, "row_columns": [*request.by, *([weight_column] if weight_column else [])]}
+    run_on = executors.executor(engine or "dask", scheduler, timeout)
+    try:
+        offsets, slicing = [0] * count, None
+        if request.slicing or (statistics is not None and statistics.bootstrap):
+            described = run_on.map(
+                describe_partition,
+                [
+                    Describe(
+                        label_shards[i] if label_shards else None,
+                        expanded[models[0]][i],
+                        request.by,
+                        request.by_class,
+                        files,
+                    )
+                    for i in range(count)
+                ],
+            )
+            offsets = plan_offsets([rows for rows, _ in described])
+            if request.slicing:
+                columns = {n: pd.concat([c[n] for _, c in described], ignore_index=True) for n in described[0][1]}
+                slicing = make_slicing(columns, request.bins, request.min_slice_size)
+        tasks = []
+        for i in range(count):
+            part = None
+            if slicing is not None:
+                end = offsets[i + 1] if i + 1 < count else slicing.rows
+                part = Slicing(
+                    slicing.columns, slicing.codes[offsets[i] : end], slicing.keys, slicing.bins, slicing.min_size
+                )
+            tasks.append(
+                CompareTask(
+                    [(model, expanded[model][i]) for model in models],
+                    label_shards[i] if label_shards else None,
+                    losses,
+                    task_files,
+                    dtype,
+                    index=i,
+                    offset=offsets[i],
+                    statistics=statistics,
+                    slicing=part,
+                    worst=request.worst,
+                    weight_column=weight_column,
+                    names=dict(names or {}),
+                    baseline=baseline,
+                )
+            )
+        parts = run_on.map(compare_partition, tasks)
+        where = run_on.describe()
+    finally:
+        run_on.close()
+    for part in parts:
+        part.result.labels = labels if labels is not None else models[0]
+    result = merge_comparison(parts, gates, slicing, keep_going)
+    result.engine = {"engine": run_on.name, "where": where, "partitions": count}
+    return result

@@ -159,6 +159,8 @@ class Comparison:
     """loss → model → a sample of its rows (``index``, ``loss``, ``pred``, ``label`` arrays), for a report."""
     report: str | None = None
     """The HTML report written (``losscli report``)."""
+    engine: dict[str, Any] | None = None
+    """A sharded run's engine: ``{"engine", "where", "partitions"}``."""
 
     @property
     def passed(self) -> bool | None:
