@@ -995,8 +995,13 @@ def run_recommend(
     label_key: str | None = None,
     header: bool | None = None,
     preloaded: Mapping[str, Any] | None = None,
+    engine: str | None = None,
+    scheduler: str | None = None,
+    scheduler_timeout: float = 10.0,
 ) -> advisor.Advice:
-    """``recommend`` with the CLI's file options; suggested command lines name the files as given."""
+    """``recommend`` with the CLI's file options; suggested command lines name the files as given. Sharded
+    labels (and predictions) are read as an evenly spread sample of at most a million rows
+    (``partitions.sample_sharded``)."""
     from losscli.advice import advisor
     from losscli.io.inputs import gather_advice_inputs
 
@@ -1008,18 +1013,27 @@ def run_recommend(
         get_loss(loss)
     if quantiles is not None and not all(0 < q < 1 and math.isfinite(q) for q in quantiles):
         raise UsageError(f"quantiles {list(quantiles)}: quantiles lie strictly between 0 and 1, e.g. 0.1,0.5,0.9")
-    label_input, pred_input, notes = gather_advice_inputs(
-        labels,
-        pred,
-        label_cols=label_cols,
-        pred_cols=pred_cols,
-        label_key=label_key,
-        pred_key=pred_key,
-        header=header,
-        preloaded=preloaded,
-    )
+    files = dict(label_cols=label_cols, pred_cols=pred_cols, label_key=label_key, pred_key=pred_key, header=header)
+    from losscli.io.shards import is_sharded
+
+    sampled = None
+    if labels is not None and (engine is not None or is_sharded(labels) or is_sharded(pred)):
+        if preloaded:
+            raise UsageError("sharded inputs and --engine read files: give them as paths")
+        from losscli.engine import partitions
+
+        label_input, pred_input, notes, total, sampled = partitions.sample_sharded(
+            labels, pred, files, engine=engine, scheduler=scheduler, timeout=scheduler_timeout
+        )
+    else:
+        label_input, pred_input, notes = gather_advice_inputs(labels, pred, preloaded=preloaded, **files)
     y = label_input.array if label_input is not None else None
     profile = advisor.profile_for_type(label_type) if label_type else advisor.infer_label_type(y)
+    if sampled is not None and not label_type:
+        profile.evidence["n_samples"] = total
+        if len(y) < total:
+            profile.evidence["sampled_rows"] = len(y)
+        profile.evidence["engine"] = sampled
     file_names = {name: name.upper().strip("<>") for name in preloaded or {}}  # arrays: PRED/LABELS in commands
     arguments = _compute_arguments(
         file_names.get(labels, labels) if labels is not None else None,

@@ -1189,6 +1189,9 @@ def recommend(
     label_key: LabelKeyOption = None,
     header: HeaderOption = None,
     format_: FormatOption = Format.table,
+    engine: EngineOption = None,
+    scheduler: SchedulerOption = None,
+    scheduler_timeout: SchedulerTimeoutOption = 10.0,
 ) -> None:
     """Infer the label type and recommend losses, warning about classic mistakes."""
     from losscli import api, render
@@ -1205,6 +1208,9 @@ def recommend(
         pred_key=pred_key,
         label_key=label_key,
         header=header,
+        engine=engine,
+        scheduler=scheduler,
+        scheduler_timeout=scheduler_timeout,
     )
     render.print_advice(advice, format_.value)
 

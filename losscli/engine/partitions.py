@@ -632,3 +632,67 @@ def compare_sharded(
     result = merge_comparison(parts, gates, slicing, keep_going)
     result.engine = {"engine": run_on.name, "where": where, "partitions": count}
     return result
+
+
+@dataclasses.dataclass
+class SampleTask:
+    """One partition of a ``recommend``: its labels' (and predictions') shard, of which to keep ``cap`` rows."""
+
+    labels: str
+    pred: str | None
+    files: dict[str, Any]
+    cap: int
+
+
+def sample_partition(task: SampleTask) -> tuple[int, Any, Any, list[str]]:
+    """A partition's rows, and every k-th of its label (and prediction) rows (``Input``s), at most ``cap``."""
+    from losscli.io import shards
+    from losscli.io.inputs import gather_advice_inputs
+
+    with contextlib.ExitStack() as stack:
+        labels = stack.enter_context(shards.local_file(task.labels))
+        pred = stack.enter_context(shards.local_file(task.pred)) if task.pred is not None else None
+        label_input, pred_input, notes = gather_advice_inputs(labels, pred, **task.files)
+        rows = len(label_input.array) if label_input.array.ndim else 1
+        step = max(1, -(-rows // task.cap))
+        kept = [
+            None if inp is None else dataclasses.replace(inp, array=np.array(inp.array[::step]), source=path)
+            for inp, path in ((label_input, task.labels), (pred_input, task.pred))
+        ]
+    return rows, kept[0], kept[1], [note.replace(labels, task.labels) for note in notes]
+
+
+SAMPLE_ROWS = 1_000_000
+"""``recommend`` on shards reads at most this many rows of them, evenly spread (every k-th of each shard)."""
+
+
+def sample_sharded(
+    labels: str, pred: str | None, files: dict[str, Any], *, engine: str | None, scheduler: str | None, timeout: float
+) -> tuple[Any, Any, list[str], int, str]:
+    """The label (and prediction) rows ``recommend`` reads of sharded inputs, as ``Input``s named as given:
+    (labels, predictions, notes, the rows in all, the executor's description)."""
+    from losscli.engine import executors
+    from losscli.io import shards
+
+    label_shards = shards.expand(labels) if shards.is_sharded(labels) else [labels]
+    roles = {"labels": label_shards}
+    if pred is not None:
+        roles["pred"] = shards.expand(pred) if shards.is_sharded(pred) else [pred]
+    count = shards.pair_shards(roles)
+    cap = max(1, SAMPLE_ROWS // count)
+    run_on = executors.executor(engine or "dask", scheduler, timeout)
+    try:
+        parts = run_on.map(
+            sample_partition,
+            [SampleTask(label_shards[i], roles["pred"][i] if pred else None, files, cap) for i in range(count)],
+        )
+        where = run_on.describe()
+    finally:
+        run_on.close()
+    rows = sum(p[0] for p in parts)
+    label_input = dataclasses.replace(parts[0][1], array=np.concatenate([p[1].array for p in parts]), source=labels)
+    pred_input = None
+    if pred is not None:
+        pred_input = dataclasses.replace(parts[0][2], array=np.concatenate([p[2].array for p in parts]), source=pred)
+    notes = list(dict.fromkeys(note for p in parts for note in p[3]))
+    return label_input, pred_input, notes, rows, f"{run_on.name}: {where}, {count} partitions"
