@@ -444,7 +444,8 @@ def _compute_sharded(
         if staging is not None:
             shutil.rmtree(staging, ignore_errors=True)
     result.engine = engine
-    result.sample_weight = row_request.sample_weight
+    if row_request.sample_weight is not None:
+        result.sample_weight = f"{labels if labels is not None else pred}:{row_request.sample_weight}"
     return _finish_compute(
         spec, result, collector, row_options, statistics, gates, grad_path, None, params, reduction, options["dtype"]
     )
@@ -850,7 +851,8 @@ def _compare_sharded(
         **options,
     )
     result.sort = sort_column
-    result.sample_weight = row_request.sample_weight
+    if row_request.sample_weight is not None:  # a column of the label shards, named as a file's column is
+        result.sample_weight = f"{labels if labels is not None else preds[0]}:{row_request.sample_weight}"
     result.unreadable = [m for m in result.models if m in result.errors and len(set(result.errors[m].values())) == 1]
     return result
 

@@ -531,6 +531,7 @@ def merge_comparison(parts: list[Any], gates: Any, slicing: Any, keep_going: boo
             cell.messages = list(dict.fromkeys(m for c in cells for m in c.messages))
     if merged.collector is not None:
         merged.collector = RowCollector.merged([part.collector for part in parts], slicing)
+    merged.options = dataclasses.replace(merged.options, weights=None)  # each partition weighed its own rows
     if not keep_going and result.errors:
         model, errors = next(iter(result.errors.items()))
         key, message = next(iter(errors.items()))
