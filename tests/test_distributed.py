@@ -410,6 +410,17 @@ def test_a_real_scheduler_and_two_workers_started_from_the_shell(shards, tmp_pat
         assert_close(without(document, "engine", "inputs"), without(expected, "inputs"))
 
 
+def test_the_default_is_a_local_cluster_of_threads(shards, invoke_json, monkeypatch):
+    root, _ = shards
+    monkeypatch.delenv("DASK_SCHEDULER_ADDRESS", raising=False)
+    found = invoke_json(["compute", "mse", root / "pred", root / "label", "--label-col", "y", "--no-grad"])
+    assert found["engine"]["where"] == f"a local Dask cluster of {os.cpu_count()} worker threads"
+    whole = invoke_json(
+        ["compute", "mse", root / "pred.parquet", root / "label.parquet", "--label-col", "y", "--no-grad"]
+    )
+    assert found["value"] == whole["value"]
+
+
 def test_a_killed_worker_never_gives_a_wrong_value(shards, tmp_path, cluster):
     """Kill one of the two workers while the partitions run: the run completes with the exact value (Dask runs
     the lost tasks again), or ends with one error; never another value. (Last: the cluster restarts the worker.)"""

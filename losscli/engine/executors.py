@@ -1,6 +1,6 @@
 """Where a sharded run's partition tasks run: in this process one after the other (``--engine local``), or on
 Dask (``--engine dask``): a scheduler given by ``--scheduler`` (an address or a scheduler file) or
-``DASK_SCHEDULER_ADDRESS``, else a ``LocalCluster`` of worker processes, one per core.
+``DASK_SCHEDULER_ADDRESS``, else a ``LocalCluster`` in this process with a worker thread per core.
 
 Whatever runs them, the results come back in partition order, so the merge (and the answer) is the same.
 Dask retries a task whose worker died (``distributed.scheduler.allowed-failures``); a task that fails for
@@ -36,7 +36,7 @@ class InProcess:
 
 
 class OnDask:
-    """The partitions as tasks on a Dask cluster: one reached at ``address``, or a ``LocalCluster`` started here."""
+    """The partitions as tasks on a Dask cluster: one reached at ``address``, or a ``LocalCluster`` of threads."""
 
     name = "dask"
 
@@ -54,15 +54,19 @@ class OnDask:
         address = address or os.environ.get("DASK_SCHEDULER_ADDRESS") or None
         try:
             if address is None:
+                # Threads, not worker processes: torch and pyarrow let go of the GIL while they work, and a worker
+                # process takes seconds to start and import torch (4M rows in 4 shards: 4.0-4.5 s against
+                # 17.4-17.7 s with two worker processes; bench/RESULTS.md).
+                cores = os.cpu_count() or 1
                 self.cluster = distributed.LocalCluster(
-                    n_workers=os.cpu_count() or 1,
-                    threads_per_worker=1,
-                    processes=True,
+                    n_workers=1,
+                    threads_per_worker=cores,
+                    processes=False,
                     dashboard_address=None,
                     silence_logs=logging.CRITICAL,
                 )
                 self.client = distributed.Client(self.cluster, timeout=timeout)
-                self.where = f"a local Dask cluster of {len(self.cluster.workers)} worker processes"
+                self.where = f"a local Dask cluster of {cores} worker threads"
             elif os.path.isfile(address):
                 self.client = distributed.Client(scheduler_file=address, timeout=timeout)
                 self.where = f"the Dask scheduler of {address}"

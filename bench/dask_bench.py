@@ -1,0 +1,109 @@
+"""Sharded inputs on Dask: 100M rows as 20 Parquet shards per role, against one process and against dask.dataframe.
+
+Run ``python bench/dask_bench.py`` (``make bench-dask``). It writes, once, under
+``bench/data/shards/`` the predictions and labels (float32) as 20 shards of 5M
+rows each, and the same rows as one Parquet file per role, then times
+(medians of ``--repeats`` alternating runs; peak memory is the largest
+process's max RSS, workers included, from ``os.wait4``):
+
+- ``losscli compute mse`` of the one-file pair, streamed (``--chunk-size``), in one process;
+- ``losscli compute mse`` of the shards on the default local Dask cluster (a worker process per core);
+- the same shards with ``--engine local`` (the partitions one after the other in one process);
+- the plain ``dask.dataframe`` script a user would write: ``read_parquet`` both, ``((a - b) ** 2).mean()``
+  (no gradient), on the same kind of local cluster.
+
+Every run prints the same mse (checked to 1e-6 before timing). ``--rows`` and
+``--shards`` make smaller or larger data sets; ``--model`` prints the timing
+pieces the scaling model in bench/RESULTS.md uses.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from run import BIN, DATA, LOSSCLI, measure, run  # noqa: E402  (bench/run.py, beside this file)
+
+SCRIPT = """\
+import sys
+import dask.dataframe as dd
+from distributed import Client, LocalCluster
+
+if __name__ == "__main__":
+    with LocalCluster(threads_per_worker=1, dashboard_address=None) as cluster, Client(cluster):
+        a = dd.read_parquet(sys.argv[1])["pred"]
+        b = dd.read_parquet(sys.argv[2])["y"]
+        print(((a - b) ** 2).mean().compute())
+"""
+
+
+def generate(rows: int, shards: int) -> Path:
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    root = DATA / f"shards_{rows}_{shards}"
+    if (root / ".complete").exists():
+        return root
+    for part in ("pred", "label"):
+        (root / part).mkdir(parents=True, exist_ok=True)
+    print("generating", root, file=sys.stderr)
+    rng = np.random.default_rng(16)
+    per = rows // shards
+    writers = {
+        "pred": pq.ParquetWriter(root / "pred.parquet", pa.schema([("pred", pa.float32())])),
+        "label": pq.ParquetWriter(root / "label.parquet", pa.schema([("y", pa.float32())])),
+    }
+    for i in range(shards):
+        y = rng.normal(size=per).astype(np.float32)
+        pred = (y + rng.normal(scale=0.5, size=per)).astype(np.float32)
+        for part, name, values in (("pred", "pred", pred), ("label", "y", y)):
+            table = pa.table({name: values})
+            pq.write_table(table, root / part / f"part-{i:02d}.parquet", row_group_size=1 << 20)
+            writers[part].write_table(table, row_group_size=1 << 20)
+    for writer in writers.values():
+        writer.close()
+    (root / ".complete").touch()
+    return root
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--rows", type=int, default=100_000_000)
+    parser.add_argument("--shards", type=int, default=20)
+    args = parser.parse_args()
+    root = generate(args.rows, args.shards)
+    script = DATA / "dask_script.py"
+    script.write_text(SCRIPT)
+    shards = [str(root / "pred" / "*.parquet"), str(root / "label" / "*.parquet")]
+    argvs = {
+        "one process, streamed": [LOSSCLI, "compute", "mse", str(root / "pred.parquet"), str(root / "label.parquet"),
+                                  "--chunk-size", "1000000"],
+        "shards, local Dask cluster": [LOSSCLI, "compute", "mse", *shards],
+        "shards, --engine local": [LOSSCLI, "compute", "mse", *shards, "--engine", "local"],
+        "dask.dataframe script": [str(BIN / "python"), str(script), str(root / "pred"), str(root / "label")],
+    }
+    values = {}
+    for key, argv in argvs.items():
+        argv_json = argv + (["-f", "json"] if argv[0] == LOSSCLI else [])
+        _, _, out = run(argv_json, capture=True)
+        text = out.strip().splitlines()[-1]
+        values[key] = json.loads(text)["value"] if argv[0] == LOSSCLI else float(text)
+    assert max(values.values()) - min(values.values()) <= 1e-6 * abs(min(values.values())), values
+    found = measure(argvs, args.repeats)
+    base_wall, base_rss = found["one process, streamed"]
+    print(f"mse of {args.rows:,} rows in {args.shards} Parquet shards per role; medians of {args.repeats} runs")
+    print(f"{'command':30} {'wall s':>8} {'ratio':>7} {'peak MiB':>9}")
+    for key, (wall, rss) in found.items():
+        print(f"{key:30} {wall:8.2f} {wall / base_wall:6.2f}x {rss:9.0f}")
+    script_wall = found["dask.dataframe script"][0]
+    print(f"local Dask cluster / dask.dataframe script: {found['shards, local Dask cluster'][0] / script_wall:.2f}x")
+
+
+if __name__ == "__main__":
+    main()
