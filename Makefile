@@ -7,7 +7,7 @@ LOSSCLI := $(VENV)/bin/losscli
 TORCH := torch==2.13.0
 S := sample_data
 
-.PHONY: install demo test test-slow bench bench-ci clean
+.PHONY: install demo test test-slow bench bench-ci bench-dask clean
 
 install: $(VENV)/.installed
 
@@ -48,3 +48,9 @@ bench: install
 bench-ci: install
 	$(PY) bench/ci.py
 	$(PY) bench/ci.py --coverage 2000
+
+# Sharded inputs on Dask: 100M rows in 20 Parquet shards per role (about 1.6 GB written once), and the pieces
+# of the scaling model in bench/RESULTS.md.
+bench-dask: install
+	$(PY) bench/dask_bench.py
+	$(PY) bench/dask_bench.py --model

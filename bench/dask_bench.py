@@ -71,13 +71,55 @@ def generate(rows: int, shards: int) -> Path:
     return root
 
 
+def model(root: Path) -> None:
+    """The pieces of the scaling model: a partition's task alone, the scheduler's cost per task, the size and
+    round trip of a partition's result."""
+    import pickle
+    import statistics
+    import time
+
+    import distributed
+
+    from losscli.engine.partitions import ComputeTask, compute_partition
+
+    shard = sorted((root / "pred").glob("*.parquet"))[0]
+    label = sorted((root / "label").glob("*.parquet"))[0]
+    files = dict(pred_cols=None, label_cols=None, pred_key=None, label_key=None, dtype="float32", header=None)
+    task = ComputeTask("mse", {}, "mean", True, "float32", 10, str(shard), str(label), {}, files)
+    compute_partition(task)  # torch and the readers imported, the shard in the page cache
+    times = []
+    for _ in range(5):
+        start = time.perf_counter()
+        partial = compute_partition(task)
+        times.append(time.perf_counter() - start)
+    size = len(pickle.dumps(partial))
+    print(f"one partition (5M rows, mse with gradient): {statistics.median(times):.3f} s; its result {size} bytes")
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, dashboard_address=None) as cluster:
+        with distributed.Client(cluster) as client:
+            client.gather(client.map(abs, range(100)))
+            start = time.perf_counter()
+            client.gather(client.map(abs, range(2000), pure=False))
+            per_task = (time.perf_counter() - start) / 2000
+            blob = pickle.dumps(partial)
+            start = time.perf_counter()
+            for _ in range(50):
+                client.gather(client.submit(pickle.loads, blob, pure=False))
+            round_trip = (time.perf_counter() - start) / 50
+    print(f"scheduler: {1000 * per_task:.2f} ms per task (2000 no-op tasks, 2 worker processes)")
+    print(f"a result's round trip (submit, run, gather {size} bytes): {1000 * round_trip:.2f} ms")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--rows", type=int, default=100_000_000)
     parser.add_argument("--shards", type=int, default=20)
+    parser.add_argument("--model", action="store_true", help="print the scaling model's pieces instead")
     args = parser.parse_args()
     root = generate(args.rows, args.shards)
+    if args.model:
+        model(root)
+        return
     script = DATA / "dask_script.py"
     script.write_text(SCRIPT)
     shards = [str(root / "pred" / "*.parquet"), str(root / "label" / "*.parquet")]
