@@ -677,8 +677,8 @@ def calibration_figure(result: Comparison, read: dict[str, Classified], drawing:
                     f'<td data-model="{escape(model)}">{escape(name)}</td>',
                     bin_text,
                     f'<td data-rows="{found.counts[i]}">{found.counts[i]}</td>',
-                    f'<td data-predicted="{found.predicted[i]!r}">{found.predicted[i]:.4g}</td>',
-                    f'<td data-observed="{found.observed[i]!r}">{found.observed[i]:.4g}</td>',
+                    f'<td data-predicted="{float(found.predicted[i])!r}">{found.predicted[i]:.4g}</td>',
+                    f'<td data-observed="{float(found.observed[i])!r}">{found.observed[i]:.4g}</td>',
                 ]
             )
     what = "top-label confidence (the largest class probability)" if top_label else "predicted probability of class 1"
