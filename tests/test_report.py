@@ -422,11 +422,11 @@ def test_a_full_disk_leaves_no_file(expect_error, full_disk, monkeypatch, tmp_pa
 
 
 def test_the_python_api_writes_the_same_page(tmp_path):
-    import losscli.api
+    import losscli
 
     labels = column(S / "regression_labels.csv")[:, 0]
     preds = {"a": column(S / "regression_pred.csv")[:, 0]}
-    result = losscli.api.report(preds, labels, tmp_path / "api.html", losses=["mse"], dtype="float64")
+    result = losscli.report(preds, labels, tmp_path / "api.html", losses=["mse"], dtype="float64")
     assert result.report == str(tmp_path / "api.html")
     page = Page((tmp_path / "api.html").read_text())
     cells = {c.attrs["data-model"]: c for line in page.table(id="compare-table").body() for c in line if c.tag == "td"}

@@ -562,7 +562,7 @@ def distribution_section(result: Comparison, drawing: Drawing) -> str | None:
         if not losses:
             continue
         edges, logarithmic = loss_bins(np.concatenate(list(losses.values())), max(len(v) for v in losses.values()))
-        figure, axes = drawing.figure(560, 330)
+        figure, axes = drawing.figure(400, 300)
         for model, values in losses.items():
             label = f"{_model_name(result, model)} (median {np.median(values):.3g})"
             zeros = int(np.count_nonzero(values == 0)) if logarithmic else 0
@@ -579,7 +579,7 @@ def distribution_section(result: Comparison, drawing: Drawing) -> str | None:
         axes.legend()
         caption = f"How {column} spreads over the rows, per model."
         figures.append(figure_html(drawing.svg(figure, f"Histogram of per-sample {column} per model"), caption))
-    return f'<div class="plots">{"".join(figures)}</div>' if figures else None
+    return f'<div class="plots narrow">{"".join(figures)}</div>' if figures else None
 
 
 def loss_bins(losses: np.ndarray, rows: int) -> tuple[np.ndarray, bool]:
@@ -797,6 +797,7 @@ p.error { font-weight: 400; margin: 4px 0; }
 .tables { display: flex; flex-wrap: wrap; gap: 0 28px; align-items: flex-start; }
 table.worst td:nth-child(4), table.worst td:nth-child(5) { white-space: normal; min-width: 90px; }
 .plots { display: grid; grid-template-columns: repeat(auto-fill, minmax(480px, 1fr)); gap: 16px 24px; }
+.plots.narrow { grid-template-columns: repeat(auto-fill, minmax(380px, 1fr)); }
 figure { margin: 0; }
 figure svg.plot { display: block; max-width: 100%; height: auto; }
 figcaption { color: var(--muted); font-size: 13px; margin-top: 2px; }
