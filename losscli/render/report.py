@@ -161,8 +161,9 @@ def header(result: Comparison) -> str:
         ]
         for model in result.models
     ]
+    why = ["why"] if result.reasons else []  # the default losses say why they were chosen; -l's need not
     losses = [
-        [text_html(render._column_header(result, column)), escape(result.reasons.get(column, ""))]
+        [text_html(render._column_header(result, column))] + [escape(result.reasons.get(column, ""))] * len(why)
         for column in result.losses
     ]
     facts = [("labels", f"<code>{escape(result.labels)}</code>")]
@@ -186,7 +187,7 @@ def header(result: Comparison) -> str:
         f"<h1>losscli report</h1><dl>{listed}</dl>"
         '<div class="pair">'
         f"{table_html(['model', 'predictions'], models, classes='models')}"
-        f"{table_html(['loss', 'why'], losses, classes='losses')}"
+        f"{table_html(['loss', *why], losses, classes='losses')}"
         "</div>"
     )
 
