@@ -6,6 +6,11 @@ LOSSCLI := $(VENV)/bin/losscli
 # The CPU build of torch: pip takes 2.13.0 from this machine's local wheel store.
 TORCH := torch==2.13.0
 S := sample_data
+# tests/test_report.py opens a report in Debian's Chromium, which Playwright drives (no browser of its own is
+# downloaded): installed when missing, where apt-get can (as root, as CI runs); else that test is skipped, saying why.
+CHROMIUM := command -v chromium >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 \
+	&& apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; } \
+	|| echo "chromium could not be installed: the browser test will be skipped"
 
 .PHONY: install demo test test-slow bench bench-ci bench-dask clean
 
@@ -18,6 +23,7 @@ $(VENV)/.installed: pyproject.toml
 	$(PY) -m pip install --quiet "$(TORCH)"
 	$(PY) -m pip install --quiet -e ".[test,dask]"
 	$(PY) -m compileall -q losscli
+	$(CHROMIUM)
 	touch $@
 
 demo: install

@@ -996,8 +996,9 @@ app.command(
         (
             "Two classifiers, sliced by class, the 5 worst rows of each",
             (
-                "losscli report sample_data/binary_logits.csv sample_data/binary_logits_b.csv",
-                "--labels sample_data/binary_labels.csv --by-class --worst 5 --out binary.html",
+                "losscli report sample_data/binary_logits*.csv",
+                "--labels sample_data/binary_labels.csv --by-class --worst 5",
+                "--out binary.html",
             ),
         ),
     )

@@ -64,7 +64,7 @@ def shell_words(command: str) -> list[str]:
 
 
 @pytest.mark.parametrize("command", [None, *COMMANDS])
-def test_help_ends_with_examples_that_run(command, monkeypatch):
+def test_help_ends_with_examples_that_run(command, monkeypatch, tmp_path):
     narrow, wide = help_text(command, 80), help_text(command, 200)
     examples = help_examples(narrow)
     assert 2 <= len(examples) <= 3, examples
@@ -72,7 +72,9 @@ def test_help_ends_with_examples_that_run(command, monkeypatch):
     assert max(len(line.rstrip()) for line in narrow.splitlines()) <= 80
     last = [line.strip() for line in narrow.splitlines() if line.strip()][-1]
     assert examples[-1].endswith(last.removeprefix("$ ")), "the help ends with its examples"
-    monkeypatch.chdir(REPO)
+    # run "from the repository root", as the help says, but in a copy of it: a report example writes its --out
+    (tmp_path / "sample_data").symlink_to(REPO / "sample_data")
+    monkeypatch.chdir(tmp_path)
     for example in examples:
         words = shell_words(example)
         assert words[0] == "losscli"
@@ -82,6 +84,8 @@ def test_help_ends_with_examples_that_run(command, monkeypatch):
         assert result.exit_code == 0, f"{example}\n{result.output}"
         assert "Error:" not in result.stderr, example
         assert result.stdout.strip(), f"{example} printed nothing"
+        if "--out" in words:
+            assert (tmp_path / words[words.index("--out") + 1]).stat().st_size > 0, example
 
 
 def test_example_extraction_sees_a_failing_example(monkeypatch):

@@ -352,6 +352,28 @@ def slice_text(value: Any) -> str:
     return "(missing)" if value is None else str(value)
 
 
+def slice_cells(row: Any, column: str, models: list[str | None]) -> list[Text]:
+    """A slice's value under ``column`` for each model (compute: one, None), the lowest marked ``*`` when there
+    are several, its interval on a line below."""
+    values = {m: (row.values[column] if m is None else row.values[m][column]) for m in models}
+    scored = [v for v in values.values() if v is not None]
+    best = min(scored) if len(scored) > 1 else None
+    cells = []
+    for model in models:
+        value = values[model]
+        interval = None
+        if row.ci is not None:
+            interval = row.ci[column] if model is None else row.ci[model][column]
+        text = Text("—" if value is None else f"{value:.6g}" if interval is None else f"{value:.4g}")
+        if best is not None and value == best:
+            text.stylize("bold green")
+            text.append(" *", style="bold green")
+        if interval is not None:
+            text.append(f"\n[{interval[0]:.3g}, {interval[1]:.3g}]")
+        cells.append(text)
+    return cells
+
+
 def print_slices(console: Console, result: ComputeResult | Comparison, column: str) -> None:
     """The slice table(s) of ``--by``: a row per slice, a column per value (compute: the loss; compare: a
     table per loss, a column per model), the best of each row marked."""
@@ -368,21 +390,7 @@ def print_slices(console: Console, result: ComputeResult | Comparison, column: s
     lines = []
     for row in result.slices:
         cells: list[str | Text] = [slice_text(row.key[k]) for k in keys] + [str(row.n)]
-        values = {m: (row.values[column] if m is None else row.values[m][column]) for m in models}
-        scored = [v for v in values.values() if v is not None]
-        best = min(scored) if len(scored) > 1 else None
-        for model in models:
-            value = values[model]
-            interval = None
-            if row.ci is not None:
-                interval = row.ci[column] if model is None else row.ci[model][column]
-            text = Text("—" if value is None else f"{value:.6g}" if interval is None else f"{value:.4g}")
-            if best is not None and value == best:
-                text.stylize("bold green")
-                text.append(" *", style="bold green")
-            if interval is not None:
-                text.append(f"\n[{interval[0]:.3g}, {interval[1]:.3g}]")
-            cells.append(text)
+        cells += slice_cells(row, column, models)
         table.add_row(*cells)
         lines.append(cells)
     console.print(Text(f"{column} by {' × '.join(keys)}", style="italic"))
