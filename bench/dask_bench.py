@@ -7,7 +7,8 @@ rows each, and the same rows as one Parquet file per role, then times
 process's max RSS, workers included, from ``os.wait4``):
 
 - ``losscli compute mse`` of the one-file pair, streamed (``--chunk-size``), in one process;
-- ``losscli compute mse`` of the shards on the default local Dask cluster (a worker process per core);
+- ``losscli compute mse`` of the shards on the default local Dask cluster (a worker thread per core, in the
+  losscli process: its peak is the worker's);
 - the same shards with ``--engine local`` (the partitions one after the other in one process);
 - the plain ``dask.dataframe`` script a user would write: ``read_parquet`` both, ``((a - b) ** 2).mean()``
   (no gradient), on the same kind of local cluster.
@@ -20,7 +21,6 @@ pieces the scaling model in bench/RESULTS.md uses.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 
@@ -132,10 +132,10 @@ def main() -> None:
     }
     values = {}
     for key, argv in argvs.items():
-        argv_json = argv + (["-f", "json"] if argv[0] == LOSSCLI else [])
-        _, _, out = run(argv_json, capture=True)
-        text = out.strip().splitlines()[-1]
-        values[key] = json.loads(text)["value"] if argv[0] == LOSSCLI else float(text)
+        # -f value, not -f json: the JSON of 100M rows holds every gradient value, and a parent swollen by
+        # reading it would pass its peak memory on to the timed children (Linux counts it before exec)
+        _, _, out = run(argv + (["-f", "value"] if argv[0] == LOSSCLI else []), capture=True)
+        values[key] = float(out.strip().splitlines()[-1])
     assert max(values.values()) - min(values.values()) <= 1e-6 * abs(min(values.values())), values
     found = measure(argvs, args.repeats)
     base_wall, base_rss = found["one process, streamed"]
