@@ -428,12 +428,12 @@ def test_a_killed_worker_never_gives_a_wrong_value(shards, tmp_path, cluster):
     from losscli.errors import DataError
 
     rng = np.random.default_rng(5)
-    frame = pd.DataFrame({"a": rng.normal(size=400_000).astype(np.float32), "y": rng.normal(size=400_000)})
+    frame = pd.DataFrame({"a": rng.normal(size=1_600_000).astype(np.float32), "y": rng.normal(size=1_600_000)})
     many, labels = tmp_path / "many", tmp_path / "labels"
     many.mkdir()
     labels.mkdir()
-    for i in range(80):  # enough partitions that the kill lands while they run (checked below)
-        part = frame.iloc[i * 5000 : (i + 1) * 5000]
+    for i in range(80):
+        part = frame.iloc[i * 20_000 : (i + 1) * 20_000]
         part[["a"]].to_parquet(many / f"part-{i:02d}.parquet")
         part[["y"]].to_parquet(labels / f"part-{i:02d}.parquet")
     expected = float(np.mean((frame.a.astype(np.float64) - frame.y) ** 2))
@@ -449,15 +449,28 @@ def test_a_killed_worker_never_gives_a_wrong_value(shards, tmp_path, cluster):
             outcome["error"] = e
         outcome["ended"] = time.monotonic()
 
+    def progress(dask_scheduler):
+        """(partitions done, partitions in all, the workers running one) on the scheduler."""
+        tasks = [t for k, t in dask_scheduler.tasks.items() if str(k).startswith("compute_partition")]
+        running = sorted({t.processing_on.address for t in tasks if t.processing_on is not None})
+        return sum(t.state == "memory" for t in tasks), len(tasks), running
+
+    killed = None
     with distributed.Client(cluster) as client:
-        pids = list(client.run(os.getpid).values())
+        pids = client.run(os.getpid)
         thread = threading.Thread(target=run)
         thread.start()
-        time.sleep(1.0)
-        killed = time.monotonic()
-        os.kill(pids[0], signal.SIGKILL)
+        while thread.is_alive():  # kill a worker running a partition once the first partitions are done
+            done, total, running = client.run_on_scheduler(progress)
+            if 0 < done < total and running:
+                killed = time.monotonic()
+                os.kill(pids[running[0]], signal.SIGKILL)
+                print(f"killed {running[0]} after {done} of {total} partitions")
+                break
+            time.sleep(0.002)
         thread.join(120)
-    assert not thread.is_alive() and outcome["ended"] > killed, "the run ended before the kill"
+    assert killed is not None, "the run ended before a partition was done: give it more partitions"
+    assert not thread.is_alive() and outcome["ended"] > killed
     print(f"after the kill: {outcome.get('value', outcome.get('error'))!r}")
     if "value" in outcome:
         assert outcome["value"] == pytest.approx(expected, rel=1e-12)
