@@ -153,6 +153,18 @@ def write_file(tmp_path: Path) -> Callable[..., str]:
 
 
 @pytest.fixture(scope="session")
+def cluster() -> Any:
+    """One Dask LocalCluster of two worker processes for the session (each imports torch once): its address."""
+    import logging
+
+    distributed = pytest.importorskip("distributed")
+    with distributed.LocalCluster(
+        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None, silence_logs=logging.CRITICAL
+    ) as local:
+        yield local.scheduler_address
+
+
+@pytest.fixture(scope="session")
 def losscli_exe() -> str:
     """The installed console script of this environment."""
     found = Path(sys.executable).parent / "losscli"

@@ -23,17 +23,6 @@ ROWS = 6000
 SHARDS = 4
 
 
-@pytest.fixture(scope="session")
-def cluster():
-    """One LocalCluster of two worker processes for the session (each imports torch once)."""
-    import logging
-
-    with distributed.LocalCluster(
-        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None, silence_logs=logging.CRITICAL
-    ) as local:
-        yield local.scheduler_address
-
-
 @pytest.fixture(scope="module")
 def shards(tmp_path_factory):
     """Predictions and labels, whole and as four Parquet and CSV shards of uneven sizes, with a text column."""

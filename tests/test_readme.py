@@ -85,10 +85,12 @@ def _arguments(command: str, workdir: Path) -> tuple[list[str], bytes | None]:
 
 
 @pytest.mark.parametrize(("line", "command", "code"), EXAMPLES, ids=[f"README:{n}" for n, _, _ in EXAMPLES])
-def test_readme_example_runs_and_fits_80_columns(runner, workdir, line, command, code):
+def test_readme_example_runs_and_fits_80_columns(runner, workdir, line, command, code, request):
     args, stdin = _arguments(command, workdir)
     if "--install-completion" in args:  # it writes to the user's home: tests/test_help.py runs it in a temporary one
         pytest.skip("writes shell start-up files")
+    if "--scheduler" in args:  # the README's scheduler on port 8786 is the tests' own cluster here
+        args[args.index("--scheduler") + 1] = request.getfixturevalue("cluster")
     result = runner.invoke(app, args, input=stdin, env={"COLUMNS": str(WIDTH)})
     if code == 3:
         assert result.exit_code == 3, (result.stdout, result.stderr)

@@ -309,6 +309,12 @@ def _print_heading(console: Console, heading: Text, items: list[str]) -> None:
     console.print(line)
 
 
+def engine_text(engine: dict[str, Any]) -> str:
+    """Where a sharded run ran: ``a local Dask cluster of 2 worker threads, 3 partitions``."""
+    count = engine["partitions"]
+    return f"{engine['where']}, {count} partition{'' if count == 1 else 's'}"
+
+
 def compute_table(result: ComputeResult, rows: int, console: Console) -> None:
     summary = Table(show_header=False, box=None, pad_edge=False)
     summary.add_column(style="bold cyan")
@@ -322,6 +328,8 @@ def compute_table(result: ComputeResult, rows: int, console: Console) -> None:
         summary.add_row(name, input_text(info))
     summary.add_row("samples", str(result.n_samples))
     summary.add_row("dtype", result.dtype)
+    if result.engine is not None:
+        summary.add_row("engine", engine_text(result.engine))
     if result.value is not None:
         summary.add_row("value", f"[bold green]{result.value:.8g}[/]")
     if result.ci is not None:
@@ -955,6 +963,8 @@ def comparison_table(result: Comparison, models: list[str], console: Console) ->
         console.print(note, highlight=False)
     if result.sample_weight is not None:
         console.print(Text(f"weights: {result.sample_weight} (--sample-weight): Σ wᵢℓᵢ / Σ wᵢ", style="dim"))
+    if result.engine is not None:
+        console.print(Text(f"engine: {engine_text(result.engine)}", style="dim"))
     if result.slices is not None:
         for column in result.losses:
             console.print()
