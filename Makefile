@@ -37,8 +37,9 @@ demo: install
 	$(LOSSCLI) compute nll2d $(S)/nll2d_log_probs.npy $(S)/nll2d_labels.npy --no-grad
 	$(LOSSCLI) compute ctc $(S)/ctc_log_probs.npy $(S)/ctc_targets.csv --input input_lengths=$(S)/ctc_input_lengths.csv --input target_lengths=$(S)/ctc_target_lengths.csv --no-grad
 
+# On every core: pytest-xdist's workers, the Dask tests kept together in one (their session cluster).
 test: install
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q -n auto --dist loadgroup
 
 # The property-based tests of tests/test_properties.py in Hypothesis' slow profile: 10 000 examples per test.
 test-slow: install

@@ -18,6 +18,8 @@ import pandas as pd
 import pytest
 
 distributed = pytest.importorskip("distributed")
+# under pytest-xdist (make test), every test here runs in one worker, beside the one session LocalCluster
+pytestmark = pytest.mark.xdist_group("dask")
 
 ROWS = 6000
 SHARDS = 4

@@ -84,7 +84,14 @@ def _arguments(command: str, workdir: Path) -> tuple[list[str], bytes | None]:
     raise AssertionError(command)
 
 
-@pytest.mark.parametrize(("line", "command", "code"), EXAMPLES, ids=[f"README:{n}" for n, _, _ in EXAMPLES])
+@pytest.mark.parametrize(
+    ("line", "command", "code"),
+    [  # under pytest-xdist, the example on a scheduler runs in the worker of tests/test_distributed.py's cluster
+        pytest.param(*example, marks=[pytest.mark.xdist_group("dask")] if "--scheduler" in example[1] else [])
+        for example in EXAMPLES
+    ],
+    ids=[f"README:{n}" for n, _, _ in EXAMPLES],
+)
 def test_readme_example_runs_and_fits_80_columns(runner, workdir, line, command, code, request):
     args, stdin = _arguments(command, workdir)
     if "--install-completion" in args:  # it writes to the user's home: tests/test_help.py runs it in a temporary one

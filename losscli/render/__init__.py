@@ -105,7 +105,8 @@ def print_report_written(result: Comparison) -> None:
 
     size = os.path.getsize(result.report)
     if not terminal.settings.quiet:
-        stderr().print(Text(f"Report: {result.report} ({size / 1024:,.0f} KiB)"), highlight=False)
+        # one line however long the path: it is there to be copied
+        stderr().print(Text(f"Report: {result.report} ({size / 1024:,.0f} KiB)"), highlight=False, soft_wrap=True)
 
 
 def rows_dict(result: ComputeResult | Comparison) -> dict[str, Any]:
