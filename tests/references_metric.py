@@ -70,7 +70,9 @@ def _with(loss: torch.nn.Module, name: str, tensor: torch.Tensor) -> torch.nn.Mo
 
 
 def contrastive_pml(t, p, reduction):
-    loss = pml.ContrastiveLoss(pos_margin=p.get("pos_margin", 0.0), neg_margin=p.get("neg_margin", 1.0), **_reducer(reduction))
+    loss = pml.ContrastiveLoss(
+        pos_margin=p.get("pos_margin", 0.0), neg_margin=p.get("neg_margin", 1.0), **_reducer(reduction)
+    )
     return _labelled(loss, t, reduction)
 
 

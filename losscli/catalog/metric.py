@@ -61,8 +61,8 @@ register(
         use_when="Siamese or metric learning from labels (Hadsell et al., 2006): pull same-label embeddings "
         "together and push the others beyond a margin, the simplest pair loss and a strong baseline "
         "(Musgrave et al., 2020).",
-        avoid_when="Your pairs come as two files with ±1 labels (use cosine_embedding or hinge_embedding), or you "
-        "want every negative of an anchor weighed against its positives at once (supcon, multi_similarity).",
+        avoid_when="Your pairs come as two files of embeddings labelled ±1 (use cosine_embedding or hinge_embedding), "
+        "or you want every negative of an anchor weighed against its positives at once (supcon, multi_similarity).",
         article_section=NOT_IN_ARTICLE,
         shape_rule="embedding_labels",
         decomposition=None,
@@ -272,7 +272,7 @@ register(
 
 VIEW = Role("embeddings", "pred", "(N, D)", doc="the first view's embeddings (projector outputs), one sample per row")
 REF_VIEW = Role(
-    "ref_emb", "pred", "(N, D)", doc="the second view's embeddings: the same samples, row for row, differently augmented"
+    "ref_emb", "pred", "(N, D)", doc="the second view's embeddings: the same samples, row for row, augmented otherwise"
 )
 TERMS = "reduction 'sum', the default, is the loss; 'none' gives its terms"
 

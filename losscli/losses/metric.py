@@ -35,7 +35,7 @@ def _cosines(embeddings: torch.Tensor, others: torch.Tensor | None = None) -> to
 
 
 def _log_one_plus_sum_exp(x: torch.Tensor, keep: torch.Tensor) -> torch.Tensor:
-    """log(1 + Σ_j e^{x_ij}) over the kept j of each row i: 0 for a row with none (pml's ``logsumexp(add_one=True)``)."""
+    """log(1 + Σ_j e^{x_ij}) over the kept j of each row i, 0 for a row with none: pml's ``logsumexp(add_one=True)``."""
     one = x.new_zeros(len(x), 1)
     return torch.logsumexp(torch.cat([x.masked_fill(~keep, -math.inf), one], dim=1), dim=1)
 
