@@ -450,6 +450,17 @@ def test_centre_rules_refuse(expect_error, centre_files, loss, role, shape):
     )
 
 
+def test_arcface_embedding_on_its_centre_has_a_finite_gradient(invoke_json, write_file):
+    """θ_y = 0 exactly (a kink of the angle, where acos' slope is infinite): no NaN, as pml's would be."""
+    emb = write_file("emb.csv", [[0.6, 0.8], [0.0, 1.0], [-0.6, -0.8]])  # row 1 on centre 0, row 3 opposite it
+    labels = write_file("labels.csv", column("label", 0, 1, 0))
+    weight = write_file("w.npy", np.array([[0.6, 0.0], [0.8, 1.0]]))
+    out = invoke_json(["compute", "arcface", emb, labels, "--input", f"weight={weight}", "-f", "json"])
+    assert np.isfinite(out["value"])
+    for grad in out["gradients"].values():
+        assert np.isfinite(grad["values"]).all()
+
+
 def test_arcface_margin_in_degrees_is_refused(expect_error, centre_files):
     weight = f"weight={centre_files['d_c']}"
     args = ["compute", "arcface", centre_files["emb"], centre_files["labels"], "--input", weight]

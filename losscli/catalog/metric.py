@@ -163,7 +163,8 @@ SCALE = Param("scale", 64.0, "s, the norm the cosine logits are scaled to", mini
 CENTRES_NOTES = (
     "Embeddings and the columns of W are L2-normalised first, as pml does (F.normalize). Give W with "
     "--input weight=W.npy, laid out as pml's loss.W, (D, C): one column per class; a (C, D) matrix is refused "
-    "with a hint to transpose it. The gradient with respect to W is reported beside that of the embeddings. "
+    "with a hint to transpose it (when C ≠ D: a square W cannot be told apart). The gradient with respect to W is "
+    "reported beside that of the embeddings. "
     "reduction 'none' gives one value per sample; 'mean' averages them (pml's MeanReducer)."
 )
 
@@ -205,7 +206,8 @@ register(
         "ArcFaceLoss takes degrees (its default 28.6 is 0.4992 rad): -p margin refuses more than π/2 (90°), so a "
         "margin given in degrees is caught. Past θ_y = π - m, cos(θ_y + m) would rise again: pml and insightface "
         "use cos θ_y - m·sin m there, which keeps the logit falling but jumps at θ_y = π - m; so does losscli. The "
-        "derivative of θ_y grows as 1/sin θ_y: an embedding exactly on its class centre has an infinite gradient.",
+        "derivative of θ_y grows as 1/sin θ_y near θ_y = 0; an embedding exactly on its class centre (or opposite "
+        "it), where θ_y has a kink like |x| at 0, gets no gradient through θ_y, where pml's is NaN.",
     )
 )
 

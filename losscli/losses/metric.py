@@ -200,11 +200,18 @@ def arcface(
 
     Returns:
       The per-sample losses or their reduction. The angle's derivative
-      grows as 1/sin θ_y near θ_y = 0 (an embedding on its centre), and the
-      logit jumps at θ_y = π - m, as in pml and insightface.
+      grows as 1/sin θ_y near θ_y = 0; an embedding exactly on its centre
+      (or opposite it), where θ_y has a kink, gets no gradient through θ_y
+      (pml's is NaN there). The logit jumps at θ_y = π - m, as in pml and
+      insightface.
     """
     cosines, true_cosine = _true_class_cosines(embeddings, labels, weight)
-    angle = torch.acos(true_cosine.clamp(-1.0, 1.0))
+    # acos has an infinite slope at ±1, where the cosine's own gradient is 0 (an embedding on its centre or
+    # opposite it: the angle has a kink there, like |x| at 0): hold the angle constant there instead of 0·∞ = NaN.
+    inside = true_cosine.abs() < 1.0
+    angle = torch.where(
+        inside, torch.acos(torch.where(inside, true_cosine, 0.0)), torch.acos(true_cosine.clamp(-1.0, 1.0)).detach()
+    )
     logit = torch.where(
         angle <= math.pi - margin, torch.cos(angle + margin), torch.cos(angle) - margin * math.sin(margin)
     )
