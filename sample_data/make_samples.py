@@ -323,6 +323,27 @@ def other_models(rng: np.random.Generator, made: dict) -> None:
     write_table("multilabel_logits_b.csv", cols, np.round(logits_b, 3), comment="model B: sharper logits", decimals=3)
 
 
+def metric_learning(rng: np.random.Generator) -> None:
+    """Labelled embeddings with their class centres and proxies, and two views of a batch (the embedding losses
+    of issue 17): contrastive, supcon, multi_similarity, arcface, cosface, proxy_anchor, barlow_twins, vicreg."""
+    n_classes, d, per_class = 3, 4, 4
+    centres = rng.normal(0.0, 1.0, (n_classes, d))
+    labels = np.repeat(np.arange(n_classes), per_class)[rng.permutation(n_classes * per_class)]
+    embeddings = centres[labels] + rng.normal(0.0, 0.5, (len(labels), d))
+    embeddings[[2, 7]] = -embeddings[[2, 7]]  # two embeddings on the far side of the sphere from their class
+    cols = [f"e{i}" for i in range(d)]
+    write_table("metric_embeddings.csv", cols, np.round(embeddings, 3), decimals=3)
+    write_table("metric_labels.csv", ["label"], labels.astype(np.int64), comment="class of each embedding, 0-2")
+    # The class centres as ArcFace/CosFace learn them (pml's W: D x C) and as ProxyAnchor does (C x D).
+    save_npy("metric_weight.npy", np.round(centres.T + rng.normal(0.0, 0.2, (d, n_classes)), 3))
+    write_table("metric_proxies.csv", cols, np.round(centres + rng.normal(0.0, 0.2, centres.shape), 3), decimals=3)
+    # Two augmented views of 16 samples: the second a noisy copy of the first, features of unequal spread.
+    first = rng.normal(0.0, 1.0, (16, d)) * np.array([0.5, 1.0, 1.5, 2.0])
+    second = first + rng.normal(0.0, 0.4, first.shape)
+    write_table("views_a.csv", cols, np.round(first, 3), decimals=3)
+    write_table("views_b.csv", cols, np.round(second, 3), decimals=3)
+
+
 REGIONS = ("north", "south", "east", "west")
 
 
@@ -343,6 +364,8 @@ def main() -> None:
     # The other models for `losscli compare` come last, from a generator of their own, so adding
     # them left every file above byte-for-byte as it was.
     other_models(np.random.default_rng(SEED + 1), made)
+    # The embedding losses' files come from a generator of their own too (issue 17).
+    metric_learning(np.random.default_rng(SEED + 17))
     written = sorted(p.name for p in HERE.iterdir() if p.suffix not in (".py", ".md"))
     print(f"wrote {len(written)} files to {HERE}")
 

@@ -87,7 +87,10 @@ def assert_statistics(grad, full: np.ndarray, what: str = "") -> None:
 def test_every_spec_says_how_it_decomposes():
     assert {spec.decomposition for spec in list_losses()} <= {None, *DECOMPOSITIONS}
     whole = {spec.name for spec in list_losses() if spec.decomposition is None}
-    assert whole == {"ctc", "ntxent", "circle"}, "samples interact (or axis 0 is time) only in these"
+    batch_level = {"contrastive", "supcon", "multi_similarity", "arcface", "cosface", "proxy_anchor"}
+    assert whole == {"ctc", "ntxent", "circle", *batch_level, "barlow_twins", "vicreg"}, (
+        "samples interact (or axis 0 is time, or an input is not one row per sample) only in these"
+    )
     weighted = {spec.name for spec in list_losses() if spec.decomposition == "target_weight"}
     assert weighted == {"cross_entropy", "nll", "nll2d"}
 
@@ -350,6 +353,25 @@ def test_cli_loss_that_does_not_decompose_warns_and_computes(invoke, write_file)
     assert whole_json.pop("warnings") == [] and chunked_json == whole_json
     table = invoke(["compute", "ntxent", embeddings, labels, "--chunk-size", "1"])
     assert note in table.stderr and note not in table.stdout
+
+
+@pytest.mark.parametrize(
+    ("loss", "extra"),
+    [("arcface", "weight"), ("proxy_anchor", "proxies"), ("vicreg", "ref_emb")],
+)
+def test_cli_batch_level_losses_with_inputs_of_other_rows_ignore_chunks(invoke, write_file, loss, extra):
+    """Computed whole, with the warning, though the extra input (class centres, a second view) is not cut in chunks."""
+    embeddings = write_file("e.csv", [[1, 0], [0.9, 0.1], [0, 1], [0.1, 0.9], [0.5, 0.5]])
+    other = {"weight": [[1, 0, 1], [0, 1, 1]], "proxies": [[1, 0], [0, 1], [1, 1]], "ref_emb": [[1, 0.2]] * 5}[extra]
+    args = ["compute", loss, embeddings]
+    if extra != "ref_emb":
+        args.append(write_file("l.csv", [0, 0, 1, 1, 2]))
+    args += ["--input", f"{extra}={write_file('x.csv', other)}", "-f", "value"]
+    whole = invoke(args)
+    chunked = invoke([*args, "--chunk-size", "2"])
+    assert whole.exit_code == chunked.exit_code == 0, chunked.stderr
+    assert chunked.stdout == whole.stdout
+    assert chunked.stderr.splitlines() == [f"Warning: {loss} does not decompose over samples: --chunk-size is ignored"]
 
 
 def test_cli_chunk_size_must_be_positive(expect_error, write_file):

@@ -424,8 +424,14 @@ def test_usage_errors(write_file, expect_error, args, fragment):
 def test_losses_whose_rows_interact_say_why_they_have_no_interval(write_file, expect_error):
     emb = write_file("e.csv", ["a,b", "1,0", "0.9,0.1", "0,1", "0.1,0.9"])
     labels = write_file("l.csv", ["g", 0, 0, 1, 1])
-    for loss in ("ntxent", "circle"):
+    for loss in ("ntxent", "circle", "contrastive", "supcon", "multi_similarity"):
         expect_error(["compute", loss, emb, labels, "--ci"], 2, "has no interval", "repeats rows")
+    weight = write_file("w.csv", ["c0,c1", "1,0", "0,1"])
+    for loss, role in (("arcface", "weight"), ("cosface", "weight"), ("proxy_anchor", "proxies")):
+        args = ["compute", loss, emb, labels, "--input", f"{role}={weight}", "--ci", "--ci-method", "bootstrap"]
+        expect_error(args, 2, f"{loss} has no interval", f"class centres (--input {role})")
+    for loss in ("barlow_twins", "vicreg"):
+        expect_error(["compute", loss, emb, "--input", f"ref_emb={emb}", "--ci"], 2, "has no interval", "whole batch")
 
 
 def test_compare_chunk_size_needs_named_losses(pair, expect_error):

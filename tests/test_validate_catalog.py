@@ -343,7 +343,10 @@ def embedding_files(write_file):
     }
 
 
-@pytest.mark.parametrize("loss", ["ntxent", "circle"])
+PAIR_LOSSES = ["ntxent", "circle", "contrastive", "supcon", "multi_similarity"]
+
+
+@pytest.mark.parametrize("loss", PAIR_LOSSES)
 @pytest.mark.parametrize(
     ("emb", "labels", "bad", "fragments"),
     [
@@ -370,7 +373,7 @@ def test_embedding_labels_rule_refuses(expect_error, embedding_files, loss, emb,
     expect_error(["compute", loss, embedding_files[emb], embedding_files[labels]], 3, embedding_files[bad], *fragments)
 
 
-@pytest.mark.parametrize("loss", ["ntxent", "circle"])
+@pytest.mark.parametrize("loss", PAIR_LOSSES)
 def test_embedding_labels_rule_passes_one_pair_and_a_label_column(compute_json, write_file, loss):
     """The least a batch needs: one positive pair and a second label (given as an (N, 1) column)."""
     emb = write_file("emb.csv", EMBEDDINGS[:3])
@@ -385,6 +388,8 @@ def test_embedding_labels_rule_passes_one_pair_and_a_label_column(compute_json, 
         ("ntxent", "temperature=0", "ntxent: -p temperature=0: must be > 0"),
         ("ntxent", "temperature=-0.5", "must be > 0"),
         ("circle", "gamma=0", "circle: -p gamma=0: must be > 0"),
+        ("supcon", "temperature=0", "supcon: -p temperature=0: must be > 0"),
+        ("multi_similarity", "beta=-1", "multi_similarity: -p beta=-1: must be > 0"),
     ],
 )
 def test_embedding_parameter_problems_exit_2(expect_error, embedding_files, loss, param, message):
@@ -395,6 +400,90 @@ def test_smallest_positive_temperature_passes(compute_json, write_file):
     emb = write_file("emb.csv", EMBEDDINGS)
     labels = write_file("labels.csv", column("label", 0, 0, 1, 1))
     assert compute_json("ntxent", emb, labels, "-p", "temperature=1e-3")["params"]["temperature"] == 1e-3
+
+
+# --- shape rules: class_centres (arcface, cosface), proxies (proxy_anchor) -----------
+
+CENTRE_LOSSES = [("arcface", "weight", (2, 3)), ("cosface", "weight", (2, 3)), ("proxy_anchor", "proxies", (3, 2))]
+
+
+@pytest.fixture
+def centre_files(write_file):
+    """Four 2-D embeddings of classes 0-2, and centre matrices: W (D, C) = (2, 3) and its transpose."""
+    return {
+        "emb": write_file("emb.csv", EMBEDDINGS),
+        "labels": write_file("labels.csv", column("label", 0, 0, 1, 2)),
+        "high": write_file("high.csv", column("label", 0, 3, 1, 2)),
+        "d_c": write_file("d_c.npy", np.arange(1.0, 7.0).reshape(2, 3)),
+        "c_d": write_file("c_d.npy", np.arange(1.0, 7.0).reshape(3, 2)),
+        "wide": write_file("wide.npy", np.ones((5, 4))),
+        "flat": write_file("flat.npy", np.ones(6)),
+    }
+
+
+@pytest.mark.parametrize(("loss", "role", "shape"), CENTRE_LOSSES)
+def test_centre_rules_pass_and_report_the_centres_gradient(invoke_json, centre_files, loss, role, shape):
+    good = centre_files["d_c"] if shape == (2, 3) else centre_files["c_d"]
+    out = invoke_json(["compute", loss, centre_files["emb"], centre_files["labels"], "--input", f"{role}={good}"])
+    assert np.isfinite(out["value"])
+    assert out["gradients"][role]["shape"] == list(shape)
+    assert out["gradients"]["embeddings"]["shape"] == [4, 2]
+
+
+@pytest.mark.parametrize(("loss", "role", "shape"), CENTRE_LOSSES)
+def test_centre_rules_refuse(expect_error, centre_files, loss, role, shape):
+    files = centre_files
+    transposed = files["c_d"] if shape == (2, 3) else files["d_c"]
+    layout = "(D, C) = (2, C), one column per class" if shape == (2, 3) else "(C, D) = (C, 2), one row per class"
+    args = ["compute", loss, files["emb"], files["labels"]]
+    expect_error(args, 2, f"{loss} needs --input {role}=PATH")
+    expect_error([*args, "--input", f"{role}={transposed}"], 3, f"shape {shape[::-1]}", layout, "transpose it")
+    for bad in ("wide", "flat"):
+        expect_error([*args, "--input", f"{role}={files[bad]}"], 3, files[bad], layout, "D = 2, the embeddings'")
+    good = files["d_c"] if shape == (2, 3) else files["c_d"]
+    what = "columns" if shape == (2, 3) else "rows"
+    expect_error(
+        ["compute", loss, files["emb"], files["high"], "--input", f"{role}={good}"],
+        3,
+        "row 2 (line 3), column 'label'",
+        f"class index 3 is outside [0, 3) for the 3 classes ({what}) of {good}",
+    )
+
+
+def test_arcface_embedding_on_its_centre_has_a_finite_gradient(invoke_json, write_file):
+    """θ_y = 0 exactly (a kink of the angle, where acos' slope is infinite): no NaN, as pml's would be."""
+    emb = write_file("emb.csv", [[0.6, 0.8], [0.0, 1.0], [-0.6, -0.8]])  # row 1 on centre 0, row 3 opposite it
+    labels = write_file("labels.csv", column("label", 0, 1, 0))
+    weight = write_file("w.npy", np.array([[0.6, 0.0], [0.8, 1.0]]))
+    out = invoke_json(["compute", "arcface", emb, labels, "--input", f"weight={weight}", "-f", "json"])
+    assert np.isfinite(out["value"])
+    for grad in out["gradients"].values():
+        assert np.isfinite(grad["values"]).all()
+
+
+def test_arcface_margin_in_degrees_is_refused(expect_error, centre_files):
+    weight = f"weight={centre_files['d_c']}"
+    args = ["compute", "arcface", centre_files["emb"], centre_files["labels"], "--input", weight]
+    expect_error([*args, "-p", "margin=28.6"], 2, "arcface: -p margin=28.6: must be >= 0 and <= 1.5708")
+
+
+# --- shape rule: views (barlow_twins, vicreg) ------------------------------------------
+
+
+@pytest.mark.parametrize("loss", ["barlow_twins", "vicreg"])
+def test_views_rule(invoke_json, expect_error, write_file, loss):
+    a = write_file("a.csv", EMBEDDINGS)
+    b = write_file("b.csv", [[0.8, 0.3], [1.0, 0.0], [0.2, 1.1], [0.0, 0.7]])
+    out = invoke_json(["compute", loss, a, "--input", f"ref_emb={b}", "--reduction", "none"])
+    assert len(out["values"]) == {"barlow_twins": 2, "vicreg": 3}[loss]
+    assert set(out["gradients"]) == {"embeddings", "ref_emb"}
+    short = write_file("short.csv", EMBEDDINGS[:3])
+    expect_error(["compute", loss, a, "--input", f"ref_emb={short}"], 3, "the same shape (N, D), row for row")
+    flat = write_file("flat.csv", column("x", 1, 2, 3, 4))
+    expect_error(["compute", loss, flat, "--input", f"ref_emb={flat}"], 3, "needs (N, D): one embedding per row")
+    one = write_file("one.csv", EMBEDDINGS[:1])
+    expect_error(["compute", loss, one, "--input", f"ref_emb={one}"], 3, "a single row", "two samples (rows) at least")
+    expect_error(["compute", loss, a, "--input", f"ref_emb={b}", "--reduction", "mean"], 2, "choose one of sum, none")
 
 
 # --- shape rule: boxes (giou, diou, ciou) ---------------------------------------------

@@ -193,6 +193,10 @@ GROUP_LABELS = Role(
     domain="class",
     doc="integer labels; equal labels mark positive pairs, different ones negative pairs",
 )
+PAIRS_RESAMPLING = (
+    "a row's loss depends on the other rows of the batch (its positives and negatives), and a bootstrap repeats "
+    "rows: each repeat would be a false positive pair of similarity 1, so the interval would be that of another loss"
+)
 
 register(
     LossSpec(
@@ -222,9 +226,7 @@ register(
         article_section=NOT_IN_ARTICLE,
         shape_rule="embedding_labels",
         decomposition=None,
-        resampling="a row's loss depends on the other rows of the batch (its positives and negatives), and a "
-        "bootstrap repeats rows: each repeat would be a false positive pair of similarity 1, so the interval would "
-        "be that of another loss",
+        resampling=PAIRS_RESAMPLING,
         label_kind="class",
         notes="As optax: the denominator holds the positive pair and the anchor's negatives only (not its "
         "other positives); cosines floor the squared norms at the dtype's machine epsilon. reduction 'none' "
@@ -264,9 +266,7 @@ register(
         article_section=NOT_IN_ARTICLE,
         shape_rule="embedding_labels",
         decomposition=None,
-        resampling="a row's loss depends on the other rows of the batch (its positives and negatives), and a "
-        "bootstrap repeats rows: each repeat would be a false positive pair of similarity 1, so the interval would "
-        "be that of another loss",
+        resampling=PAIRS_RESAMPLING,
         label_kind="class",
         notes="Keras expects unit-norm embeddings; losscli normalises each row first (norm floored at 1e-7), "
         "which is the same on unit rows. Cosine distances are floored at 0 as in Keras. The weights [·]_+ "

@@ -79,6 +79,41 @@ def _contrastive(spec: LossSpec, x: torch.Tensor, y: float | None, n_classes: in
     return {spec.pred_role.name: embeddings, spec.target_role.name: labels}
 
 
+CENTRES = torch.tensor([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]], dtype=DTYPE)
+"""Two class centres (or proxies), one per row: the axes e0 and e1 of 3-D space."""
+
+
+def _on_centre(spec: LossSpec, x: torch.Tensor, centres: torch.Tensor) -> dict[str, torch.Tensor]:
+    """Embeddings of class 0 at cosine x to its centre e0 and orthogonal to e1 (one per point of x)."""
+    x = x.reshape(-1)
+    embeddings = torch.stack([x, torch.zeros_like(x), torch.sqrt(1 - x**2)], dim=1)
+    (centres_role,) = spec.input_roles
+    return {
+        spec.pred_role.name: embeddings,
+        spec.target_role.name: torch.zeros(len(x), dtype=torch.int64),
+        centres_role.name: centres,
+    }
+
+
+def _class_centres(spec: LossSpec, x: torch.Tensor, y: float | None, n_classes: int) -> dict[str, torch.Tensor]:
+    """Each point a sample of class 0 at cosine x to its centre; the centres as the columns of W (D, C)."""
+    return _on_centre(spec, x, CENTRES.T)
+
+
+def _proxies(spec: LossSpec, x: torch.Tensor, y: float | None, n_classes: int) -> dict[str, torch.Tensor]:
+    """A batch of one sample of class 0 at cosine x to its proxy; the proxies as rows (C, D)."""
+    return _on_centre(spec, x, CENTRES)
+
+
+def _views(spec: LossSpec, x: torch.Tensor, y: float | None, n_classes: int) -> dict[str, torch.Tensor]:
+    """Four samples of one standardised feature in each view, the second view at correlation x with the first."""
+    first = torch.tensor([1.0, 1.0, -1.0, -1.0], dtype=DTYPE)
+    orthogonal = torch.tensor([1.0, -1.0, 1.0, -1.0], dtype=DTYPE)
+    second = x * first + torch.sqrt(1 - x**2) * orthogonal
+    names = [r.name for r in spec.roles]
+    return {names[0]: first.unsqueeze(1), names[1]: second.unsqueeze(1)}
+
+
 def _elementwise(spec: LossSpec, x: torch.Tensor, y: float, n_classes: int) -> dict[str, torch.Tensor]:
     tensors = {spec.pred_role.name: x.unsqueeze(1)}
     if spec.target_role is not None:
@@ -240,6 +275,29 @@ KINDS: dict[str, CurveKind] = {
         domain=COSINE,
         batched=False,
     ),
+    "class_centres": CurveKind(
+        "cosine between an embedding and its class centre (the other centre orthogonal to both)",
+        _class_centres,
+        None,
+        _fixed(-1 + EDGE, 1 - EDGE),
+        domain=COSINE,
+    ),
+    "proxies": CurveKind(
+        "cosine between the batch's embedding and its class's proxy (the other proxy orthogonal to both)",
+        _proxies,
+        None,
+        _fixed(-1 + EDGE, 1 - EDGE),
+        domain=COSINE,
+        batched=False,
+    ),
+    "views": CurveKind(
+        "correlation of the two views' feature (one feature, four samples)",
+        _views,
+        None,
+        _fixed(-1 + EDGE, 1 - EDGE),
+        domain=COSINE,
+        batched=False,
+    ),
 }
 
 
@@ -271,7 +329,7 @@ def draw(
     lo, hi = span if span is not None else kind.default_range(spec, y)
     _check_span(spec, kind, lo, hi, span is not None)
     x = torch.linspace(lo, hi, points, dtype=DTYPE, requires_grad=True)
-    loss = build_loss(spec, params or {}, "mean" if not kind.batched else "none", DTYPE)
+    loss = build_loss(spec, params or {}, spec.default_reduction if not kind.batched else "none", DTYPE)
 
     def evaluate(xs: torch.Tensor) -> torch.Tensor:
         tensors = kind.build(spec, xs, y, n_classes)

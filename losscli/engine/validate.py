@@ -202,8 +202,11 @@ def _shape_same(spec: LossSpec, inputs: dict[str, Input], params: dict[str, Any]
             raise _mismatch(spec, first, other, fix)
 
 
-def _class_count_check(spec: LossSpec, pred: Input, target: Input, params: dict[str, Any]) -> None:
-    n_classes = pred.array.shape[1]
+def _class_count_check(
+    spec: LossSpec, pred: Input, target: Input, params: dict[str, Any], axis: int = 1, what: str = "columns"
+) -> None:
+    """Class indices in [0, C), C the length of ``pred``'s ``axis`` (its ``what``), but for ignore_index."""
+    n_classes = pred.array.shape[axis]
     t = target.array
     ignore = params.get("ignore_index", -100) if spec.param("ignore_index") else None
     bad = (t < 0) | (t >= n_classes)
@@ -216,7 +219,7 @@ def _class_count_check(spec: LossSpec, pred: Input, target: Input, params: dict[
             hint = f"the labels look numbered 1..{n_classes}: subtract 1"
         raise DataError(
             f"{target.source}: {target.where(at)}: class index {t[at]!s} is outside [0, {n_classes}) "
-            f"for the {counted(n_classes, 'class', 'classes')} (columns) of {pred.source}; {hint}"
+            f"for the {counted(n_classes, 'class', 'classes')} ({what}) of {pred.source}; {hint}"
         )
 
 
@@ -470,20 +473,31 @@ def _shape_vectors(spec: LossSpec, inputs: dict[str, Input], params: dict[str, A
     )
 
 
-def _shape_embedding_labels(spec: LossSpec, inputs: dict[str, Input], params: dict[str, Any]) -> None:
-    """Embeddings (N, D) and one integer label per row, with a positive pair and two labels at least."""
-    emb, labels = inputs[spec.pred_role.name], inputs[spec.target_role.name]
+def _check_embeddings(spec: LossSpec, emb: Input) -> None:
     if emb.array.ndim != 2:
         raise ShapeError(
             f"{emb.source} has {emb.role.name} of shape {shape_text(emb.shape)}; {spec.name} needs (N, D): "
             "one embedding per row"
         )
+
+
+def _embeddings_and_labels(spec: LossSpec, inputs: dict[str, Input]) -> tuple[Input, Input]:
+    """Embeddings (N, D) and one integer label per row (an (N, 1) column is read as (N,))."""
+    emb, labels = inputs[spec.pred_role.name], inputs[spec.target_role.name]
+    _check_embeddings(spec, emb)
     y = to_index(labels)
     if y.ndim == 2 and y.shape[1] == 1:
         y = y.reshape(-1)
     if y.shape != emb.array.shape[:1]:
         raise _mismatch(spec, emb, labels, f"one integer label per embedding: labels of shape ({emb.shape[0]},)")
     labels.array = y
+    return emb, labels
+
+
+def _shape_embedding_labels(spec: LossSpec, inputs: dict[str, Input], params: dict[str, Any]) -> None:
+    """Embeddings (N, D) and one integer label per row, with a positive pair and two labels at least."""
+    _, labels = _embeddings_and_labels(spec, inputs)
+    y = labels.array
     values, counts = np.unique(y, return_counts=True)
     if len(values) < 2:
         what = f"every one of the {len(y)} {labels.role.name} is {values[0]}" if len(values) else "it holds no labels"
@@ -496,6 +510,50 @@ def _shape_embedding_labels(spec: LossSpec, inputs: dict[str, Input], params: di
             f"{labels.source}: all {len(y)} {labels.role.name} differ, so no two embeddings form a positive pair and "
             f"{spec.name} has nothing to pull together; give the rows of each positive pair (e.g. two views of one "
             "item) the same label"
+        )
+
+
+def _check_centres(spec: LossSpec, inputs: dict[str, Input], class_axis: int) -> None:
+    """Embeddings (N, D), class indices (N,) and the centres of the C classes: D × C (``class_axis`` 1, pml's
+    ArcFace ``W``) or C × D (``class_axis`` 0, pml's proxies); each label one of the C classes."""
+    emb, labels = _embeddings_and_labels(spec, inputs)
+    (role,) = spec.input_roles
+    centres, dim = inputs[role.name], emb.array.shape[1]
+    shape = centres.array.shape
+    if len(shape) != 2 or shape[1 - class_axis] != dim:
+        if class_axis == 1:
+            layout = f"(D, C) = ({dim}, C), one column per class"
+        else:
+            layout = f"(C, D) = (C, {dim}), one row per class"
+        fix = "transpose it" if len(shape) == 2 and shape[class_axis] == dim else f"D = {dim}, the embeddings' columns"
+        raise ShapeError(
+            f"{centres.source} has {role.name} of shape {shape_text(centres.shape)} against embeddings of shape "
+            f"{shape_text(emb.shape)}; {spec.name} needs the class centres as {layout}: {fix}"
+        )
+    _class_count_check(spec, centres, labels, {}, axis=class_axis, what="columns" if class_axis == 1 else "rows")
+
+
+def _shape_class_centres(spec: LossSpec, inputs: dict[str, Input], params: dict[str, Any]) -> None:
+    """Embeddings (N, D), class indices (N,) and the class centres W of shape (D, C), as pml's ArcFace keeps them."""
+    _check_centres(spec, inputs, class_axis=1)
+
+
+def _shape_proxies(spec: LossSpec, inputs: dict[str, Input], params: dict[str, Any]) -> None:
+    """Embeddings (N, D), class indices (N,) and one proxy per class, (C, D), as pml's ProxyAnchor keeps them."""
+    _check_centres(spec, inputs, class_axis=0)
+
+
+def _shape_views(spec: LossSpec, inputs: dict[str, Input], params: dict[str, Any]) -> None:
+    """Two views (N, D) of the same samples, row for row, with two rows at least for the batch statistics."""
+    first, second = (inputs[r.name] for r in spec.roles)
+    for view in (first, second):
+        _check_embeddings(spec, view)
+    if first.array.shape != second.array.shape:
+        raise _mismatch(spec, first, second, "two views of the same samples: the same shape (N, D), row for row")
+    if len(first.array) < 2:
+        raise DataError(
+            f"{first.source}: a single row; {spec.name} standardises each feature over the batch (its variance), "
+            "so it needs two samples (rows) at least"
         )
 
 
@@ -518,6 +576,9 @@ SHAPE_RULES = {
     "masks": _shape_masks,
     "vectors": _shape_vectors,
     "embedding_labels": _shape_embedding_labels,
+    "class_centres": _shape_class_centres,
+    "proxies": _shape_proxies,
+    "views": _shape_views,
     "boxes": _shape_boxes,
     "same": _shape_same,
     "class": _shape_class,
