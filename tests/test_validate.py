@@ -149,6 +149,19 @@ def test_to_index_quotes_text_as_written(tmp_path, cell, dtype, fragment):
     assert fragment in str(caught.value)
 
 
+def test_a_header_option_stays_with_the_files_it_was_given_for(tmp_path, invoke_json):
+    """A command's --no-header is not how a later, unrelated file is found again for a message (under
+    pytest-xdist one worker runs a --no-header command, then this file's checks: module state leaked it)."""
+    other = tmp_path / "other.csv"
+    other.write_text("1\n2\n")
+    invoke_json(["compute", "mse", str(other), str(other), "--no-header"])
+    path = tmp_path / "y.csv"
+    path.write_text("# labels\nid,label\na,1\n\nb,1.5\n")
+    with pytest.raises(DataError) as caught:
+        to_index(Input(get_loss("nll").roles[1], np.array([1, 1.5]), str(path), ["label"]))
+    assert str(caught.value).startswith(f"{path}: row 2 (line 5), column 'label': 1.5 is not a whole number")
+
+
 # --- shape rules ------------------------------------------------------------------------------
 
 

@@ -92,7 +92,7 @@ def gather_inputs(
     ``preloaded`` holds files already read (by a forked parser), by path.
     Returns the inputs by role and the files' notes, for the warnings.
     """
-    remember_header(header)
+    remember_header(header, [pred, labels, *extra.values()])
     float_dtype = np.dtype(dtype).type
     loaded: dict[tuple[str, str | None], Source] = {}
 
@@ -263,7 +263,7 @@ def gather_compare_inputs(
     ``FILE:COLUMN``. With ``keep_going``, a model whose file cannot be used is
     recorded in ``failed`` and the others are still read; the labels must be read.
     """
-    remember_header(header)
+    remember_header(header, [labels, *preds, *(path for _, path in names), baseline])
     if [labels, *preds, *(path for _, path in names), baseline].count("-") > 1:
         raise UsageError("only one input can be read from standard input ('-')")
     loaded: dict[tuple[str, str | None], Source] = {}
@@ -376,7 +376,7 @@ def stream_compare_inputs(
     fails: with ``keep_going`` it is recorded (in ``failed``, or as the error in its chunks from then on) and
     the others go on; without, the error is raised.
     """
-    remember_header(header)
+    remember_header(header, [labels, *preds, *(path for _, path in names), baseline])
     if [labels, *preds, *(path for _, path in names), baseline].count("-") > 1:
         raise UsageError("only one input can be read from standard input ('-')")
     float_dtype = np.dtype(dtype).type
@@ -562,7 +562,7 @@ def stream_inputs(
     are an error at the row where one runs out. Returns the chunks and the
     files' notes, for the warnings.
     """
-    remember_header(header)
+    remember_header(header, [pred, labels, *extra.values()])
     if [pred, labels, *extra.values()].count("-") > 1:
         raise UsageError("only one input can be read from standard input ('-')")
     float_dtype = np.dtype(dtype).type

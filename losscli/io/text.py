@@ -17,7 +17,7 @@ import itertools
 import mmap
 import os
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -216,7 +216,9 @@ def _lf_line_ends(data: bytes | mmap.mmap) -> bytes:
     return bytes(data).replace(b"\r\n", b"\n").replace(b"\r", b"\n")
 
 
-def _find_layout(name: str, data: bytes | mmap.mmap, delimiter: str | None, header: bool | None = None) -> _Layout:
+def _find_layout(
+    name: str, data: bytes | mmap.mmap, delimiter: str | None, header: bool | None = None, *, again: bool = False
+) -> _Layout:
     """A text table's delimiter, header and columns, from its first two data lines.
 
     ``delimiter`` is the extension's (``_WHITESPACE`` for .txt), or None to
@@ -685,15 +687,18 @@ def _wide_row(layout: _Layout, row: int, line_no: int, line: bytes, float_dtype:
 # --- a text file's rows found again, for the messages of later checks ----------------------------
 
 
-header_option: bool | None = None
-"""The command's ``--header``/``--no-header`` (None: neither), under which ``_layout_again`` finds a file's
-rows again; the functions that gather a command's inputs set it (``remember_header``)."""
+_header_of: dict[str, bool | None] = {}
+"""The ``--header``/``--no-header`` (None: neither) each text table was read under, by name, so that
+``_layout_again`` finds its rows again as they were read: set by ``_find_layout`` when a file is read, and by
+``remember_header`` for files a forked child reads. Keyed by file, one command's option never leaks into
+another's files (a later command, or a test, reading a file of its own)."""
 
 
-def remember_header(header: bool | None) -> None:
-    """Note the command's ``--header``/``--no-header``, for the messages that name a row's line."""
-    global header_option
-    header_option = header
+def remember_header(header: bool | None, names: Iterable[str | None]) -> None:
+    """Note that the text tables ``names`` are read under ``--header``/``--no-header`` ``header``."""
+    for name in names:
+        if name is not None:
+            _header_of[name] = header
 
 
 def _layout_again(name: str) -> _Layout | None:
@@ -705,7 +710,7 @@ def _layout_again(name: str) -> _Layout | None:
     try:
         data = _map_file(name)
         data = _lf_line_ends(data) if _has_lone_cr(data) else data
-        return _find_layout(name, data, _TEXT_DELIMITERS[extension], header_option)
+        return _find_layout(name, data, _TEXT_DELIMITERS[extension], _header_of.get(name), again=True)
     except DataError:
         return None
 
