@@ -326,6 +326,36 @@ def test_matches_reference(case, reduction):
         assert_close(actual, wanted, rtol=rtol, atol=atol, what=f"{case.reference.source}: d/d{name}")
 
 
+def _caught(check: Callable[[], None]) -> bool:
+    try:
+        check()
+    except AssertionError:
+        return True
+    return False
+
+
+@pytest.mark.parametrize("spec", list_losses(), ids=lambda spec: spec.name)
+def test_a_value_or_gradient_off_by_a_thousandth_fails_a_reference(spec):
+    """The reference checks can fail: for every loss, some case no longer matches once the engine's value, or
+    its gradient with respect to each input, is scaled by 1.001 (a published example may give a value or a
+    gradient of 0, where no scale shows: another case of the loss must then catch it)."""
+    caught: set[str] = set()
+    wanted = {"value"} | {r.name for r in spec.roles if r.differentiable}
+    for case in (c for c in CASES if c.loss == spec.name and not c.engine_marks):
+        arrays, reduction = case.inputs(), spec.default_reduction
+        result = run_engine(spec, case.params, arrays, reduction)
+        expected, expected_grads = case.reference.evaluate(spec, arrays, case.params, reduction)
+        if _caught(lambda: assert_close(result.value * 1.001, expected)):
+            caught.add("value")
+        rtol, atol = (RTOL, 1e-10) if case.reference.exact_gradient else (FD_RTOL, FD_ATOL)
+        for name, grad in result.gradients.items():
+            if _caught(lambda g=grad, n=name: assert_close(g.values * 1.001, expected_grads[n], rtol=rtol, atol=atol)):
+                caught.add(name)
+        if caught == wanted:
+            return
+    assert wanted - caught == set(), "scaled by 1.001 and still matching every case's reference"
+
+
 @pytest.mark.parametrize(("case", "reduction"), [p for p in CASE_REDUCTIONS if not p.marks][::20])
 def test_gradient_summary_matches_values(case, reduction):
     for grad in run_engine(case.spec, case.params, case.inputs(), reduction).gradients.values():
