@@ -1,9 +1,9 @@
 """The validation the catalogue of issue 5 added (``losscli/validate.py``), through the CLI.
 
 One test (or one parametrized group) per shape rule — ``quantiles``, ``tweedie``,
-``rows``, ``masks``, ``vectors``, ``embedding_labels``, ``boxes`` — and per value
-domain — ``positive``, ``binary_or_sign``, ``boxes``, ``boxes_aspect``,
-``direction`` — each with a failing input and a passing edge case. A bad file
+``rows``, ``masks``, ``vectors``, ``embedding_labels``, ``boxes``, ``brier`` — and per
+value domain — ``positive``, ``binary_or_sign``, ``binary``, ``boxes``,
+``boxes_aspect``, ``direction`` — each with a failing input and a passing edge case. A bad file
 exits 3 with one ``Error:`` line naming the file, the row/column (or the shapes)
 and the fix; a bad ``-p`` value exits 2 (SPEC §4, ``expect_error``). The
 fragments below are taken from the messages in ``losscli/validate.py``.
