@@ -423,7 +423,7 @@ register(
         label_kind="class",
         curve="class",
         notes="multiclass_hinge without the margin; the multi-class form of perceptron (optax's "
-        "perceptron_loss, here `perceptron`, on ±1 labels). optax takes the classes on the last axis; losscli "
+        "perceptron_loss, here `perceptron`, on labels in {-1, 1}). optax takes the classes on the last axis; losscli "
         "takes them on dimension 1, as torch does, so (N, C, d1, ...) scores work too. Where several classes "
         "tie for the maximum, the gradient of the max is shared equally among them, as in JAX. Per sample: "
         "reduction none gives (N,).",
