@@ -344,6 +344,19 @@ def metric_learning(rng: np.random.Generator) -> None:
     write_table("views_b.csv", cols, np.round(second, 3), decimals=3)
 
 
+def class_probabilities(made: dict) -> None:
+    """softmax of the multiclass logits, for brier on (N, C) probabilities (issue 17); no random draws."""
+    logits = made["multiclass"]["logits"]
+    cols = [f"c{i}" for i in range(logits.shape[1])]
+    write_table(
+        "multiclass_probs.csv",
+        cols,
+        np.exp(log_softmax(logits, axis=1)),
+        comment="softmax(multiclass_logits.csv)",
+        decimals=5,
+    )
+
+
 REGIONS = ("north", "south", "east", "west")
 
 
@@ -366,6 +379,7 @@ def main() -> None:
     other_models(np.random.default_rng(SEED + 1), made)
     # The embedding losses' files come from a generator of their own too (issue 17).
     metric_learning(np.random.default_rng(SEED + 17))
+    class_probabilities(made)
     written = sorted(p.name for p in HERE.iterdir() if p.suffix not in (".py", ".md"))
     print(f"wrote {len(written)} files to {HERE}")
 

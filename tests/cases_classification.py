@@ -24,6 +24,7 @@ except ModuleNotFoundError:  # plain `pytest` puts tests/ itself on sys.path whi
 
 HINGE_SKLEARN = Reference("scikit-learn sklearn.metrics.hinge_loss", cls.hinge_sklearn)
 MULTICLASS_HINGE_SKLEARN = Reference("scikit-learn sklearn.metrics.hinge_loss", cls.multiclass_hinge_sklearn)
+BRIER_SKLEARN = Reference("scikit-learn sklearn.metrics.brier_score_loss", cls.brier_sklearn)
 LIST_LENGTH = 6
 
 
@@ -81,7 +82,28 @@ def _draw_softmax_focal(spec, params, rng, saturated=False, **options):
     return arrays
 
 
+def _draw_binary_scores(spec, params, rng, flat=False, large=False, **options):
+    """Scores and 0/1 labels, (N, 3) or ``flat`` (N,); ``large``: |scores| of 3-8, beyond sparse_plus's bend."""
+    shape = (N,) if flat else (N, 3)
+    scores = rng.normal(0.0, 1.5, shape)
+    if large:
+        scores = rng.choice([-1.0, 1.0], shape) * rng.uniform(3.0, 8.0, shape)
+    return {"input": scores, "target": rng.integers(0, 2, shape)}
+
+
+def _draw_brier(spec, params, rng, layout="binary", **options):
+    """Probabilities and labels: ``binary`` (N,), ``column`` (N, 1), ``two`` (N, 2) or ``classes`` (N, C)."""
+    if layout in ("binary", "column"):
+        p = rng.uniform(0.02, 0.98, N)
+        return {"input": p[:, None] if layout == "column" else p, "target": rng.integers(0, 2, N)}
+    n_classes = 2 if layout == "two" else lossref.C
+    probs = cls.softmax(rng.normal(0.0, 1.5, (N, n_classes)))
+    return {"input": probs, "target": rng.integers(0, n_classes, N)}
+
+
 lossref.NAME_DRAWERS.update(
+    binary_sparsemax=_draw_binary_scores,
+    brier=_draw_brier,
     sigmoid_focal=_draw_sigmoid_focal,
     softmax_focal=_draw_softmax_focal,
     hinge=_draw_hinge,
@@ -96,6 +118,7 @@ lossref.NAME_KINKS.update(
     multiclass_hinge=cls.multiclass_hinge_kinks,
     perceptron=cls.perceptron_kinks,
     sparsemax=cls.sparsemax_kinks,
+    multiclass_perceptron=cls.multiclass_perceptron_kinks,
 )
 
 
@@ -180,4 +203,18 @@ CASES = [
     Case("ranking_softmax", "graded", RANKING_SOFTMAX),
     Case("ranking_softmax", "one_relevant", RANKING_SOFTMAX, {}, {"labels": "binary"}),
     Case("ranking_softmax", "single_list", RANKING_SOFTMAX, {}, {"single_list": True}),
+    Case("multiclass_perceptron", "plain", numpy_ref(cls.multiclass_perceptron_np)),
+    Case("multiclass_perceptron", "kdim", numpy_ref(cls.multiclass_perceptron_np), {}, {"kdim": True}),
+    Case("binary_sparsemax", "optax", numpy_ref(cls.binary_sparsemax_optax_np)),
+    Case("binary_sparsemax", "flat", numpy_ref(cls.binary_sparsemax_optax_np), {}, {"flat": True}),
+    Case("binary_sparsemax", "beyond_the_bend", numpy_ref(cls.binary_sparsemax_optax_np), {}, {"large": True}),
+    Case("binary_sparsemax", "is_sparsemax_of_0_x", numpy_ref(cls.binary_sparsemax_as_multiclass_np)),
+    Case("brier", "binary_sklearn", BRIER_SKLEARN),
+    Case("brier", "binary_np", numpy_ref(cls.brier_np)),
+    Case("brier", "column_sklearn", BRIER_SKLEARN, {}, {"layout": "column"}),
+    Case("brier", "binary_unhalved_sklearn", BRIER_SKLEARN, {"scale_by_half": False}),
+    Case("brier", "two_columns_sklearn", BRIER_SKLEARN, {}, {"layout": "two"}),
+    Case("brier", "classes_sklearn", BRIER_SKLEARN, {}, {"layout": "classes"}),
+    Case("brier", "classes_np", numpy_ref(cls.brier_np), {}, {"layout": "classes"}),
+    Case("brier", "classes_halved_sklearn", BRIER_SKLEARN, {"scale_by_half": True}, {"layout": "classes"}),
 ]

@@ -197,3 +197,38 @@ CASES = [
     ),
     Case("generalized_kl", "normalized", numpy_ref(ref.generalized_kl_np), {}, {"normalized": True}),
 ]
+
+
+# --- robust losses (kornia; Barron 2019) and optax's l2_loss --------------------------------------------
+
+
+def kornia_ref(name: str) -> Reference:
+    """kornia's own loss function, differentiated by autograd."""
+    return Reference(f"kornia kornia.losses.{name}", ref.kornia_loss(name), torch_ops=True)
+
+
+def _draw_robust(spec, params, rng, scale=1.5, **options):
+    """Residuals of every size around the bend at |d| ≈ 1; ``scale`` 1e20: residuals whose square overflows
+    float32 (and, for 1e160, float64)."""
+    y = rng.normal(0.0, 1.5, (N, D))
+    if scale > 100:
+        return {"input": y + _signed_magnitudes(rng, scale, 4 * scale, (N, D)), "target": y}
+    return {"input": rng.normal(0.0, scale, (N, D)), "target": y}
+
+
+NAME_DRAWERS.update(cauchy=_draw_robust, welsch=_draw_robust, geman_mcclure=_draw_robust)
+
+CASES += [
+    Case("cauchy", "kornia", kornia_ref("cauchy_loss")),
+    Case("cauchy", "barron_alpha_0", numpy_ref(ref.barron_np(0.0))),
+    Case("cauchy", "small_residuals", kornia_ref("cauchy_loss"), {}, {"scale": 0.05}),
+    Case("cauchy", "large_residuals", numpy_ref(ref.barron_np(0.0)), {}, {"scale": 1e20}),
+    Case("welsch", "kornia", kornia_ref("welsch_loss")),
+    Case("welsch", "barron_alpha_minus_inf", numpy_ref(ref.barron_np(-np.inf))),
+    Case("welsch", "small_residuals", kornia_ref("welsch_loss"), {}, {"scale": 1e-3}),
+    Case("welsch", "large_residuals", kornia_ref("welsch_loss"), {}, {"scale": 1e20}),
+    Case("geman_mcclure", "kornia", kornia_ref("geman_mcclure_loss")),
+    Case("geman_mcclure", "barron_alpha_minus_2", numpy_ref(ref.barron_np(-2.0))),
+    Case("geman_mcclure", "large_residuals", numpy_ref(ref.barron_np(-2.0)), {}, {"scale": 1e20}),
+    Case("l2_loss", "plain", numpy_ref(ref.l2_loss_np)),
+]

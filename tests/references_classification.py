@@ -11,6 +11,8 @@ per-element (or per-sample) losses or the reduced value.
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 from sklearn.metrics import hinge_loss
 
@@ -234,3 +236,71 @@ def ranking_softmax_np(a, p, reduction):
     s, y = a["input"], a["target"]
     log_p = np.log(softmax(s, axis=-1))
     return ref.reduce(-(y * log_p).sum(axis=-1), reduction)
+
+
+# --- optax multiclass_perceptron_loss and sparsemax_loss; scikit-learn brier_score_loss ----------------
+
+
+def multiclass_perceptron_np(a, p, reduction):
+    """optax multiclass_perceptron_loss: max(scores) - <scores, one_hot(labels)>, the classes on axis 1."""
+    x = np.moveaxis(a["input"], 1, -1)
+    one_hot = np.eye(x.shape[-1])[a["target"].astype(np.int64)]
+    return ref.reduce(x.max(axis=-1) - (x * one_hot).sum(axis=-1), reduction)
+
+
+def multiclass_perceptron_kinks(a, params) -> float:
+    """The gap between the two top scores of each sample, where the max switches class."""
+    x = np.sort(np.moveaxis(a["input"], 1, -1), axis=-1)
+    return float((x[..., -1] - x[..., -2]).min())
+
+
+def binary_sparsemax_optax_np(a, p, reduction):
+    """optax sparsemax_loss: jax.nn.sparse_plus(where(labels, -logits, logits)), per element."""
+    x, y = a["input"], a["target"]
+    return ref.reduce(sparse_plus(np.where(y != 0, -x, x)), reduction)
+
+
+def binary_sparsemax_as_multiclass_np(a, p, reduction):
+    """The multi-class sparsemax loss (the bisection above) on two classes scored (0, x), labels y."""
+    x, y = a["input"].reshape(-1), a["target"].reshape(-1)
+    z = np.stack([np.zeros_like(x), x], axis=1)
+    losses = sparsemax_np({"input": z, "target": y}, p, "none")
+    return ref.reduce(losses.reshape(a["input"].shape), reduction)
+
+
+def _sklearn_half(p):
+    value = p.get("scale_by_half")
+    return "auto" if value is None else value
+
+
+def brier_sklearn(a, p, reduction):
+    """scikit-learn's brier_score_loss itself: on every sample alone (``none``, ``sum``) or on all (``mean``)."""
+    from sklearn.metrics import brier_score_loss
+
+    x, y = a["input"], a["target"].astype(np.int64)
+    binary = x.ndim == 1 or x.shape[1] == 1
+    kwargs = {"scale_by_half": _sklearn_half(p)}
+    if not binary:
+        kwargs["labels"] = np.arange(x.shape[1])
+    with warnings.catch_warnings():  # finite differences move a row's sum off 1, which scikit-learn warns of
+        warnings.filterwarnings("ignore", "The y_prob values do not sum to one", UserWarning)
+        if reduction == "mean":
+            return np.asarray(brier_score_loss(y, x, **kwargs))
+        per_row = np.array([brier_score_loss(y[i : i + 1], x[i : i + 1], **kwargs) for i in range(len(y))])
+    return ref.reduce(per_row.reshape(x.shape if binary else x.shape[:1]), reduction)
+
+
+def brier_np(a, p, reduction):
+    """The definition (Brier, 1950; scikit-learn's user guide): Σ_c (p_c - o_c)² over both columns (1 - p, p)
+    of binary input, or the C columns; halved for fewer than 3 columns unless scale_by_half says otherwise."""
+    x, y = a["input"], a["target"].astype(np.int64)
+    binary = x.ndim == 1 or x.shape[1] == 1
+    probs = np.stack([1.0 - x.reshape(-1), x.reshape(-1)], axis=1) if binary else x
+    outcome = np.eye(probs.shape[1])[y.reshape(-1)]
+    losses = ((probs - outcome) ** 2).sum(axis=1)
+    half = p.get("scale_by_half")
+    if half is None:
+        half = probs.shape[1] < 3
+    if half:
+        losses = 0.5 * losses
+    return ref.reduce(losses.reshape(x.shape if binary else x.shape[:1]), reduction)

@@ -213,3 +213,48 @@ def generalized_kl_np(a, p, reduction):
 def generalized_kl_scipy(a, p, reduction):
     """Σ_c scipy.special.kl_div(y, exp(x)): scipy's elementwise y · log(y / q) - y + q, summed per row."""
     return reduce(scipy_kl_div(a["target"], np.exp(a["input"])).sum(axis=-1), reduction)
+
+
+# --- Barron (2019)'s general robust loss; kornia's cauchy, welsch and geman_mcclure losses ---------------
+
+
+def barron_rho(d: np.ndarray, alpha: float, c: float = 1.0) -> np.ndarray:
+    """ρ(d, α, c) of Barron, 2019 (eq. 1 and its limits α = 0, α = -∞), in numpy, from the paper.
+
+    ρ = |α - 2| / α · (((d / c)² / |α - 2| + 1)^(α / 2) - 1); α = 0: log(½ (d / c)² + 1);
+    α = -∞: 1 - exp(-½ (d / c)²).
+    """
+    z = (d / c) ** 2
+    if alpha == 0:
+        return np.log(0.5 * z + 1.0)
+    if alpha == -np.inf:
+        return 1.0 - np.exp(-0.5 * z)
+    b = abs(alpha - 2.0)
+    return b / alpha * ((z / b + 1.0) ** (alpha / 2.0) - 1.0)
+
+
+def barron_np(alpha: float):
+    """The numpy reference of Barron's loss at ``alpha`` (c = 1, kornia's scale) per element."""
+
+    def reference(a, p, reduction):
+        return reduce(barron_rho(a["input"] - a["target"], alpha), reduction)
+
+    reference.__name__ = f"barron_rho_alpha_{alpha}"
+    return reference
+
+
+def kornia_loss(name: str):
+    """kornia's own function ``kornia.losses.<name>`` on torch tensors (imported on use)."""
+
+    def reference(t, p, reduction):
+        import kornia.losses
+
+        return getattr(kornia.losses, name)(t["input"], t["target"], reduction=reduction)
+
+    reference.__name__ = name
+    return reference
+
+
+def l2_loss_np(a, p, reduction):
+    """optax l2_loss: 0.5 * squared_error(predictions, targets), elementwise."""
+    return reduce(0.5 * (a["input"] - a["target"]) ** 2, reduction)

@@ -278,6 +278,44 @@ def test_bad_quantiles_exit_2(expect_error, write_file, value, fragment):
     expect_error(["recommend", labels, "--quantiles", value], 2, f"--quantiles {value!r}", fragment)
 
 
+# --- brier: the calibration check for probabilities -------------------------------------
+
+
+def test_brier_is_listed_for_probabilities_and_its_line_gives_scikit_learns_value(invoke, invoke_json, write_file):
+    from sklearn.metrics import brier_score_loss
+
+    y = rng(30).integers(0, 2, 200)
+    p = np.clip(0.2 + 0.6 * y + rng(31).normal(0, 0.15, 200), 0.01, 0.99)
+    labels, probs = write_file("y.npy", y), write_file("p.npy", p)
+    out = recommend(invoke_json, labels, "--pred", probs)
+    assert out["label_type"] == "binary"
+    assert losses_of(out).index("brier") == losses_of(out).index("bce") + 1
+    assert "calibration" in rec_of(out, "brier")["reason"]
+    value = run_command(invoke, rec_of(out, "brier")["command"])["value"]
+    assert value == pytest.approx(brier_score_loss(y, p), rel=1e-5)
+
+
+def test_brier_is_listed_for_softmax_rows_of_class_labels(invoke, invoke_json, write_file):
+    from sklearn.metrics import brier_score_loss
+
+    y = rng(32).integers(0, 4, 120)
+    probs = softmax(rng(33).normal(0, 1, (120, 4)) + 2.0 * np.eye(4)[y])
+    out = recommend(invoke_json, write_file("y.npy", y), "--pred", write_file("p.npy", probs))
+    assert out["label_type"] == "multiclass"
+    assert losses_of(out)[-1] == "brier"
+    value = run_command(invoke, rec_of(out, "brier")["command"])["value"]
+    assert value == pytest.approx(brier_score_loss(y, probs, labels=range(4)), rel=1e-5)
+
+
+@pytest.mark.parametrize("pred", [None, "logits"])
+def test_brier_is_not_listed_without_probabilities(invoke_json, write_file, pred):
+    y = rng(34).integers(0, 4, 120)
+    args = [write_file("y.npy", y)]
+    if pred:
+        args += ["--pred", write_file("z.npy", rng(35).normal(0, 2, (120, 4)))]
+    assert "brier" not in losses_of(recommend(invoke_json, *args))
+
+
 # --- signed labels, counts, distributions ---------------------------------------------
 
 
@@ -424,7 +462,7 @@ def test_info_json_has_the_source(invoke_json, spec):
     if spec.torch_name:
         assert out["source"] == f"torch.nn.{spec.torch_name}" or spec.torch_name in out["source"]
     else:
-        libraries = ("Keras", "optax", "torchvision", "pytorch-metric-learning", "losscli")
+        libraries = ("Keras", "optax", "torchvision", "pytorch-metric-learning", "kornia", "scikit-learn", "losscli")
         assert out["source"].split()[0] in libraries, out["source"]
     assert out["family"] == spec.family
     assert out["formula"] and out["use_when"]

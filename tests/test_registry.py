@@ -74,10 +74,23 @@ def test_reachable_by_name_and_every_alias(spec):
             assert get_loss(spelling) is spec, spelling
 
 
+# Where NAME_loss is the peer's name of another loss (optax's l2_loss is ½ (x - y)², its sparsemax_loss the
+# binary sparsemax), that loss owns it.
+SUFFIX_OWNERS = {"l2": "l2_loss", "sparsemax": "binary_sparsemax"}
+
+
 @pytest.mark.parametrize("spec", SPECS, ids=IDS)
 def test_reachable_with_a_loss_suffix(spec):
-    assert get_loss(f"{spec.name}_loss") is spec
-    assert get_loss(f"{spec.name.replace('_', '-')}-Loss") is spec
+    owner = get_loss(SUFFIX_OWNERS.get(spec.name, spec.name))
+    assert get_loss(f"{spec.name}_loss") is owner
+    assert get_loss(f"{spec.name.replace('_', '-')}-Loss") is owner
+
+
+def test_moved_aliases_name_the_peers_losses():
+    assert get_loss("l2_loss").source == "optax optax.losses.l2_loss"
+    assert get_loss("L2Loss").name == "l2_loss"
+    assert get_loss("sparsemax_loss").name == "binary_sparsemax"
+    assert get_loss("multiclass_sparsemax_loss").name == "sparsemax"
 
 
 @pytest.mark.parametrize("spec", [s for s in SPECS if s.torch_name], ids=[s.name for s in SPECS if s.torch_name])
@@ -203,8 +216,8 @@ def test_spec_structure(spec):
 
 def _kind_fits(param: Param) -> bool:
     value = param.default
-    if value is None:
-        return param.kind == "tensor"
+    if value is None:  # a tensor left unset, or a bool that the data decides (brier's scale_by_half: 'auto')
+        return param.kind in ("tensor", "bool")
     return {
         "bool": lambda: isinstance(value, bool),
         "int": lambda: isinstance(value, int) and not isinstance(value, bool),

@@ -1,9 +1,9 @@
 """The validation the catalogue of issue 5 added (``losscli/validate.py``), through the CLI.
 
 One test (or one parametrized group) per shape rule — ``quantiles``, ``tweedie``,
-``rows``, ``masks``, ``vectors``, ``embedding_labels``, ``boxes`` — and per value
-domain — ``positive``, ``binary_or_sign``, ``boxes``, ``boxes_aspect``,
-``direction`` — each with a failing input and a passing edge case. A bad file
+``rows``, ``masks``, ``vectors``, ``embedding_labels``, ``boxes``, ``brier`` — and per
+value domain — ``positive``, ``binary_or_sign``, ``binary``, ``boxes``,
+``boxes_aspect``, ``direction`` — each with a failing input and a passing edge case. A bad file
 exits 3 with one ``Error:`` line naming the file, the row/column (or the shapes)
 and the fix; a bad ``-p`` value exits 2 (SPEC §4, ``expect_error``). The
 fragments below are taken from the messages in ``losscli/validate.py``.
@@ -653,6 +653,91 @@ def test_binary_or_sign_domain_passes_and_maps_zero_to_minus_one(compute_json, w
     margin = np.maximum(0.0, 1.0 - np.array(signs) * np.array(SCORES))
     expected = np.mean(margin if loss == "hinge" else margin**2)
     assert out["value"] == pytest.approx(expected, rel=1e-6)
+
+
+# --- value domain: binary (binary_sparsemax) -------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("labels", "fragments"),
+    [
+        ([0, 1, -1, 1], ["row 3 (line 4), column 'y'", "target -1 is not 0 or 1", "use 0 and 1 only"]),
+        ([-1, 1, -1, 1], ["row 1 (line 2), column 'y'", "target -1 is not 0 or 1", "map -1 to 0"]),
+        ([0, 1, 0.5, 1], ["row 3 (line 4), column 'y'", "target 0.5 is not 0 or 1"]),
+    ],
+    ids=["minus-one-among-0-1", "signs", "half"],
+)
+def test_binary_domain_refuses(expect_error, write_file, labels, fragments):
+    pred = write_file("s.csv", column("s", *SCORES))
+    path = write_file("y.csv", column("y", *labels))
+    expect_error(["compute", "binary_sparsemax", pred, path], 3, path, *fragments)
+
+
+def test_binary_domain_passes_all_zeros_and_ones(compute_json, write_file):
+    """sparse_plus(x) for label 0 and sparse_plus(-x) for 1: 0 beyond the margin, s inside it squared."""
+    pred = write_file("s.csv", column("s", *SCORES))
+    out = compute_json("binary_sparsemax", pred, write_file("y.csv", column("y", 0, 0, 1, 1)), "--reduction", "none")
+    assert out["values"] == pytest.approx([(0.5 + 1) ** 2 / 4, 0.0, 0.0, (-0.1 + 1) ** 2 / 4], rel=1e-6)
+
+
+# --- shape rule: brier ------------------------------------------------------------------
+
+PROBS3 = [[0.7, 0.2, 0.1], [0.1, 0.8, 0.1], [0.3, 0.3, 0.4], [0.25, 0.25, 0.5]]
+
+
+@pytest.fixture
+def brier_files(write_file):
+    return {
+        "p": write_file("p.csv", column("p", 0.9, 0.2, 0.6, 0.4)),
+        "y01": write_file("y01.csv", column("y", 1, 0, 1, 0)),
+        "y3": write_file("y3.csv", column("y", 0, 1, 2, 2)),
+        "probs": write_file("probs.csv", PROBS3),
+        "short": write_file("short.csv", column("y", 0, 1, 2)),
+        "onehot": write_file("onehot.csv", [[1, 0, 0], [0, 1, 0], [0, 0, 1], [0, 0, 1]]),
+        "high": write_file("high.csv", column("y", 0, 3, 1, 2)),
+        "signs": write_file("signs.csv", column("y", 1, -1, 1, -1)),
+        "logits": write_file("logits.csv", column("p", 2.2, -1.4, 0.3, -0.1)),
+        "unnormalised": write_file("un.csv", [[0.7, 0.2, 0.1], [0.5, 0.5, 0.5], [0.3, 0.3, 0.4], [0.2, 0.3, 0.5]]),
+        "cube": write_file("cube.npy", np.full((4, 3, 2), 1 / 6)),
+    }
+
+
+@pytest.mark.parametrize(
+    ("pred", "labels", "bad", "fragments"),
+    [
+        ("probs", "short", "short", ["(4, 3)", "(3,)", "one label per row: labels of shape (4,)"]),
+        ("probs", "onehot", "onehot", ["class indices rather than one-hot rows (take the argmax of each row)"]),
+        ("probs", "high", "high", ["row 2 (line 3), column 'y'", "class index 3 is outside [0, 3)"]),
+        ("p", "y3", "y3", ["label 2 is not 0 or 1", "or give (N, C) class probabilities"]),
+        ("p", "signs", "signs", ["row 2 (line 3), column 'y'", "label -1 is not 0 or 1", "map -1 to 0"]),
+        ("logits", "y01", "logits", ["row 1 (line 2), column 'p'", "2.2 is outside [0, 1]", "apply a sigmoid"]),
+        ("unnormalised", "y3", "unnormalised", ["row 2", "sum to 1.5, not 1", "apply a softmax to each row"]),
+        ("cube", "y3", "cube", ["shape (4, 3, 2)", "(N,) probabilities of the positive class, or (N, C)"]),
+    ],
+    ids=["short", "onehot", "class-3-of-3", "class-2-binary", "signs", "logits", "unnormalised", "3-d"],
+)
+def test_brier_rule_refuses(expect_error, brier_files, pred, labels, bad, fragments):
+    args = ["compute", "brier", brier_files[pred], brier_files[labels]]
+    expect_error(args, 3, brier_files[bad], *fragments)
+
+
+def test_brier_rule_passes_binary_and_class_probabilities_as_scikit_learn(compute_json, brier_files):
+    from sklearn.metrics import brier_score_loss
+
+    p, probs = np.array([0.9, 0.2, 0.6, 0.4]), np.array(PROBS3)
+    y01, y3 = np.array([1, 0, 1, 0]), np.array([0, 1, 2, 2])
+    binary = compute_json("brier", brier_files["p"], brier_files["y01"], "--dtype", "float64")
+    assert binary["value"] == pytest.approx(brier_score_loss(y01, p), rel=1e-12)
+    classes = compute_json("brier", brier_files["probs"], brier_files["y3"], "--dtype", "float64")
+    assert classes["value"] == pytest.approx(brier_score_loss(y3, probs, labels=[0, 1, 2]), rel=1e-12)
+    halved = compute_json("brier", brier_files["probs"], brier_files["y3"], "-p", "scale_by_half=true")
+    assert halved["value"] == pytest.approx(classes["value"] / 2, rel=1e-6)
+    assert halved["params"]["scale_by_half"] is True
+
+
+def test_brier_scale_by_half_must_be_a_bool(expect_error, brier_files):
+    args = ["compute", "brier", brier_files["p"], brier_files["y01"], "-p", "scale_by_half=auto"]
+    expect_error(args, 2, "brier: -p scale_by_half=auto: expected true or false")
 
 
 # --- value domains: boxes and boxes_aspect --------------------------------------------

@@ -544,6 +544,7 @@ def _recommend_binary(p: LabelProfile, pred: PredProfile | None) -> list[Recomme
         *_focal("sigmoid_focal", p),
         *_masks(p),
         _rec("bce", "The same loss if the model already outputs probabilities (after a sigmoid).", RULE_CLASS),
+        *_brier(pred, ("probs", "softmax")),
         _rec(
             "soft_margin",
             "The logistic loss for labels written as {-1, 1}.",
@@ -564,6 +565,19 @@ def _focal(name: str, p: LabelProfile) -> list[Recommendation]:
             f"Severe imbalance ({'a class without examples' if ratio is None else f'{ratio}:1'}): "
             "the focal loss scales each term by "
             "(1 - p_t)^gamma, so the many easy examples stop drowning the rare ones (alpha 0.25, gamma 2).",
+        )
+    ]
+
+
+def _brier(pred: PredProfile | None, kinds: tuple[str, ...]) -> list[Recommendation]:
+    """The Brier score as the calibration check, when the predictions given are probabilities of these kinds."""
+    if pred is None or pred.kind not in kinds:
+        return []
+    return [
+        _rec(
+            "brier",
+            "The predictions are probabilities: the Brier score (scikit-learn's brier_score_loss) checks their "
+            "calibration, bounded where log loss is not; report it beside the training loss.",
         )
     ]
 
@@ -602,6 +616,7 @@ def _recommend_multiclass(p: LabelProfile, pred: PredProfile | None) -> list[Rec
         _rec(
             "multi_margin", "A multi-class hinge (SVM-style) when only the ranking of scores matters.", "article 2.6.13"
         ),
+        *_brier(pred, ("softmax",)),
     ]
 
 

@@ -359,8 +359,8 @@ register(
         curve="class",
         notes="The gradient is sparsemax(z) - onehot(y). The scores are shifted by their row maximum "
         "first (the loss is invariant to it) so the squares do not cancel for large scores. optax's "
-        "sparsemax_loss (so also the name sparsemax_loss here) is its binary form "
-        "sparse_plus(±x) on 0/1 labels: this loss on two classes with scores (0, x). "
+        "sparsemax_loss is its binary form sparse_plus(±x) on 0/1 labels, registered as binary_sparsemax "
+        "(which the name sparsemax_loss names): this loss on two classes with scores (0, x). "
         "Per sample: reduction none gives (N,).",
     )
 )
@@ -398,5 +398,125 @@ register(
         "labels (TF-Ranking and rax divide by it). A list whose labels are all 0 costs 0 and still "
         "counts in the mean. optax's where/weights arguments are not supported. Per list: reduction "
         "none gives (N,).",
+    )
+)
+
+register(
+    LossSpec(
+        name="multiclass_perceptron",
+        torch_name=None,
+        source="optax optax.losses.multiclass_perceptron_loss",
+        family="classification",
+        impl=f"{IMPL}:multiclass_perceptron",
+        aliases=("multiclass_perceptron_loss", "structured_perceptron", "collins_perceptron"),
+        roles=(CLASS_SCORES, CLASS_INDEX),
+        params=(),
+        formula="l_n = max_c x_{n,c} - x_{n,y_n}; mean over samples",
+        use_when="Training a multi-class linear (or structured) classifier with the perceptron rule "
+        "(Collins, 2002): only a sample whose true class is not the top score costs anything, and its "
+        "gradient moves the top class down and the true class up.",
+        avoid_when="You want a margin (use multiclass_hinge, the same with a margin of 1) or probabilities "
+        "(use cross_entropy): the perceptron is content once the true class ties for the top score.",
+        article_section=NOT_IN_ARTICLE,
+        shape_rule="class",
+        decomposition="rows",
+        label_kind="class",
+        curve="class",
+        notes="multiclass_hinge without the margin; the multi-class form of perceptron (optax's "
+        "perceptron_loss, here `perceptron`, on labels in {-1, 1}). optax takes the classes on the last axis; losscli "
+        "takes them on dimension 1, as torch does, so (N, C, d1, ...) scores work too. Where several classes "
+        "tie for the maximum, the gradient of the max is shared equally among them, as in JAX. Per sample: "
+        "reduction none gives (N,).",
+    )
+)
+
+register(
+    LossSpec(
+        name="binary_sparsemax",
+        torch_name=None,
+        source="optax optax.losses.sparsemax_loss",
+        family="classification",
+        impl=f"{IMPL}:binary_sparsemax",
+        aliases=("sparsemax_loss", "binary_sparsemax_loss", "sparse_sigmoid_loss"),
+        roles=(
+            Role("input", "pred", "(N, *)", doc="scores (logits), one independent binary prediction per element"),
+            Role("target", "target", "same shape as input", domain="binary", doc="labels in {0, 1}"),
+        ),
+        params=(),
+        formula="l_i = sparse_plus(s_i), s_i = -x_i if y_i = 1 else x_i; sparse_plus(s) = 0 for s <= -1, "
+        "(s + 1)² / 4 for |s| < 1, s for s >= 1; mean over all elements",
+        use_when="Binary classification with a sparse sigmoid (Blondel et al., 2020, Fenchel-Young losses): "
+        "like the logistic loss but exactly 0 once a score is on the right side by 1, so confident samples "
+        "stop contributing, and the predicted probability sparse_sigmoid(x) reaches exactly 0 or 1.",
+        avoid_when="You need smooth, calibrated probabilities (use bce_with_logits), or one class out of "
+        "several per sample (use sparsemax, the multi-class form).",
+        article_section=NOT_IN_ARTICLE,
+        shape_rule="same",
+        decomposition="elements",
+        label_kind="binary",
+        notes="optax's sparsemax_loss (the name sparsemax_loss now names this loss, not the multi-class "
+        "sparsemax). It is the multi-class sparsemax loss (`sparsemax`, optax's multiclass_sparsemax_loss) on "
+        "two classes with scores (0, x). optax treats any non-zero label as 1; losscli takes labels 0 and 1 "
+        "only (exit 3 otherwise: map -1 to 0). Differentiable once everywhere: the gradient (s + 1) / 2 "
+        "inside |s| < 1 is 0 below and ±1 beyond. Per element.",
+    )
+)
+
+register(
+    LossSpec(
+        name="brier",
+        torch_name=None,
+        source="scikit-learn sklearn.metrics.brier_score_loss",
+        family="classification",
+        impl=f"{IMPL}:brier",
+        aliases=("brier_score", "brier_score_loss", "brier_loss"),
+        roles=(
+            Role(
+                "input",
+                "pred",
+                "(N,) probabilities of the positive class, or (N, C) class probabilities",
+                domain="prob",
+                doc="predicted probabilities in [0, 1] (after a sigmoid or softmax): of class 1 for 1-D input, "
+                "one column per class (rows summing to 1) for (N, C)",
+            ),
+            Role(
+                "target",
+                "target",
+                "(N,)",
+                dtype="index",
+                domain="class",
+                doc="0/1 labels for (N,) probabilities; class indices in [0, C) for (N, C)",
+            ),
+        ),
+        params=(
+            Param(
+                "scale_by_half",
+                None,
+                "halve the score (scikit-learn's scale_by_half); unset is scikit-learn's 'auto': halved for "
+                "(N,) and (N, 2) probabilities (range [0, 1]), not for 3 or more classes (range [0, 2])",
+                kind="bool",
+            ),
+        ),
+        formula="l_n = Σ_c (p_{n,c} - [c = y_n])² over the C columns ((1 - p, p) for 1-D input), halved for "
+        "C = 2: (p_n - y_n)² for binary input; not halved for C >= 3 (scikit-learn's 'auto'); mean over samples",
+        use_when="Checking (or training for) calibrated probabilities: a strictly proper scoring rule that, "
+        "unlike log loss, stays bounded for a confident mistake; the standard companion of a reliability "
+        "diagram for a classifier's predict_proba.",
+        avoid_when="The model outputs logits (apply a sigmoid or softmax first, or use bce_with_logits / "
+        "cross_entropy), or rare classes matter: a confident miss costs at most 1 (2 with C classes), so "
+        "the score barely notices a few badly wrong probabilities of a rare class.",
+        article_section=NOT_IN_ARTICLE,
+        shape_rule="brier",
+        decomposition="elements",
+        label_kind="class",
+        curve="class",
+        notes="As scikit-learn >= 1.7: (N,) or (N, 1) probabilities are the positive class's, with 0/1 labels; "
+        "(N, C) probabilities take class indices, the columns in class order 0..C-1 (scikit-learn's labels "
+        "in sorted order), and C >= 2. scikit-learn sums the squared errors over the classes and, by default "
+        "('auto'), halves the sum for binary tasks (N,) / (N, 2) but not for 3 or more classes, so the "
+        "multi-class score lies in [0, 2]: -p scale_by_half=true or false chooses. Rows of (N, C) must sum to "
+        "1 within 0.01 (scikit-learn only warns): exit 3 otherwise. reduction none gives one value per "
+        "sample, mean their average (scikit-learn's value). For its use as a calibration check see "
+        "`losscli recommend`, which lists it when the predictions are probabilities.",
     )
 )

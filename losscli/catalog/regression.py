@@ -294,3 +294,113 @@ register(
         "Terms with y = 0 contribute exp(x) (0 · log 0 = 0). The gradient is exp(x) - y.",
     )
 )
+
+# --- robust losses of Barron (2019), as kornia ships them; optax's l2_loss ---------------------------
+
+BARRON = "Barron, 2019, A General and Adaptive Robust Loss Function (CVPR)"
+KORNIA_SCALE = (
+    "kornia has no scale argument, and neither has losscli: the penalty stops being quadratic at residuals of "
+    "about 1 in the units of the data (Barron's c = 1); for a scale c divide predictions and targets by c first."
+)
+KORNIA_REDUCTION = "kornia's default reduction is none; losscli's is mean over all elements, as for every loss."
+
+register(
+    LossSpec(
+        name="cauchy",
+        torch_name=None,
+        source="kornia kornia.losses.cauchy_loss",
+        family="regression",
+        impl=f"{IMPL}:cauchy",
+        aliases=("cauchy_loss", "CauchyLoss", "lorentzian", "lorentzian_loss"),
+        roles=(INPUT, TARGET),
+        params=(),
+        formula="l_i = log(½ · (x_i - y_i)² + 1) (Barron's ρ with α = 0, c = 1); mean over all elements",
+        use_when="Regression (or image residuals, optical flow, registration) with many gross outliers: "
+        "quadratic near 0 but only logarithmic beyond, so an outlier's pull d / (1 + d²/2) fades as 1/d "
+        "instead of growing as in mse.",
+        avoid_when="The errors are Gaussian with few outliers (mse is efficient and convex), or the residuals "
+        "are not about unit size (there is no scale: divide x and y by it). Not convex: far from the answer "
+        "the gradient is small and training can stall.",
+        article_section=NOT_IN_ARTICLE,
+        shape_rule="same",
+        decomposition="elements",
+        notes=f"{BARRON}: the general loss ρ(d, α, c) at α = 0, c = 1 (Cauchy/Lorentzian). {KORNIA_SCALE} "
+        f"Unbounded, growing as 2 log |d|. Computed as log1p(d²/2), and as 2 log(hypot(d/√2, 1)) for |d| >= 1 "
+        f"so that d² never overflows (kornia's log1p(d²/2) is inf past |d| ≈ 1.8e19 in float32). {KORNIA_REDUCTION}",
+    )
+)
+
+register(
+    LossSpec(
+        name="welsch",
+        torch_name=None,
+        source="kornia kornia.losses.welsch_loss",
+        family="regression",
+        impl=f"{IMPL}:welsch",
+        aliases=("welsch_loss", "WelschLoss", "leclerc", "leclerc_loss"),
+        roles=(INPUT, TARGET),
+        params=(),
+        formula="l_i = 1 - exp(-½ · (x_i - y_i)²) (Barron's ρ with α = -∞, c = 1); mean over all elements",
+        use_when="Regression or image residuals where outliers should be ignored outright: the loss saturates "
+        "at 1 and an outlier's gradient d · exp(-d²/2) vanishes, so a few wild targets cannot move the fit.",
+        avoid_when="Training starts far from the answer: residuals beyond about 3 get almost no gradient, so "
+        "initialise with mse or l1 first; or the residuals are not about unit size (divide x and y by a scale).",
+        article_section=NOT_IN_ARTICLE,
+        shape_rule="same",
+        decomposition="elements",
+        notes=f"{BARRON}: the general loss at α = -∞, c = 1 (Welsch, also called Leclerc). {KORNIA_SCALE} "
+        f"Computed as -expm1(-d²/2), exact for small d where 1 - exp cancels (kornia uses an equivalent tanh "
+        f"form there). {KORNIA_REDUCTION}",
+    )
+)
+
+register(
+    LossSpec(
+        name="geman_mcclure",
+        torch_name=None,
+        source="kornia kornia.losses.geman_mcclure_loss",
+        family="regression",
+        impl=f"{IMPL}:geman_mcclure",
+        aliases=("geman_mcclure_loss", "GemanMcclureLoss", "geman_mc_clure"),
+        roles=(INPUT, TARGET),
+        params=(),
+        formula="l_i = 2 · (x_i - y_i)² / ((x_i - y_i)² + 4) (Barron's ρ with α = -2, c = 1); mean over all elements",
+        use_when="Regression or image residuals with outliers that should count only a bounded amount: "
+        "quadratic near 0, saturating at 2, with a gradient 16 d / (d² + 4)² that fades as 1/d³; between "
+        "cauchy (unbounded) and welsch (saturating faster).",
+        avoid_when="You need a convex loss or a useful gradient far from the answer (it fades for |d| beyond "
+        "a few units); or the residuals are not about unit size (divide x and y by a scale).",
+        article_section=NOT_IN_ARTICLE,
+        shape_rule="same",
+        decomposition="elements",
+        notes=f"{BARRON}: the general loss at α = -2, c = 1. Note the scale: Geman and McClure's own form "
+        f"d² / (d² + σ²) is half of this with σ = 2; losscli follows kornia (and Barron). {KORNIA_SCALE} "
+        f"Computed as 2 · (d / hypot(d, 2))², which never squares a large d (kornia's d² / (d² + 4) is "
+        f"inf / inf = NaN past |d| ≈ 1.8e19 in float32). {KORNIA_REDUCTION}",
+    )
+)
+
+register(
+    LossSpec(
+        name="l2_loss",
+        torch_name=None,
+        source="optax optax.losses.l2_loss",
+        family="regression",
+        impl=f"{IMPL}:l2_loss",
+        aliases=("half_squared_error", "half_mse"),
+        roles=(INPUT, TARGET),
+        params=(),
+        formula="l_i = ½ · (x_i - y_i)²; mean over all elements",
+        use_when="You want optax's (and Bishop's) L2 loss with the ½ that makes its gradient the plain error "
+        "x - y, e.g. to match a JAX training loop's loss values: half of mse.",
+        avoid_when="You want the sum of squared errors (use l2, which is torch's MSELoss(reduction='sum'), "
+        "without the ½) or the mean squared error itself (mse).",
+        article_section=NOT_IN_ARTICLE,
+        shape_rule="same",
+        decomposition="elements",
+        notes="The name l2_loss used to be an alias of l2 (the sum of squared errors, without the ½): it now "
+        "names optax's loss, and `losscli compute l2_loss` computes this. optax returns per-element values "
+        "(--reduction none); losscli's default mean is mse / 2, and --reduction sum gives l2 / 2. optax's "
+        "squared_error is the same without the ½ (mse here).",
+    )
+)

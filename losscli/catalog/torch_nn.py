@@ -98,7 +98,7 @@ register(
         torch_name="MSELoss",
         family="regression",
         impl="torch.nn:MSELoss",
-        aliases=("l2_loss", "sse", "sum_squared_error"),
+        aliases=("sse", "sum_squared_error"),
         roles=(INPUT, TARGET),
         params=(),
         formula="L = Σ_i (x_i - y_i)^2 (the sum of squared errors)",
@@ -109,7 +109,8 @@ register(
         shape_rule="same",
         decomposition="elements",
         default_reduction="sum",
-        notes="torch has no L2Loss class: this is MSELoss(reduction='sum'); --reduction mean gives mse.",
+        notes="torch has no L2Loss class: this is MSELoss(reduction='sum'); --reduction mean gives mse. The name "
+        "l2_loss is not this loss's: it names optax's l2_loss, ½ · (x - y)² per element (half of this).",
     )
 )
 

@@ -572,6 +572,62 @@ def _shape_boxes(spec: LossSpec, inputs: dict[str, Input], params: dict[str, Any
         raise _mismatch(spec, pred, target, "one true box per predicted box, both of shape (N, 4)")
 
 
+BRIER_ROW_SUM_TOLERANCE = 0.01
+"""How far a row of (N, C) probabilities may sum from 1 for brier (rounded CSV values; scikit-learn only warns)."""
+
+
+def _shape_brier(spec: LossSpec, inputs: dict[str, Input], params: dict[str, Any]) -> None:
+    """Probabilities of the positive class (N,) / (N, 1) with 0/1 labels, or (N, C) class probabilities whose
+    rows sum to 1 with class indices; one label per row either way."""
+    pred, target = inputs[spec.pred_role.name], inputs[spec.target_role.name]
+    p = pred.array
+    if p.ndim not in (1, 2) or (p.ndim == 2 and p.shape[1] == 0):
+        raise ShapeError(
+            f"{pred.source} has {pred.role.name} of shape {shape_text(pred.shape)}; {spec.name} needs (N,) "
+            "probabilities of the positive class, or (N, C) class probabilities, one row per sample"
+        )
+    binary = p.ndim == 1 or p.shape[1] == 1
+    y = target.array
+    if y.ndim == 2 and y.shape[1] == 1:
+        y = y.reshape(-1)
+    if y.shape != p.shape[:1]:
+        fix = f"one label per row: labels of shape ({p.shape[0]},)"
+        if y.shape == p.shape:
+            fix += ", class indices rather than one-hot rows (take the argmax of each row)"
+        raise _mismatch(spec, pred, target, fix)
+    target.array = y
+    bad = (p < 0) | (p > 1)
+    if bad.any():
+        at = _first(bad)
+        fix = "apply a sigmoid to logits first" if binary else "apply a softmax to each row of logits first"
+        raise DataError(
+            f"{pred.source}: {pred.where(at)}: {p[at]!s} is outside [0, 1] for {pred.role.name}; {spec.name} "
+            f"takes probabilities: {fix}"
+        )
+    target.array = to_index(target)
+    if binary:
+        t = target.array
+        wrong = (t != 0) & (t != 1)
+        if wrong.any():
+            at = _first(wrong)
+            hint = "map -1 to 0" if set(np.unique(t).tolist()) <= {-1, 1} else "or give (N, C) class probabilities"
+            raise DataError(
+                f"{target.source}: {target.where(at)}: label {t[at]!s} is not 0 or 1, but {pred.source} holds one "
+                f"probability per row (of class 1); give 0/1 labels ({hint})"
+            )
+        return
+    _class_count_check(spec, pred, target, params)
+    sums = p.sum(axis=1, dtype=np.float64)
+    off = np.abs(sums - 1.0) > BRIER_ROW_SUM_TOLERANCE
+    if off.any():
+        row = int(np.argmax(off))
+        raise DataError(
+            f"{pred.source}: {pred.where((row,))}: the row's probabilities sum to {sums[row]:.6g}, not 1; "
+            f"{spec.name} takes one probability per class: apply a softmax to each row of logits first, or "
+            "give the positive class's probability alone for a binary task"
+        )
+
+
 SHAPE_RULES = {
     "masks": _shape_masks,
     "vectors": _shape_vectors,
@@ -589,6 +645,7 @@ SHAPE_RULES = {
     "quantiles": _shape_quantiles,
     "tweedie": _shape_tweedie,
     "rows": _shape_rows,
+    "brier": _shape_brier,
 }
 
 
@@ -676,6 +733,12 @@ def _check_domain(inp: Input, params: dict[str, Any]) -> None:
                 else "drop those rows, or use a loss that allows zeros"
             )
             raise DataError(f"{inp.source}: {inp.where(at)}: {inp.role.name} {a[at]!s} is not > 0; {fix}")
+    elif domain == "binary":
+        bad = (a != 0) & (a != 1)
+        if bad.any():
+            at = _first(bad)
+            fix = "map -1 to 0" if set(np.unique(a).tolist()) <= {-1, 1} else "use 0 and 1 only"
+            raise DataError(f"{inp.source}: {inp.where(at)}: {inp.role.name} {a[at]!s} is not 0 or 1; {fix}")
     elif domain == "binary_or_sign":
         binary, signs = (a == 0) | (a == 1), (a == -1) | (a == 1)
         if not (binary.all() or signs.all()):

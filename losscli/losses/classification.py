@@ -275,3 +275,64 @@ def ranking_softmax(input: torch.Tensor, target: torch.Tensor, *, reduction: str
     """
     neg_log_p = -F.log_softmax(input, dim=-1)
     return reduce((target.to(input.dtype) * neg_log_p).sum(dim=-1), reduction)
+
+
+def multiclass_perceptron(input: torch.Tensor, target: torch.Tensor, *, reduction: str = "mean") -> torch.Tensor:
+    """Multiclass perceptron loss (Collins, 2002), as ``optax.losses.multiclass_perceptron_loss``.
+
+    Args:
+      input: (N, C) or (N, C, d1, ...) class scores.
+      target: (N,) or (N, d1, ...) class indices in [0, C).
+      reduction: ``none`` (per sample), ``sum``, or ``mean`` over samples.
+
+    Returns:
+      l_n = max_c x_{n,c} - x_{n,y_n}, reduced. Scores tied for the maximum share its gradient equally.
+    """
+    picked = input.gather(1, target.long().unsqueeze(1)).squeeze(1)
+    return reduce(input.amax(dim=1) - picked, reduction)
+
+
+def binary_sparsemax(input: torch.Tensor, target: torch.Tensor, *, reduction: str = "mean") -> torch.Tensor:
+    """Binary sparsemax loss (Blondel et al., 2020), as ``optax.losses.sparsemax_loss``.
+
+    Args:
+      input: (N, *) scores x.
+      target: labels in {0, 1} shaped like ``input``.
+      reduction: ``none`` (per element), ``sum``, or ``mean`` over all elements.
+
+    Returns:
+      l_i = sparse_plus(s_i) with s_i = -x_i for y_i = 1 and x_i for y_i = 0, reduced, where
+      sparse_plus(s) = 0 for s <= -1, (s + 1)² / 4 for |s| < 1 and s for s >= 1 (``jax.nn.sparse_plus``).
+    """
+    s = (1.0 - 2.0 * target.to(input.dtype)) * input
+    # (clamp(s, -1, 1) + 1)² / 4 + relu(s - 1): the three pieces of sparse_plus without a where
+    inner = s.clamp(-1.0, 1.0)
+    return reduce((inner + 1.0).square() / 4.0 + F.relu(s - 1.0), reduction)
+
+
+def brier(
+    input: torch.Tensor, target: torch.Tensor, *, scale_by_half: bool | None = None, reduction: str = "mean"
+) -> torch.Tensor:
+    """Brier score, as ``sklearn.metrics.brier_score_loss`` (scikit-learn >= 1.7) per sample.
+
+    Args:
+      input: probabilities: (N,) or (N, 1) of the positive class, or (N, C) with one column per class.
+      target: (N,) labels: 0/1 for the positive class's probabilities, class indices in [0, C) for (N, C).
+      scale_by_half: halve the score; None is scikit-learn's ``auto``, which halves it for (N,), (N, 1) and
+        (N, 2) probabilities and not for three classes or more.
+      reduction: ``none`` (per sample: shaped like a binary ``input``, (N,) for (N, C)), ``sum``, or ``mean``
+        over samples (scikit-learn's value).
+
+    Returns:
+      Σ_c (p_{n,c} - [c = y_n])², times ½ when halved; for binary input (p_n - y_n)² halved is
+      scikit-learn's (1 - p_n - (1 - y_n))² + (p_n - y_n)² halved.
+    """
+    binary = input.ndim == 1 or input.shape[1] == 1
+    if scale_by_half is None:
+        scale_by_half = binary or input.shape[1] < 3
+    if binary:
+        # the two columns (1 - p, p) against (1 - y, y) err by the same amount: twice (p - y)²
+        losses = 2.0 * (input - target.reshape(input.shape).to(input.dtype)).square()
+    else:
+        losses = (input - _class_distribution(input, target)).square().sum(dim=1)
+    return reduce(0.5 * losses if scale_by_half else losses, reduction)

@@ -209,3 +209,83 @@ def generalized_kl(input: torch.Tensor, target: torch.Tensor, *, reduction: str 
     """
     per_element = torch.special.xlogy(target, target) - target * input - target + torch.exp(input)
     return reduce(per_element.sum(dim=-1), reduction)
+
+
+# --- Barron's (2019) robust losses at scale c = 1, as kornia.losses ships them; optax's l2_loss ---------
+
+
+def cauchy(input: torch.Tensor, target: torch.Tensor, *, reduction: str = "mean") -> torch.Tensor:
+    """Cauchy (Lorentzian) loss, as ``kornia.losses.cauchy_loss``: Barron's general loss at α = 0, c = 1.
+
+    l_i = log(½ · (x_i - y_i)² + 1)
+
+    Args:
+      input: predictions x, any shape.
+      target: true values y, the same shape.
+      reduction: ``none`` (per element), ``sum`` or ``mean`` (over every element; kornia's default is none).
+
+    Returns:
+      The per-element losses or their reduction.
+    """
+    d = input - target
+    # log1p(d²/2) = 2 log(sqrt(1 + d²/2)) = 2 log(hypot(d/√2, 1)): the hypot form never squares a large d
+    # (d² overflows past |d| ≈ 1.8e19 in float32), log1p keeps small d exact; both branches have finite
+    # gradients everywhere, so torch.where passes no NaN back
+    small = d.abs() < 1.0
+    return reduce(
+        torch.where(
+            small, torch.log1p(0.5 * d.square()), 2.0 * torch.log(torch.hypot(d / math.sqrt(2.0), torch.ones_like(d)))
+        ),
+        reduction,
+    )
+
+
+def welsch(input: torch.Tensor, target: torch.Tensor, *, reduction: str = "mean") -> torch.Tensor:
+    """Welsch (Leclerc) loss, as ``kornia.losses.welsch_loss``: Barron's general loss at α = -∞, c = 1.
+
+    l_i = 1 - exp(-½ · (x_i - y_i)²)
+
+    Args:
+      input: predictions x, any shape.
+      target: true values y, the same shape.
+      reduction: ``none`` (per element), ``sum`` or ``mean`` (over every element; kornia's default is none).
+
+    Returns:
+      The per-element losses or their reduction, each in [0, 1).
+    """
+    # -expm1 does not cancel for small d, where 1 - exp(-d²/2) would round to 0
+    return reduce(-torch.expm1(-0.5 * (input - target).square()), reduction)
+
+
+def geman_mcclure(input: torch.Tensor, target: torch.Tensor, *, reduction: str = "mean") -> torch.Tensor:
+    """Geman-McClure loss, as ``kornia.losses.geman_mcclure_loss``: Barron's general loss at α = -2, c = 1.
+
+    l_i = 2 · (x_i - y_i)² / ((x_i - y_i)² + 4)
+
+    Args:
+      input: predictions x, any shape.
+      target: true values y, the same shape.
+      reduction: ``none`` (per element), ``sum`` or ``mean`` (over every element; kornia's default is none).
+
+    Returns:
+      The per-element losses or their reduction, each in [0, 2).
+    """
+    d = input - target
+    # d² / (d² + 4) = (d / hypot(d, 2))²: no square of a large d, which would give inf / inf = NaN
+    return reduce(2.0 * (d / torch.hypot(d, torch.full_like(d, 2.0))).square(), reduction)
+
+
+def l2_loss(input: torch.Tensor, target: torch.Tensor, *, reduction: str = "mean") -> torch.Tensor:
+    """Half the squared error, as ``optax.losses.l2_loss``.
+
+    l_i = ½ · (x_i - y_i)²
+
+    Args:
+      input: predictions x, any shape.
+      target: true values y, the same shape.
+      reduction: ``none`` (per element, as optax returns it), ``sum`` or ``mean`` (over every element).
+
+    Returns:
+      The per-element losses or their reduction: mse / 2 under ``mean``.
+    """
+    return reduce(0.5 * (input - target).square(), reduction)
