@@ -74,10 +74,13 @@ MONAI_LOGITS = (
     "Class-index targets are one-hot encoded first (MONAI's to_onehot_y=True). MONAI's class weights (weight) are not "
     "offered. "
 )
-PER_SAMPLE = (
+PER_SAMPLE_MEAN = (
     "reduction 'none' gives one value per sample; 'mean' averages them, which is MONAI's mean (both terms are means "
-    "over samples of equal size), so chunked runs, --ci and --by work per sample. MONAI's 'sum' is not offered: it "
-    "adds the per-class Dice values to a sum of per-pixel terms, not the samples' losses."
+    "over samples of equal size), so chunked runs, --ci and --by work per sample."
+)
+PER_SAMPLE = (
+    PER_SAMPLE_MEAN + " MONAI's 'sum' is not offered: it adds the per-class Dice values to a sum of per-pixel terms, "
+    "not the samples' losses."
 )
 POOLED = (
     "The batch is pooled into one overlap, so the value of N samples is not a mean of per-sample values: it is "
@@ -160,11 +163,11 @@ register(
         notes=MONAI_LOGITS
         + "The focal term is MONAI's FocalLoss as DiceFocalLoss builds it: a sigmoid focal loss per channel on the "
         "one-hot target (no α), exp(γ · logsigmoid(-x(2y - 1))) · BCE, the paper's (1 - p_t)^γ on 0/1 targets. "
-        "Its 'mean' is the mean over every element, the paper's normalised sum up to the divisor; MONAI's 'sum' "
-        "first averages each image over its pixels and then sums (a sum of means, with a comment in MONAI's code that "
-        "it is kept for backward compatibility), which is neither the paper's sum over all pixels nor a sum of the "
-        "samples' losses: losscli follows the paper's per-element terms, gives one value per sample with 'none', and "
-        "offers no 'sum'. " + PER_SAMPLE,
+        "Where MONAI and the paper (Lin et al.) differ, losscli follows the paper: its loss is a sum of per-element "
+        "terms, so 'mean' is the mean over every element (which is MONAI's 'mean' too) and a sample's value is the "
+        "mean of its elements; MONAI's 'sum' first averages each image's focal terms over its pixels and then sums "
+        "(kept for backward compatibility, its code says), neither the paper's sum nor a sum of samples' losses, and "
+        "is not offered. " + PER_SAMPLE_MEAN,
     )
 )
 

@@ -480,22 +480,37 @@ def _check_mask_values(inp: Input, what: str) -> None:
 def _shape_seg_classes(spec: LossSpec, inputs: dict[str, Input], params: dict[str, Any]) -> None:
     """Logits (N, C, d1, ...) and class indices (N, d1, ...) or one-hot masks shaped like them (C = 1: masks)."""
     pred, target = inputs[spec.pred_role.name], inputs[spec.target_role.name]
-    p = pred.array
-    if p.ndim >= 2 and p.shape[1] == 1 and target.role.dtype == "index_or_prob" and target.array.shape != p.shape:
-        raise _mismatch(
-            spec,
-            pred,
-            target,
-            f"with a single channel (binary) a 0/1 mask shaped like the input, {shape_text(p.shape)}",
-        )
-    if p.ndim >= 2 and p.shape[1] < 2 and target.role.dtype == "index":
+    p, t = pred.array, target.array
+    if p.ndim < 2:
         raise ShapeError(
-            f"{pred.source} has {pred.role.name} of shape {shape_text(pred.shape)}; {spec.name} needs C >= 2 class "
-            "channels on axis 1 (for one binary mask use lovasz_hinge)"
+            f"{pred.source} has {pred.role.name} of shape {shape_text(pred.shape)}; {spec.name} needs (N, C, d1, ...): "
+            "the C class scores of each pixel on axis 1 (save images as .npy)"
         )
-    _shape_class(spec, inputs, params)
-    if target.array.dtype.kind == "f":
+    whole, index = shape_text(p.shape), shape_text(p.shape[:1] + p.shape[2:])
+    masks = target.role.dtype == "index_or_prob"
+    if p.shape[1] < 2 and not masks:
+        raise ShapeError(
+            f"{pred.source} has {pred.role.name} of shape {whole}; {spec.name} needs C >= 2 class channels on axis 1 "
+            "(for one binary mask use lovasz_hinge)"
+        )
+    if masks and t.shape == p.shape:
+        target.array = t.astype(np.float64, copy=False)
         _check_mask_values(target, "soft")
+        return
+    if p.shape[1] == 1:
+        raise _mismatch(
+            spec, pred, target, f"a 0/1 mask shaped like the input, {whole}, for its single (binary) channel"
+        )
+    if t.shape != p.shape[:1] + p.shape[2:]:
+        if t.shape == p.shape:
+            raise ShapeError(
+                f"{target.source} holds one-hot masks of shape {whole}; {spec.name} needs class indices of shape "
+                f"{index}: take the argmax over axis 1"
+            )
+        fix = f"class indices of shape {index}" + (f" or one-hot masks of shape {whole}" if masks else "")
+        raise _mismatch(spec, pred, target, fix)
+    target.array = to_index(target)
+    _class_count_check(spec, pred, target, params, what="channels on axis 1")
 
 
 def _shape_class_masks(spec: LossSpec, inputs: dict[str, Input], params: dict[str, Any], images: bool = False) -> None:
