@@ -84,7 +84,8 @@ PER_SAMPLE = (
 )
 POOLED = (
     "The batch is pooled into one overlap, so the value of N samples is not a mean of per-sample values: it is "
-    "computed whole (--chunk-size is ignored), and --ci recomputes it on resampled samples."
+    "computed whole (--chunk-size is ignored), --worst and --by have no per-sample values, and --ci needs "
+    "--ci-method bootstrap, which recomputes it on resampled samples."
 )
 
 register(
