@@ -357,6 +357,31 @@ def class_probabilities(made: dict) -> None:
     )
 
 
+def segmentation(rng: np.random.Generator) -> None:
+    """Two 6 x 6 images of 3 classes (background, a one-pixel-wide vertical vessel, a blob) with a model's logits,
+    probabilities and one-hot masks, and 6 flattened binary masks of 8 pixels (the segmentation losses of issue 17):
+    dice_ce, dice_focal, jaccard, lovasz_softmax, generalized_dice, soft_cldice, hausdorff_dt, lovasz_hinge, mcc."""
+    n, c, h, w = 2, 3, 6, 6
+    labels = np.zeros((n, h, w), dtype=np.int64)
+    labels[0, :, 1] = labels[1, 1:, 4] = 1  # the vessels
+    labels[0, 3:5, 3:5] = labels[1, 0:2, 0:3] = 2  # the blobs
+    onehot = np.moveaxis(np.eye(c)[labels], -1, 1)
+    logits = np.round(rng.normal(0.0, 1.0, (n, c, h, w)) + 2.5 * onehot, 3).astype(np.float32)
+    save_npy("seg_logits.npy", logits)
+    save_npy("seg_labels.npy", labels)
+    save_npy("seg_onehot.npy", onehot.astype(np.float32))
+    probs = np.exp(log_softmax(logits.astype(np.float64), axis=1))
+    save_npy("seg_probs.npy", np.round(probs, 4).astype(np.float32))
+    masks = (rng.uniform(size=(6, 8)) < 0.35).astype(np.int64)
+    masks[:, 0] = 1  # every mask has foreground
+    mask_logits = (2 * masks - 1) * rng.uniform(0.2, 2.5, masks.shape) + rng.normal(0.0, 0.6, masks.shape)
+    mask_logits[2, 3] = -mask_logits[2, 3]  # one confidently wrong pixel
+    cols = [f"px{i}" for i in range(masks.shape[1])]
+    write_table("mask_logits.csv", cols, np.round(mask_logits, 3), comment="foreground logit per pixel", decimals=3)
+    write_table("mask_probs.csv", cols, np.round(sigmoid(mask_logits), 4), comment="sigmoid of mask_logits.csv")
+    write_table("mask_labels.csv", cols, masks, comment="true mask: 1 foreground, 0 background")
+
+
 REGIONS = ("north", "south", "east", "west")
 
 
@@ -380,6 +405,8 @@ def main() -> None:
     # The embedding losses' files come from a generator of their own too (issue 17).
     metric_learning(np.random.default_rng(SEED + 17))
     class_probabilities(made)
+    # And the segmentation losses' files from another.
+    segmentation(np.random.default_rng(SEED + 1717))
     written = sorted(p.name for p in HERE.iterdir() if p.suffix not in (".py", ".md"))
     print(f"wrote {len(written)} files to {HERE}")
 

@@ -88,7 +88,8 @@ def test_every_spec_says_how_it_decomposes():
     assert {spec.decomposition for spec in list_losses()} <= {None, *DECOMPOSITIONS}
     whole = {spec.name for spec in list_losses() if spec.decomposition is None}
     batch_level = {"contrastive", "supcon", "multi_similarity", "arcface", "cosface", "proxy_anchor"}
-    assert whole == {"ctc", "ntxent", "circle", *batch_level, "barlow_twins", "vicreg"}, (
+    pooled = {"jaccard", "mcc"}  # one overlap of the whole batch (smp's dims=(0, 2))
+    assert whole == {"ctc", "ntxent", "circle", *batch_level, "barlow_twins", "vicreg", *pooled}, (
         "samples interact (or axis 0 is time, or an input is not one row per sample) only in these"
     )
     weighted = {spec.name for spec in list_losses() if spec.decomposition == "target_weight"}
@@ -353,6 +354,22 @@ def test_cli_loss_that_does_not_decompose_warns_and_computes(invoke, write_file)
     assert whole_json.pop("warnings") == [] and chunked_json == whole_json
     table = invoke(["compute", "ntxent", embeddings, labels, "--chunk-size", "1"])
     assert note in table.stderr and note not in table.stdout
+
+
+@pytest.mark.parametrize("loss", ["jaccard", "mcc"])
+def test_cli_losses_that_pool_the_batch_ignore_chunks(invoke, write_file, loss):
+    """smp's Jaccard and MCC pool every sample into one overlap: computed whole, with the warning."""
+    pred = [[0.9, 0.2, 0.7], [0.1, 0.8, 0.4], [0.6, 0.3, 0.2], [0.2, 0.1, 0.9]]
+    if loss == "jaccard":  # logits
+        pred = [[4 * v - 2 for v in row] for row in pred]
+    pred = write_file("p.csv", pred)
+    masks = write_file("m.csv", [[1, 0, 1], [0, 1, 0], [1, 0, 0], [0, 0, 1]])
+    args = ["compute", loss, pred, masks, "-f", "value"] + (["-p", "mode=binary"] if loss == "jaccard" else [])
+    whole = invoke(args)
+    chunked = invoke([*args, "--chunk-size", "2"])
+    assert whole.exit_code == chunked.exit_code == 0, chunked.stderr
+    assert chunked.stdout == whole.stdout
+    assert chunked.stderr.splitlines() == [f"Warning: {loss} does not decompose over samples: --chunk-size is ignored"]
 
 
 @pytest.mark.parametrize(

@@ -704,6 +704,7 @@ def test_labels_without_a_positive_say_so_not_a_ratio_of_none(invoke_json, write
 SAMPLES = Path(__file__).resolve().parent.parent / "sample_data"
 N_CASE = 300
 CLASS_SCORES = {"cross_entropy", "nll", "multi_margin", "softmax_focal", "categorical_hinge", "multiclass_hinge"}
+CLASS_SCORES |= {"dice_ce", "lovasz_softmax"}  # (N, C, d1, ...) logits of per-pixel class maps
 LOG_PROBS = {"nll", "kl_div"}
 PROBABILITIES = {"bce", "dice", "tversky"}
 POSITIVE = {"poisson_deviance", "tweedie", "gamma_deviance"}

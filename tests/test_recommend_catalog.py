@@ -209,6 +209,34 @@ def test_mask_recommendation_gives_one_pos_weight(invoke_json, write_file):
     assert top["params"]["pos_weight"] == [pytest.approx(negatives / positives, rel=1e-3)]
 
 
+def test_masks_also_get_the_lovasz_hinge_on_logits(invoke, invoke_json, write_file):
+    m = mask((8, 16, 16))
+    labels = write_file("mask.npy", m)
+    logits = write_file("logits.npy", 4 * m - 2 + rng(12).normal(0, 1, m.shape))
+    out = recommend(invoke_json, labels, "--pred", logits)
+    losses = losses_of(out)
+    assert losses.index("tversky") < losses.index("lovasz_hinge")
+    assert "IoU" in rec_of(out, "lovasz_hinge")["reason"]
+    computed = run_command(invoke, rec_of(out, "lovasz_hinge")["command"])
+    assert computed["loss"] == "lovasz_hinge" and computed["warnings"] == []
+
+
+def test_class_maps_get_dice_ce_and_lovasz_softmax_after_cross_entropy(invoke, invoke_json, write_file):
+    """Per-pixel class indices (N, H, W): the segmentation losses on (N, C, H, W) logits, whose lines run."""
+    index = rng(13).integers(0, 3, (6, 8, 8))
+    labels = write_file("classes.npy", index)
+    logits = write_file("logits.npy", 3 * np.moveaxis(np.eye(3)[index], -1, 1) + rng(14).normal(0, 1, (6, 3, 8, 8)))
+    out = recommend(invoke_json, labels, "--pred", logits)
+    assert out["label_type"] == "multiclass"
+    losses = losses_of(out)
+    assert losses.index("cross_entropy") < losses.index("dice_ce") < losses.index("lovasz_softmax")
+    for loss in ("dice_ce", "lovasz_softmax"):
+        computed = run_command(invoke, rec_of(out, loss)["command"])
+        assert computed["loss"] == loss and computed["warnings"] == []
+    flat = recommend(invoke_json, write_file("flat.npy", index.reshape(-1)))
+    assert not {"dice_ce", "lovasz_softmax"} & set(losses_of(flat))
+
+
 @pytest.mark.parametrize("loss", ["dice", "tversky"])
 def test_overlap_losses_get_no_imbalance_warning_from_recommend(invoke, write_file, loss):
     m = mask()
@@ -462,7 +490,8 @@ def test_info_json_has_the_source(invoke_json, spec):
     if spec.torch_name:
         assert out["source"] == f"torch.nn.{spec.torch_name}" or spec.torch_name in out["source"]
     else:
-        libraries = ("Keras", "optax", "torchvision", "pytorch-metric-learning", "kornia", "scikit-learn", "losscli")
+        libraries = ("Keras", "optax", "torchvision", "pytorch-metric-learning", "MONAI", "segmentation_models_pytorch")
+        libraries += ("kornia", "scikit-learn", "losscli")
         assert out["source"].split()[0] in libraries, out["source"]
     assert out["family"] == spec.family
     assert out["formula"] and out["use_when"]

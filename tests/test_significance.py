@@ -434,6 +434,19 @@ def test_losses_whose_rows_interact_say_why_they_have_no_interval(write_file, ex
         expect_error(["compute", loss, emb, "--input", f"ref_emb={emb}", "--ci"], 2, "has no interval", "whole batch")
 
 
+@pytest.mark.parametrize(("loss", "pred"), [("jaccard", [[2, -1, 1], [-1, 2, -2], [1, -2, 2]]), ("mcc", None)])
+def test_losses_that_pool_the_batch_are_bootstrapped_by_recomputing_them(
+    write_file, expect_error, invoke_json, loss, pred
+):
+    """smp's Jaccard and MCC: one overlap of the whole batch, no per-sample values for a t interval."""
+    masks = write_file("m.csv", [[1, 0, 1], [0, 1, 0], [1, 0, 0]])
+    pred = write_file("p.csv", pred or [[0.9, 0.2, 0.7], [0.1, 0.8, 0.4], [0.6, 0.3, 0.2]])
+    args = ["compute", loss, pred, masks, "--no-grad"] + (["-p", "mode=binary"] if loss == "jaccard" else [])
+    expect_error([*args, "--ci"], 2, f"{loss} does not decompose over samples", "--ci-method bootstrap")
+    out = invoke_json([*args, "--ci", "--ci-method", "bootstrap", "--resamples", "200"])
+    assert out["ci_method"] == "bootstrap" and out["ci"][0] <= out["ci"][1]
+
+
 def test_compare_chunk_size_needs_named_losses(pair, expect_error):
     files, _ = pair
     expect_error(["compare", files["a"], "--labels", files["y"], "--chunk-size", "100"], 2, "-l")

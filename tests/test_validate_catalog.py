@@ -294,6 +294,136 @@ def test_mask_parameter_problems_exit_2(expect_error, write_file):
     expect_error(["compute", "dice", masks, masks, "-p", "per_class=1"], 2, "per_class", "true or false")
 
 
+# --- shape rules: seg_classes, class_masks, class_images, binary_masks, jaccard (segmentation) ----
+
+
+@pytest.fixture
+def seg_files(write_file):
+    """Logits (2, 3, 4, 4), their class indices and one-hot masks, and malformed targets."""
+    rng = np.random.default_rng(0)
+    index = rng.integers(0, 3, (2, 4, 4))
+    onehot = np.moveaxis(np.eye(3)[index], -1, 1)
+    high = index.copy()
+    high[1, 2, 3] = 3
+    return {
+        "logits": write_file("logits.npy", rng.normal(size=(2, 3, 4, 4))),
+        "one_channel": write_file("one.npy", rng.normal(size=(2, 1, 4, 4))),
+        "flat": write_file("flat.npy", rng.normal(size=5)),
+        "index": write_file("index.npy", index),
+        "onehot": write_file("onehot.npy", onehot),
+        "probs": write_file("probs.npy", np.full((2, 3, 4, 4), 1 / 3)),
+        "volume_probs": write_file("volume.npy", np.full((2, 3, 4), 1 / 3)),
+        "high": write_file("high.npy", high),
+        "wide": write_file("wide.npy", index[:, :, :3]),
+        "twos": write_file("twos.npy", 2 * onehot),
+        "mask": write_file("mask.npy", (onehot[:, :1] > 0).astype(np.float64)),
+    }
+
+
+SEG_LOGIT_LOSSES = ["dice_ce", "dice_focal", "jaccard", "lovasz_softmax"]
+
+
+@pytest.mark.parametrize("loss", SEG_LOGIT_LOSSES)
+def test_seg_classes_rule_passes_indices_and_one_hot_masks(compute_json, seg_files, loss):
+    by_index = compute_json(loss, seg_files["logits"], seg_files["index"])["value"]
+    if loss != "lovasz_softmax":  # class indices only
+        assert compute_json(loss, seg_files["logits"], seg_files["onehot"])["value"] == pytest.approx(by_index)
+
+
+@pytest.mark.parametrize("loss", SEG_LOGIT_LOSSES)
+@pytest.mark.parametrize(
+    ("pred", "target", "fragments"),
+    [
+        ("logits", "high", ["high.npy: index (1, 2, 3)", "class index 3 is outside [0, 3)", "channels on axis 1"]),
+        ("logits", "wide", ["(2, 4, 3)", "class indices of shape (2, 4, 4)"]),
+        ("flat", "index", ["flat.npy", "needs (N, C, d1, ...)", "class scores of each pixel on axis 1"]),
+    ],
+)
+def test_seg_classes_rule_refuses(expect_error, seg_files, loss, pred, target, fragments):
+    expect_error(["compute", loss, seg_files[pred], seg_files[target]], 3, *fragments)
+
+
+@pytest.mark.parametrize("loss", ["dice_ce", "dice_focal", "jaccard"])
+def test_seg_classes_rule_refuses_masks_outside_0_1_and_indices_for_one_channel(expect_error, seg_files, loss):
+    expect_error(
+        ["compute", loss, seg_files["logits"], seg_files["twos"]], 3, "twos.npy", "2.0 in target is not in [0, 1]"
+    )
+    expect_error(
+        ["compute", loss, seg_files["one_channel"], seg_files["index"]],
+        3,
+        "a 0/1 mask shaped like the input, (2, 1, 4, 4), for its single (binary) channel",
+    )
+
+
+@pytest.mark.parametrize("loss", ["dice_ce", "dice_focal"])
+def test_a_single_channel_is_binary(compute_json, seg_files, loss):
+    assert np.isfinite(compute_json(loss, seg_files["one_channel"], seg_files["mask"])["value"])
+
+
+def test_lovasz_softmax_needs_indices_and_two_classes(expect_error, seg_files):
+    args = ["compute", "lovasz_softmax", seg_files["logits"], seg_files["onehot"]]
+    expect_error(args, 3, "holds one-hot masks of shape (2, 3, 4, 4)", "take the argmax over axis 1")
+    args = ["compute", "lovasz_softmax", seg_files["one_channel"], seg_files["index"]]
+    expect_error(args, 3, "needs C >= 2 class channels on axis 1", "lovasz_hinge")
+
+
+@pytest.mark.parametrize("loss", ["generalized_dice", "soft_cldice", "hausdorff_dt"])
+def test_class_mask_rules(compute_json, expect_error, seg_files, loss):
+    out = compute_json(loss, seg_files["probs"], seg_files["onehot"], "--reduction", "none")
+    shape = (2, 2) if loss == "hausdorff_dt" else (2,)  # hausdorff_dt: per sample and class, background dropped
+    assert np.asarray(out["values"]).shape == shape
+    expect_error(["compute", loss, seg_files["probs"], seg_files["index"]], 3, "index.npy", "(2, 4, 4)", "same shape")
+    expect_error(["compute", loss, seg_files["logits"], seg_files["onehot"]], 3, "logits.npy", "outside [0, 1]")
+
+
+@pytest.mark.parametrize("loss", ["soft_cldice", "hausdorff_dt"])
+def test_class_images_rule_needs_2d_or_3d_images(expect_error, seg_files, loss):
+    volume = seg_files["volume_probs"]
+    expect_error(
+        ["compute", loss, volume, volume], 3, "volume.npy", "(2, 3, 4)", "(N, C, H, W) or (N, C, H, W, D)", ".npy"
+    )
+
+
+def test_binary_masks_rule(compute_json, expect_error, write_file):
+    logits = write_file("x.csv", [[2.0, -1.0, 0.5], [-0.3, 1.2, -2.0]])
+    masks = write_file("y.csv", [[1, 0, 1], [0, 1, 0]])
+    per_image = compute_json("lovasz_hinge", logits, masks, "--reduction", "none")["values"]
+    assert len(per_image) == 2
+    assert compute_json("lovasz_hinge", logits, masks)["value"] == pytest.approx(np.mean(per_image))
+    soft = write_file("soft.csv", [[1, 0, 0.5], [0, 1, 0]])
+    expect_error(
+        ["compute", "lovasz_hinge", logits, soft],
+        3,
+        "soft.csv: row 1 (line 1), column '2'",
+        "0.5 in target is not 0 or 1",
+    )
+    flat = write_file("flat.csv", column("x", 1.0, -1.0))
+    expect_error(["compute", "lovasz_hinge", flat, flat], 3, "needs (N, d1, ...)")
+
+
+def test_jaccard_modes(compute_json, expect_error, write_file, seg_files):
+    logits = write_file("x.csv", [[2.0, -1.0, 0.5], [-0.3, 1.2, -2.0]])
+    masks = write_file("y.csv", [[1, 0, 1], [0, 1, 0]])
+    binary = compute_json("jaccard", logits, masks, "-p", "mode=binary", "--reduction", "none")
+    assert len(binary["values"]) == 1  # one class: the foreground
+    multilabel = compute_json("jaccard", seg_files["logits"], seg_files["onehot"], "-p", "mode=multilabel")
+    assert np.isfinite(multilabel["value"])
+    expect_error(["compute", "jaccard", logits, masks, "-p", "mode=soft"], 2, "jaccard: -p mode=soft", "multiclass")
+    expect_error(
+        ["compute", "jaccard", seg_files["logits"], seg_files["index"], "-p", "mode=multilabel"], 3, "same shape"
+    )
+
+
+def test_segmentation_parameter_problems_exit_2(expect_error, seg_files):
+    args = [seg_files["logits"], seg_files["index"]]
+    expect_error(["compute", "dice_ce", *args, "-p", "lambda_ce=-1"], 2, "dice_ce: -p lambda_ce=-1", ">= 0")
+    expect_error(["compute", "dice_focal", *args, "-p", "gamma=-2"], 2, "dice_focal: -p gamma=-2", ">= 0")
+    probs = [seg_files["probs"], seg_files["onehot"]]
+    expect_error(["compute", "generalized_dice", *probs, "-p", "w_type=cube"], 2, "w_type=cube", "square")
+    expect_error(["compute", "soft_cldice", *probs, "-p", "iter_=-1"], 2, "soft_cldice: -p iter_=-1", ">= 0")
+    expect_error(["compute", "hausdorff_dt", *probs, "--reduction", "batchmean"], 2, "batchmean")
+
+
 # --- shape rule: vectors (cosine_similarity, cosine_distance) -------------------------
 
 

@@ -597,6 +597,29 @@ def _masks(p: LabelProfile) -> list[Recommendation]:
             "Dice with separate weights for false positives (alpha) and false negatives (beta): raise beta "
             "when missing a thin structure costs more than a spurious pixel.",
         ),
+        _rec(
+            "lovasz_hinge",
+            "On logits, when the masks are scored by IoU: the Lovász hinge optimises each image's Jaccard "
+            "index directly (often to fine-tune after bce_with_logits).",
+        ),
+    ]
+
+
+def _class_maps(p: LabelProfile) -> list[Recommendation]:
+    """Overlap losses for per-pixel class maps (N, d1, ...): labels of more than one axis per sample."""
+    if len(p.evidence.get("shape", ())) <= 2:
+        return []
+    return [
+        _rec(
+            "dice_ce",
+            "The labels are class maps (one class index per pixel): Dice plus cross entropy on logits (MONAI's "
+            "DiceCELoss, the nnU-Net recipe), so small structures are not swamped by the background.",
+        ),
+        _rec(
+            "lovasz_softmax",
+            "When the model is scored by mean IoU: the Lovász-softmax loss optimises each image's Jaccard index "
+            "per class (often to fine-tune after cross entropy).",
+        ),
     ]
 
 
@@ -612,6 +635,7 @@ def _recommend_multiclass(p: LabelProfile, pred: PredProfile | None) -> list[Rec
             weights if heavy else {},
         ),
         _rec("nll", "The same loss if the model ends in log_softmax.", "article 2.6.2", weights if heavy else {}),
+        *_class_maps(p),
         *_focal("softmax_focal", p),
         _rec(
             "multi_margin", "A multi-class hinge (SVM-style) when only the ranking of scores matters.", "article 2.6.13"

@@ -114,6 +114,33 @@ def _views(spec: LossSpec, x: torch.Tensor, y: float | None, n_classes: int) -> 
     return {names[0]: first.unsqueeze(1), names[1]: second.unsqueeze(1)}
 
 
+def _mask_pair(spec: LossSpec, x: torch.Tensor, y: float | None, n_classes: int) -> dict[str, torch.Tensor]:
+    """A mask of two pixels, foreground then background, each predicted right with probability x."""
+    x = x.reshape(-1)
+    pred = torch.stack([x, 1 - x], dim=1)
+    target = torch.tensor([[1.0, 0.0]], dtype=DTYPE).expand(len(x), 2)
+    return {spec.pred_role.name: pred, spec.target_role.name: target}
+
+
+def _class_batch(spec: LossSpec, x: torch.Tensor, y: float, n_classes: int) -> dict[str, torch.Tensor]:
+    """One pixel of one image: the probability x on the true class (a loss that pools its batch)."""
+    return _class(spec, x.reshape(-1), y, n_classes)
+
+
+BAR = torch.zeros(5, 5, dtype=DTYPE)
+BAR[:, 2] = 1.0
+"""A 5 × 5 image whose foreground is its middle column: a one-pixel-wide vessel."""
+
+
+def _image(spec: LossSpec, x: torch.Tensor, y: float | None, n_classes: int) -> dict[str, torch.Tensor]:
+    """Background and foreground channels of BAR, every pixel predicted right with probability x."""
+    x = x.reshape(-1, 1, 1)
+    foreground = torch.where(BAR.bool(), x, 1 - x)
+    pred = torch.stack([1 - foreground, foreground], dim=1)
+    target = torch.stack([1 - BAR, BAR]).expand(len(x), 2, 5, 5)
+    return {spec.pred_role.name: pred, spec.target_role.name: target}
+
+
 def _elementwise(spec: LossSpec, x: torch.Tensor, y: float, n_classes: int) -> dict[str, torch.Tensor]:
     tensors = {spec.pred_role.name: x.unsqueeze(1)}
     if spec.target_role is not None:
@@ -296,6 +323,30 @@ KINDS: dict[str, CurveKind] = {
         None,
         _fixed(-1 + EDGE, 1 - EDGE),
         domain=COSINE,
+        batched=False,
+    ),
+    "class_batch": CurveKind(
+        "predicted probability of the true class (a batch of one pixel)",
+        _class_batch,
+        0.0,
+        _fixed(EDGE, 1 - EDGE),
+        domain=PROBABILITY,
+        batched=False,
+    ),
+    "mask_pair": CurveKind(
+        "predicted probability of both pixels' true labels (mask 1, 0)",
+        _mask_pair,
+        None,
+        _fixed(EDGE, 1 - EDGE),
+        domain=PROBABILITY,
+        batched=False,
+    ),
+    "image": CurveKind(
+        "probability of each pixel's true class (a 5 × 5 bar)",
+        _image,
+        None,
+        _fixed(EDGE, 1 - EDGE),
+        domain=PROBABILITY,
         batched=False,
     ),
 }

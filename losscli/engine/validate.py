@@ -464,6 +464,93 @@ def _shape_masks(spec: LossSpec, inputs: dict[str, Input], params: dict[str, Any
         )
 
 
+def _check_mask_values(inp: Input, what: str) -> None:
+    """Masks in [0, 1] (``what``: "soft"), or exactly 0 or 1 (``what``: "binary")."""
+    a = inp.array
+    bad = (a != 0) & (a != 1) if what == "binary" else (a < 0) | (a > 1)
+    if bad.any():
+        at = _first(bad)
+        want = "0 or 1" if what == "binary" else "in [0, 1]"
+        raise DataError(
+            f"{inp.source}: {inp.where(at)}: {a[at]!s} in {inp.role.name} is not {want}; give masks of 0s and 1s "
+            "(one-hot for several classes)"
+        )
+
+
+def _shape_seg_classes(spec: LossSpec, inputs: dict[str, Input], params: dict[str, Any]) -> None:
+    """Logits (N, C, d1, ...) and class indices (N, d1, ...) or one-hot masks shaped like them (C = 1: masks)."""
+    pred, target = inputs[spec.pred_role.name], inputs[spec.target_role.name]
+    p, t = pred.array, target.array
+    if p.ndim < 2:
+        raise ShapeError(
+            f"{pred.source} has {pred.role.name} of shape {shape_text(pred.shape)}; {spec.name} needs (N, C, d1, ...): "
+            "the C class scores of each pixel on axis 1 (save images as .npy)"
+        )
+    whole, index = shape_text(p.shape), shape_text(p.shape[:1] + p.shape[2:])
+    masks = target.role.dtype == "index_or_prob"
+    if p.shape[1] < 2 and not masks:
+        raise ShapeError(
+            f"{pred.source} has {pred.role.name} of shape {whole}; {spec.name} needs C >= 2 class channels on axis 1 "
+            "(for one binary mask use lovasz_hinge)"
+        )
+    if masks and t.shape == p.shape:
+        target.array = t.astype(np.float64, copy=False)
+        _check_mask_values(target, "soft")
+        return
+    if p.shape[1] == 1:
+        raise _mismatch(
+            spec, pred, target, f"a 0/1 mask shaped like the input, {whole}, for its single (binary) channel"
+        )
+    if t.shape != p.shape[:1] + p.shape[2:]:
+        if t.shape == p.shape:
+            raise ShapeError(
+                f"{target.source} holds one-hot masks of shape {whole}; {spec.name} needs class indices of shape "
+                f"{index}: take the argmax over axis 1"
+            )
+        fix = f"class indices of shape {index}" + (f" or one-hot masks of shape {whole}" if masks else "")
+        raise _mismatch(spec, pred, target, fix)
+    target.array = to_index(target)
+    _class_count_check(spec, pred, target, params, what="channels on axis 1")
+
+
+def _shape_class_masks(spec: LossSpec, inputs: dict[str, Input], params: dict[str, Any], images: bool = False) -> None:
+    """Probabilities and masks of the same shape (N, C, d1, ...), the classes on axis 1; 2-D or 3-D with ``images``."""
+    _shape_same(spec, inputs, params)
+    pred = inputs[spec.pred_role.name]
+    ndim = pred.array.ndim
+    if (images and ndim not in (4, 5)) or ndim < 2:
+        want = (
+            "(N, C, H, W) or (N, C, H, W, D): 2-D or 3-D images with the class channels on axis 1 (save them as .npy)"
+            if images
+            else "(N, C, d1, ...): one channel per class on axis 1"
+        )
+        raise ShapeError(
+            f"{pred.source} has {pred.role.name} of shape {shape_text(pred.shape)}; {spec.name} needs {want}"
+        )
+
+
+def _shape_class_images(spec: LossSpec, inputs: dict[str, Input], params: dict[str, Any]) -> None:
+    _shape_class_masks(spec, inputs, params, images=True)
+
+
+def _shape_binary_masks(spec: LossSpec, inputs: dict[str, Input], params: dict[str, Any]) -> None:
+    """Logits and 0/1 masks of the same shape (N, d1, ...), one mask per sample."""
+    _shape_masks(spec, inputs, params)
+    _check_mask_values(inputs[spec.target_role.name], "binary")
+
+
+def _shape_jaccard(spec: LossSpec, inputs: dict[str, Input], params: dict[str, Any]) -> None:
+    """multiclass: as seg_classes; multilabel: masks (N, C, d1, ...) like the logits; binary: masks (N, d1, ...)."""
+    mode = params.get("mode", "multiclass")
+    if mode == "multiclass":
+        _shape_seg_classes(spec, inputs, params)
+        return
+    _shape_masks(spec, inputs, {})
+    target = inputs[spec.target_role.name]
+    target.array = target.array.astype(np.float64, copy=False)
+    _check_mask_values(target, "soft")
+
+
 def _shape_vectors(spec: LossSpec, inputs: dict[str, Input], params: dict[str, Any]) -> None:
     """Same shapes, one vector per row along the last axis."""
     _same_rows(
@@ -630,6 +717,11 @@ def _shape_brier(spec: LossSpec, inputs: dict[str, Input], params: dict[str, Any
 
 SHAPE_RULES = {
     "masks": _shape_masks,
+    "seg_classes": _shape_seg_classes,
+    "class_masks": _shape_class_masks,
+    "class_images": _shape_class_images,
+    "binary_masks": _shape_binary_masks,
+    "jaccard": _shape_jaccard,
     "vectors": _shape_vectors,
     "embedding_labels": _shape_embedding_labels,
     "class_centres": _shape_class_centres,
