@@ -88,8 +88,10 @@ def test_every_spec_says_how_it_decomposes():
     assert {spec.decomposition for spec in list_losses()} <= {None, *DECOMPOSITIONS}
     whole = {spec.name for spec in list_losses() if spec.decomposition is None}
     batch_level = {"contrastive", "supcon", "multi_similarity", "arcface", "cosface", "proxy_anchor"}
-    assert whole == {"ctc", "ntxent", "circle", *batch_level, "barlow_twins", "vicreg"}, (
-        "samples interact (or axis 0 is time, or an input is not one row per sample) only in these"
+    pooled = {"psnr"}  # one MSE over the whole batch, then a logarithm: no sum of per-sample terms
+    assert whole == {"ctc", "ntxent", "circle", *batch_level, "barlow_twins", "vicreg", *pooled}, (
+        "samples interact (or axis 0 is time, or an input is not one row per sample, or the batch is pooled) only "
+        "in these"
     )
     weighted = {spec.name for spec in list_losses() if spec.decomposition == "target_weight"}
     assert weighted == {"cross_entropy", "nll", "nll2d"}

@@ -424,7 +424,7 @@ def test_info_json_has_the_source(invoke_json, spec):
     if spec.torch_name:
         assert out["source"] == f"torch.nn.{spec.torch_name}" or spec.torch_name in out["source"]
     else:
-        libraries = ("Keras", "optax", "torchvision", "pytorch-metric-learning", "losscli")
+        libraries = ("Keras", "optax", "torchvision", "pytorch-metric-learning", "MONAI", "kornia", "losscli")
         assert out["source"].split()[0] in libraries, out["source"]
     assert out["family"] == spec.family
     assert out["formula"] and out["use_when"]
