@@ -128,7 +128,7 @@ register(
         label_kind="image",
         notes="As MONAI's compute_ms_ssim: at each scale the contrast-structure map is averaged over the image's "
         "channels and valid pixels before the product, each factor passed through relu (a scale with a negative "
-        "mean cs makes MS-SSIM 0 and the loss 1; its gradient is 0 there, where MONAI's is NaN); pytorch-msssim and "
+        "mean cs makes MS-SSIM 0 and the loss 1, with the gradient 0); pytorch-msssim and "
         "torchmetrics take the product per channel and then average the channels, which is the same for "
         "one-channel images. Odd sizes are floored by the pooling, as MONAI's avg_pool2d (pytorch-msssim pads "
         "them). The minimum size is the one the coarsest scale needs, each side at least window_size · 2^(S - 1) "
