@@ -376,6 +376,30 @@ def test_cli_batch_level_losses_with_inputs_of_other_rows_ignore_chunks(invoke, 
     assert chunked.stderr.splitlines() == [f"Warning: {loss} does not decompose over samples: --chunk-size is ignored"]
 
 
+@pytest.mark.parametrize("loss", ["ssim", "ms_ssim", "charbonnier", "total_variation", "psnr"])
+def test_cli_images_in_chunks_of_images(invoke, write_file, loss):
+    """A .npy batch of images read a chunk of images at a time: the whole run's value and gradient; psnr, one MSE
+    of the whole batch, is computed whole with the warning."""
+    rng = np.random.default_rng(5)
+    target = rng.uniform(0.2, 0.8, (5, 2, 12, 12))
+    args = ["compute", loss, write_file("p.npy", target + rng.normal(0.0, 0.1, target.shape))]
+    if loss != "total_variation":
+        args.append(write_file("t.npy", target))
+    if loss == "ms_ssim":
+        args += ["-p", "window_size=3", "-p", "weights=[0.5,0.5]"]
+    args += ["-f", "json", "--dtype", "float64"]
+    whole = invoke(args)
+    chunked = invoke([*args, "--chunk-size", "2"])
+    assert whole.exit_code == chunked.exit_code == 0, chunked.stderr
+    got, expected = json.loads(chunked.stdout), json.loads(whole.stdout)
+    np.testing.assert_allclose(got["value"], expected["value"], rtol=1e-12)
+    np.testing.assert_allclose(
+        got["gradients"]["input"]["values"], expected["gradients"]["input"]["values"], rtol=1e-10, atol=1e-15
+    )
+    warned = [f"Warning: {loss} does not decompose over samples: --chunk-size is ignored"] if loss == "psnr" else []
+    assert chunked.stderr.splitlines() == warned
+
+
 def test_cli_chunk_size_must_be_positive(expect_error, write_file):
     files = write_file("a.csv", [1, 2]), write_file("b.csv", [1, 2])
     expect_error(["compute", "mse", *files, "--chunk-size", "0"], 2, "--chunk-size")
