@@ -85,7 +85,9 @@ register(
         "ssim_loss is (1 - SSIM) / 2, clamped to [0, 1], half this loss, and adds eps = 1e-12 to the denominator, "
         "which losscli (like MONAI and the paper) does not. The window is a sampled Gaussian at the integer offsets "
         "-r..r (r = window_size // 2), normalised to sum 1, as both libraries build it. Each side of an image needs "
-        "window_size pixels ('valid') or more than window_size // 2 ('same'). (N, H, W) images are one channel each.",
+        "window_size pixels ('valid') or more than window_size // 2 ('same'). (N, H, W) images are one channel each. "
+        "The moments are worked out in float64 (σ² = E[x²] - μ² cancels digits float32 cannot spare) and the loss "
+        "returned in the run's dtype.",
     )
 )
 
@@ -132,7 +134,9 @@ register(
         "torchmetrics take the product per channel and then average the channels, which is the same for "
         "one-channel images. Odd sizes are floored by the pooling, as MONAI's avg_pool2d (pytorch-msssim pads "
         "them). The minimum size is the one the coarsest scale needs, each side at least window_size · 2^(S - 1) "
-        "pixels, checked before computing (MONAI's own check uses (S - 1)², which agrees for 3 and 5 scales only). "
+        "pixels, checked before computing (MONAI's own check uses (S - 1)², which agrees for 3 and 5 scales only, and"
+        " MONAI pools once more after its coarsest scale, so it also needs 2^S pixels). The moments are worked out in"
+        " float64 and the loss returned in the run's dtype. "
         "kornia's MS_SSIMLoss is another loss: Zhao et al.'s MS-SSIM + L1 mix with Gaussians of five widths at full "
         "resolution.",
     )
