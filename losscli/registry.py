@@ -24,6 +24,7 @@ FAMILIES = (
     "distribution",
     "sequence",
     "segmentation",
+    "image",
     "detection",
 )
 

@@ -382,6 +382,42 @@ def segmentation(rng: np.random.Generator) -> None:
     write_table("mask_labels.csv", cols, masks, comment="true mask: 1 foreground, 0 background")
 
 
+def _scene(rng: np.random.Generator, side: int) -> np.ndarray:
+    """A made-up grey-scale picture in [0, 1]: a soft background gradient, three Gaussian blobs and a bright
+    disc with a sharp edge."""
+    t = np.linspace(0.0, 1.0, side)
+    rows, cols = np.meshgrid(t, t, indexing="ij")
+    image = 0.2 + 0.3 * cols
+    for _ in range(3):
+        centre, width, height = rng.uniform(0.15, 0.85, 2), rng.uniform(0.05, 0.2), rng.uniform(-0.3, 0.4)
+        image += height * np.exp(-((rows - centre[0]) ** 2 + (cols - centre[1]) ** 2) / (2 * width**2))
+    centre = rng.uniform(0.3, 0.7, 2)
+    image[(rows - centre[0]) ** 2 + (cols - centre[1]) ** 2 < 0.04] += 0.25
+    return np.clip(image, 0.0, 1.0)
+
+
+def _degraded(rng: np.random.Generator, image: np.ndarray, noise: float) -> np.ndarray:
+    """The image blurred by a 3×3 box (edges repeated) and with Gaussian noise added, clipped to [0, 1]."""
+    padded = np.pad(image, 1, mode="edge")
+    side = image.shape[0]
+    blurred = sum(padded[i : i + side, j : j + side] for i in range(3) for j in range(3)) / 9
+    return np.clip(blurred + rng.normal(0.0, noise, image.shape), 0.0, 1.0)
+
+
+def images(rng: np.random.Generator) -> None:
+    """Images for the image-restoration losses of issue 17: four 16×16 float32 pictures in [0, 1] and their
+    blurred, noisy restorations (ssim, psnr, charbonnier, total_variation), and one 176×176 8-bit picture with
+    its restoration, the smallest ms_ssim takes with its default window and five scales."""
+    target = np.stack([_scene(rng, 16) for _ in range(4)])[:, None]
+    pred = np.stack([_degraded(rng, t[0], 0.05) for t in target])[:, None]
+    save_npy("image_target.npy", np.round(target, 4).astype(np.float32))
+    save_npy("image_pred.npy", np.round(pred, 4).astype(np.float32))
+    large = _scene(rng, 176)
+    save_npy("image_large_target.npy", np.round(255 * large).astype(np.uint8).reshape(1, 1, 176, 176))
+    restored = _degraded(rng, large, 0.03)
+    save_npy("image_large_pred.npy", np.round(255 * restored).astype(np.uint8).reshape(1, 1, 176, 176))
+
+
 REGIONS = ("north", "south", "east", "west")
 
 
@@ -407,6 +443,8 @@ def main() -> None:
     class_probabilities(made)
     # And the segmentation losses' files from another.
     segmentation(np.random.default_rng(SEED + 1717))
+    # The image losses' files from another generator, after those (issue 17).
+    images(np.random.default_rng(SEED + 18))
     written = sorted(p.name for p in HERE.iterdir() if p.suffix not in (".py", ".md"))
     print(f"wrote {len(written)} files to {HERE}")
 

@@ -88,9 +88,10 @@ def test_every_spec_says_how_it_decomposes():
     assert {spec.decomposition for spec in list_losses()} <= {None, *DECOMPOSITIONS}
     whole = {spec.name for spec in list_losses() if spec.decomposition is None}
     batch_level = {"contrastive", "supcon", "multi_similarity", "arcface", "cosface", "proxy_anchor"}
-    pooled = {"jaccard", "mcc"}  # one overlap of the whole batch (smp's dims=(0, 2))
+    pooled = {"jaccard", "mcc", "psnr"}  # one overlap of the whole batch (smp's dims=(0, 2)); psnr one MSE of it
     assert whole == {"ctc", "ntxent", "circle", *batch_level, "barlow_twins", "vicreg", *pooled}, (
-        "samples interact (or axis 0 is time, or an input is not one row per sample) only in these"
+        "samples interact (or axis 0 is time, or an input is not one row per sample, or the batch is pooled) only "
+        "in these"
     )
     weighted = {spec.name for spec in list_losses() if spec.decomposition == "target_weight"}
     assert weighted == {"cross_entropy", "nll", "nll2d"}
@@ -389,6 +390,30 @@ def test_cli_batch_level_losses_with_inputs_of_other_rows_ignore_chunks(invoke, 
     assert whole.exit_code == chunked.exit_code == 0, chunked.stderr
     assert chunked.stdout == whole.stdout
     assert chunked.stderr.splitlines() == [f"Warning: {loss} does not decompose over samples: --chunk-size is ignored"]
+
+
+@pytest.mark.parametrize("loss", ["ssim", "ms_ssim", "charbonnier", "total_variation", "psnr"])
+def test_cli_images_in_chunks_of_images(invoke, write_file, loss):
+    """A .npy batch of images read a chunk of images at a time: the whole run's value and gradient; psnr, one MSE
+    of the whole batch, is computed whole with the warning."""
+    rng = np.random.default_rng(5)
+    target = rng.uniform(0.2, 0.8, (5, 2, 12, 12))
+    args = ["compute", loss, write_file("p.npy", target + rng.normal(0.0, 0.1, target.shape))]
+    if loss != "total_variation":
+        args.append(write_file("t.npy", target))
+    if loss == "ms_ssim":
+        args += ["-p", "window_size=3", "-p", "weights=[0.5,0.5]"]
+    args += ["-f", "json", "--dtype", "float64"]
+    whole = invoke(args)
+    chunked = invoke([*args, "--chunk-size", "2"])
+    assert whole.exit_code == chunked.exit_code == 0, chunked.stderr
+    got, expected = json.loads(chunked.stdout), json.loads(whole.stdout)
+    np.testing.assert_allclose(got["value"], expected["value"], rtol=1e-12)
+    np.testing.assert_allclose(
+        got["gradients"]["input"]["values"], expected["gradients"]["input"]["values"], rtol=1e-10, atol=1e-15
+    )
+    warned = [f"Warning: {loss} does not decompose over samples: --chunk-size is ignored"] if loss == "psnr" else []
+    assert chunked.stderr.splitlines() == warned
 
 
 def test_cli_chunk_size_must_be_positive(expect_error, write_file):

@@ -24,7 +24,8 @@ from losscli.engine.validate import Input, validate
 from losscli.registry import LossSpec, get_loss, list_losses
 
 try:
-    from tests import cases_classification, cases_geometry, cases_metric, cases_regression, cases_segmentation
+    from tests import cases_classification, cases_geometry, cases_image, cases_metric, cases_regression
+    from tests import cases_segmentation
     from tests import references as ref
     from tests.lossref import (
         FD_ATOL,
@@ -41,6 +42,7 @@ try:
 except ModuleNotFoundError:  # plain `pytest` puts tests/ itself on sys.path while tests/ is not a package
     import cases_classification
     import cases_geometry
+    import cases_image
     import cases_metric
     import cases_regression
     import cases_segmentation
@@ -211,7 +213,7 @@ CASES = [
     Case("ctc", "zero_infinity_feasible", CTC, {"zero_infinity": True}),
 ]
 CASES += cases_regression.CASES + cases_classification.CASES + cases_geometry.CASES + cases_metric.CASES
-CASES += cases_segmentation.CASES
+CASES += cases_segmentation.CASES + cases_image.CASES
 
 CASE_REDUCTIONS = [pytest.param(c, r, id=f"{c.id}-{r}", marks=c.engine_marks) for c in CASES for r in c.spec.reductions]
 CASE_PARAMS = [pytest.param(c, id=c.id) for c in CASES]

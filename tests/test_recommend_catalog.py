@@ -193,6 +193,51 @@ def test_balanced_masks_get_dice_but_no_focal_loss(invoke_json, write_file):
     assert out["recommendations"][0]["params"] == {}  # no pos_weight when balanced
 
 
+# --- images: ssim, ms_ssim, charbonnier ------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("shape", "scale", "expected"),
+    [
+        ((4, 1, 16, 16), 1.0, ["ssim", "charbonnier"]),
+        ((4, 16, 16), 4.0, ["ssim", "charbonnier"]),
+        ((1, 1, 176, 180), 1.0, ["ssim", "ms_ssim", "charbonnier"]),
+        ((4, 1, 8, 8), 1.0, ["charbonnier"]),
+    ],
+    ids=["N1HW", "NHW-beyond-0-1", "large", "smaller-than-the-window"],
+)
+def test_real_valued_images_get_the_image_losses_and_they_run(invoke, invoke_json, write_file, shape, scale, expected):
+    """Real-valued labels of shape (N, C, H, W) or (N, H, W) are images: ssim (when its window fits), ms_ssim (when
+    its five scales do) and charbonnier, after the range's losses; data_range is the labels' span beyond [0, 1]."""
+    y = scale * rng(12).uniform(0.05, 0.95, shape)
+    labels = write_file("images.npy", y)
+    pred = write_file("pred.npy", y + scale * rng(13).normal(0.0, 0.05, shape))
+    out = recommend(invoke_json, labels, "--pred", pred)
+    assert out["label_type"] == ("bounded" if scale == 1 else "continuous")
+    assert out["evidence"]["images"] is True
+    losses = losses_of(out)
+    assert [loss for loss in losses if get_family(loss) == "image"] == expected
+    assert losses.index(expected[0]) > 0  # after the range's own losses (bce, mse)
+    for loss in expected:
+        rec = rec_of(out, loss)
+        if loss in ("ssim", "ms_ssim"):
+            assert rec["params"] == ({} if scale == 1 else {"data_range": pytest.approx(y.max() - y.min(), rel=1e-3)})
+        computed = run_command(invoke, rec["command"])
+        assert computed["loss"] == loss and computed["value"] > 0
+
+
+def test_labels_of_two_dimensions_are_not_images(invoke_json, write_file):
+    out = recommend(invoke_json, write_file("y.npy", rng(14).uniform(0, 1, (20, 16))))
+    assert "images" not in out["evidence"]
+    assert not {"ssim", "ms_ssim", "charbonnier"} & set(losses_of(out))
+
+
+def get_family(loss: str) -> str:
+    from losscli.registry import get_loss
+
+    return get_loss(loss).family
+
+
 @pytest.mark.parametrize("labels", ["binary_severe", "multilabel_severe"], ids=["vector", "matrix"])
 def test_labels_of_two_dimensions_or_fewer_are_not_masks(invoke_json, write_file, labels):
     out = recommend(invoke_json, write_file("y.npy", LABELS[labels]()))

@@ -447,6 +447,22 @@ def test_losses_that_pool_the_batch_are_bootstrapped_by_recomputing_them(
     assert out["ci_method"] == "bootstrap" and out["ci"][0] <= out["ci"][1]
 
 
+def test_psnr_of_the_pooled_batch_is_bootstrapped_by_recomputing_it(write_file, expect_error, invoke_json):
+    """psnr is one MSE of the whole batch: no t interval, but each resample of the images is scored anew."""
+    rng = np.random.default_rng(3)
+    target = rng.uniform(0.2, 0.8, (6, 1, 4, 4))
+    pred = target + rng.normal(0.0, 0.1, target.shape)
+    files = [write_file("p.npy", pred), write_file("t.npy", target)]
+    expect_error(["compute", "psnr", *files, "--ci"], 2, "psnr does not decompose", "use --ci-method bootstrap")
+    out = invoke_json(
+        ["compute", "psnr", *files, "--ci", "--ci-method", "bootstrap", "--no-grad", "--dtype", "float64"]
+    )
+    low, high = out["ci"]
+    per_image = -10 * np.log10(1 / ((pred - target) ** 2).mean(axis=(1, 2, 3)))
+    assert low < out["value"] < high
+    assert per_image.min() < low and high < per_image.max()  # a resampled batch's PSNR lies between its images'
+
+
 def test_compare_chunk_size_needs_named_losses(pair, expect_error):
     files, _ = pair
     expect_error(["compare", files["a"], "--labels", files["y"], "--chunk-size", "100"], 2, "-l")

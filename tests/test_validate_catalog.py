@@ -616,6 +616,125 @@ def test_views_rule(invoke_json, expect_error, write_file, loss):
     expect_error(["compute", loss, a, "--input", f"ref_emb={b}", "--reduction", "mean"], 2, "choose one of sum, none")
 
 
+# --- shape rules: images (ssim, ms_ssim), image (total_variation), psnr ----------------
+
+
+@pytest.fixture
+def image_files(write_file):
+    """Two 12×12 one-channel images and their noisy copies, as (N, C, H, W) and (N, H, W) arrays, and misfits."""
+    rng = np.random.default_rng(17)
+    target = rng.uniform(0.2, 0.8, (2, 1, 12, 12))
+    pred = target + rng.normal(0.0, 0.05, target.shape)
+    return {
+        "pred": write_file("pred.npy", pred),
+        "target": write_file("target.npy", target),
+        "pred3": write_file("pred3.npy", pred[:, 0]),
+        "target3": write_file("target3.npy", target[:, 0]),
+        "small": write_file("small.npy", pred[..., :8, :9]),
+        "small_target": write_file("small_target.npy", target[..., :8, :9]),
+        "rgb": write_file("rgb.npy", np.repeat(target, 3, axis=1)),
+        "single": write_file("single.npy", pred[0, 0]),
+        "table": write_file("table.csv", column("x", 0.1, 0.2, 0.3)),
+    }
+
+
+@pytest.mark.parametrize("loss", ["ssim", "ms_ssim"])
+def test_image_rules_pass_four_and_three_dimensional_images(compute_json, image_files, loss):
+    options = ["-p", "window_size=3", "-p", "weights=[0.5,0.5]"] if loss == "ms_ssim" else []
+    four = compute_json(loss, image_files["pred"], image_files["target"], *options, "--dtype", "float64")
+    three = compute_json(loss, image_files["pred3"], image_files["target3"], *options, "--dtype", "float64")
+    assert four["value"] == pytest.approx(three["value"], rel=1e-12)  # (N, H, W) is one channel
+    assert 0 < four["value"] < 1
+
+
+@pytest.mark.parametrize("loss", ["ssim", "ms_ssim", "total_variation"])
+def test_image_rules_refuse_what_is_not_a_batch_of_images(expect_error, image_files, loss):
+    for name in ("table", "single"):
+        args = ["compute", loss, image_files[name]]
+        if loss != "total_variation":
+            args.append(image_files[name])
+        message = expect_error(args, 3, image_files[name], f"{loss} needs images of shape (N, C, H, W) or (N, H, W)")
+        assert ("a single image of shape (H, W) is (1, H, W)" in message) == (name == "single")
+
+
+@pytest.mark.parametrize("loss", ["ssim", "ms_ssim"])
+def test_image_rules_refuse_mismatched_images(expect_error, image_files, loss):
+    expect_error(
+        ["compute", loss, image_files["pred"], image_files["rgb"]],
+        3,
+        "shape (2, 1, 12, 12)",
+        "shape (2, 3, 12, 12)",
+        f"{loss} needs one true image per predicted image, of the same shape",
+    )
+
+
+def test_ssim_needs_the_window_to_fit(expect_error, compute_json, image_files):
+    small, target = image_files["small"], image_files["small_target"]
+    expect_error(
+        ["compute", "ssim", small, target],
+        3,
+        small,
+        "images of 8x9 pixels; ssim needs 11 pixels a side at least",
+        "-p padding=same",
+    )
+    assert compute_json("ssim", small, target, "-p", "window_size=7")["value"] > 0
+    assert compute_json("ssim", small, target, "-p", "padding=same")["value"] > 0  # reflects 5 pixels: 8 > 5
+    expect_error(
+        ["compute", "ssim", small, target, "-p", "padding=same", "-p", "window_size=17"],
+        3,
+        "ssim needs more than 8 pixels a side to reflect-pad by window_size // 2",
+    )
+    expect_error(["compute", "ssim", small, target, "-p", "window_size=4"], 2, "ssim: -p window_size=4: must be odd")
+    expect_error(["compute", "ssim", small, target, "-p", "padding=full"], 2, "expected one of valid, same")
+
+
+def test_ms_ssim_needs_every_scale_to_fit(expect_error, compute_json, image_files):
+    pred, target = image_files["pred"], image_files["target"]
+    expect_error(
+        ["compute", "ms_ssim", pred, target],
+        3,
+        "images of 12x12 pixels; ms_ssim needs 176 pixels a side at least: the 11-pixel window at the coarsest of "
+        "5 scales",
+        "fewer scales (-p weights=[...])",
+    )
+    expect_error(["compute", "ms_ssim", pred, target, "-p", "window_size=3"], 3, "needs 48 pixels a side at least")
+    three = ["-p", "window_size=3", "-p", "weights=[0.2,0.3,0.5]"]
+    assert compute_json("ms_ssim", pred, target, *three)["value"] > 0  # 12 = 3 · 2²
+    expect_error(
+        ["compute", "ms_ssim", pred, target, "-p", "window_size=5", "-p", "weights=[0.2,0.3,0.5]"],
+        3,
+        "needs 20 pixels a side at least: the 5-pixel window at the coarsest of 3 scales",
+    )
+
+
+def test_total_variation_takes_one_batch_of_images_and_no_labels(invoke_json, expect_error, image_files):
+    out = invoke_json(["compute", "total_variation", image_files["pred3"], "--reduction", "none"])
+    assert len(out["values"]) == 2 and set(out["gradients"]) == {"input"}
+    expect_error(
+        ["compute", "total_variation", image_files["pred"], image_files["target"]],
+        2,
+        "total_variation takes no LABELS: it scores PRED (input) alone",
+    )
+
+
+def test_psnr_refuses_identical_inputs_and_other_reductions(expect_error, compute_json, image_files, write_file):
+    pred = image_files["pred"]
+    expect_error(
+        ["compute", "psnr", pred, pred],
+        3,
+        f"{pred} equals {pred} everywhere, so the MSE is 0 and the PSNR infinite",
+    )
+    assert compute_json("psnr", pred, image_files["target"])["value"] < 0
+    one_off = write_file("one_off.csv", column("x", 1.0, 2.0, 3.5))  # any shape: one differing value is enough
+    assert compute_json("psnr", one_off, write_file("x.csv", column("x", 1.0, 2.0, 3.0)))["value"] == pytest.approx(
+        -10 * np.log10(1 / (0.25 / 3)), rel=1e-6
+    )
+    expect_error(["compute", "psnr", pred, image_files["target"], "--reduction", "sum"], 2, "choose one of mean")
+    expect_error(
+        ["compute", "psnr", pred, image_files["target"], "-p", "max_val=0"], 2, "psnr: -p max_val=0: must be > 0"
+    )
+
+
 # --- shape rule: boxes (giou, diou, ciou) ---------------------------------------------
 
 BOX_A = (0, 0, 2, 2)

@@ -220,6 +220,8 @@ def infer_label_type(labels: np.ndarray) -> LabelProfile:
     if integral and lo >= 0:
         reading = read_matrix(y) if y.ndim == 2 else read_column(flat, classes=not per_pixel)
         return _from_reading(reading, flat, evidence, n)
+    if per_pixel and np.ndim(labels) in (3, 4):  # real values per pixel: a batch of images
+        evidence["images"] = True
     if lo >= 0 and hi <= 1:
         return LabelProfile("bounded", evidence, None, n)
     evidence.update(_outliers(flat))
@@ -482,9 +484,45 @@ def _recommend_continuous(p: LabelProfile, pred: PredProfile | None) -> list[Rec
         _rec("l1", "Absolute error, if you want the median and a gradient that does not shrink.", "article 2.2"),
         _rec("smooth_l1", "A safe middle ground should outliers appear later.", RULE_OUTLIERS),
     ]
-    if ev.get("n_columns", 1) == 1 and ev.get("n_samples"):
+    if ev.get("n_columns", 1) == 1 and ev.get("n_samples") and not ev.get("images"):
         reasons.append(_rec("gaussian_nll", "If the model also predicts a variance per sample (given as var)."))
-    return reasons
+    return reasons + _images(p)
+
+
+def _images(p: LabelProfile) -> list[Recommendation]:
+    """Image-restoration losses for labels that are a batch of real-valued images, (N, C, H, W) or (N, H, W):
+    ssim when its 11-pixel window fits, ms_ssim when its five scales do (176 pixels a side), charbonnier always;
+    data_range is the labels' span when they leave [0, 1]."""
+    ev = p.evidence
+    if not ev.get("images"):
+        return []
+    side = min(ev["shape"][-2:])
+    lo, hi = ev["min"], ev["max"]
+    span = {} if lo >= 0 and hi <= 1 else {"data_range": _number(hi - lo)}
+    found = []
+    if side >= 11:
+        found.append(
+            _rec(
+                "ssim",
+                "The labels are images: 1 - SSIM compares each predicted image's local means, contrasts and "
+                "structure with the true one, as restoration (denoising, super-resolution) is judged."
+                + (f" data_range = {span['data_range']}, the labels' span." if span else ""),
+                params=span,
+            )
+        )
+    if side >= 176:
+        found.append(
+            _rec(
+                "ms_ssim", "SSIM over five scales, coarse structure included (images of 176 pixels a side).", None, span
+            )
+        )
+    found.append(
+        _rec(
+            "charbonnier",
+            "A smooth l1 per pixel, robust to outliers, the pixel loss of super-resolution (often beside ssim).",
+        )
+    )
+    return found
 
 
 def _huber(pred: PredProfile | None) -> Recommendation:
@@ -525,6 +563,7 @@ def _recommend_bounded(p: LabelProfile, pred: PredProfile | None) -> list[Recomm
             "The same cross entropy if the model outputs logits (sigmoid built in, numerically stabler).",
             RULE_RANGE,
         ),
+        *_images(p),
     ]
 
 

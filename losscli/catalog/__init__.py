@@ -9,4 +9,4 @@ the order ``losscli list`` shows: torch.nn's losses first.
 """
 
 from losscli.catalog import torch_nn  # noqa: F401, I001
-from losscli.catalog import regression, classification, geometry, segmentation, metric  # noqa: F401
+from losscli.catalog import regression, classification, geometry, segmentation, image, metric  # noqa: F401

@@ -141,6 +141,29 @@ def _image(spec: LossSpec, x: torch.Tensor, y: float | None, n_classes: int) -> 
     return {spec.pred_role.name: pred, spec.target_role.name: target}
 
 
+def _image_side(spec: LossSpec) -> int:
+    """Pixels a side of the curves' images: enough for the default window at every default scale."""
+    return 176 if spec.param("weights") is not None else 32  # ms_ssim: 11 · 2^4
+
+
+def _ramp(side: int) -> torch.Tensor:
+    """A (1, 1, side, side) image rising from 0.4 (top left) to 0.6 (bottom right): mean 0.5, gentle contrast."""
+    t = torch.linspace(0.0, 1.0, side, dtype=DTYPE)
+    return (0.4 + 0.1 * (t.view(-1, 1) + t.view(1, -1))).view(1, 1, side, side)
+
+
+def _image_brightness(spec: LossSpec, x: torch.Tensor, y: float | None, n_classes: int) -> dict[str, torch.Tensor]:
+    """A uniform image of value x against the ramp from 0.4 to 0.6: a brightness mismatch, never a perfect fit."""
+    target = _ramp(_image_side(spec))
+    return {spec.pred_role.name: x.reshape(1, 1, 1, 1).expand_as(target), spec.target_role.name: target}
+
+
+def _image_step(spec: LossSpec, x: torch.Tensor, y: float | None, n_classes: int) -> dict[str, torch.Tensor]:
+    """16×16 images, one per point, 0 on the left half and x on the right: a vertical edge of height x."""
+    right = torch.cat([torch.zeros(8, dtype=DTYPE), torch.ones(8, dtype=DTYPE)])
+    return {spec.pred_role.name: (x.reshape(-1, 1, 1, 1) * right).expand(-1, 1, 16, 16)}
+
+
 def _elementwise(spec: LossSpec, x: torch.Tensor, y: float, n_classes: int) -> dict[str, torch.Tensor]:
     tensors = {spec.pred_role.name: x.unsqueeze(1)}
     if spec.target_role is not None:
@@ -316,6 +339,16 @@ KINDS: dict[str, CurveKind] = {
         _fixed(-1 + EDGE, 1 - EDGE),
         domain=COSINE,
         batched=False,
+    ),
+    "image_brightness": CurveKind(
+        "value of a uniform predicted image (target: a ramp from 0.4 to 0.6)",
+        _image_brightness,
+        None,
+        _fixed(0.0, 1.0),
+        batched=False,
+    ),
+    "image_step": CurveKind(
+        "height of a vertical edge across a 16×16 image (0 left, x right)", _image_step, None, _fixed(-1.0, 1.0)
     ),
     "views": CurveKind(
         "correlation of the two views' feature (one feature, four samples)",

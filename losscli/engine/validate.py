@@ -644,6 +644,71 @@ def _shape_views(spec: LossSpec, inputs: dict[str, Input], params: dict[str, Any
         )
 
 
+def _param(spec: LossSpec, params: dict[str, Any], name: str) -> Any:
+    """A parameter's value: as given, else the spec's default."""
+    return params.get(name, spec.param(name).default)
+
+
+def _check_image_batch(spec: LossSpec, inp: Input) -> None:
+    """Images (N, C, H, W) or (N, H, W), one per index of axis 0."""
+    if inp.array.ndim not in (3, 4):
+        single = " (a single image of shape (H, W) is (1, H, W))" if inp.array.ndim == 2 else ""
+        raise ShapeError(
+            f"{inp.source} has {inp.role.name} of shape {shape_text(inp.shape)}; {spec.name} needs images of shape "
+            f"(N, C, H, W) or (N, H, W), one per index of the first axis{single}: save them as .npy"
+        )
+
+
+def _shape_images(spec: LossSpec, inputs: dict[str, Input], params: dict[str, Any]) -> None:
+    """Two batches of images of one shape, (N, C, H, W) or (N, H, W), each side large enough for the window
+    (ssim: window_size, or more than window_size // 2 with reflect padding; ms_ssim: window_size · 2^(S - 1))."""
+    pred, target = inputs[spec.pred_role.name], inputs[spec.target_role.name]
+    _check_image_batch(spec, pred)
+    if target.array.shape != pred.array.shape:
+        raise _mismatch(spec, pred, target, "one true image per predicted image, of the same shape")
+    window = _param(spec, params, "window_size")
+    if window % 2 == 0:
+        raise UsageError(f"{spec.name}: -p window_size={window}: must be odd, so that the window has a centre pixel")
+    height, width = pred.array.shape[-2:]
+    if spec.param("weights") is not None:
+        weights = _param(spec, params, "weights")
+        scales = 5 if weights is None else len(weights)
+        smallest = window * 2 ** (scales - 1)
+        need = f"{smallest} pixels a side at least: the {window}-pixel window at the coarsest of {scales} scales"
+        fix = "give larger images, fewer scales (-p weights=[...]) or a smaller -p window_size"
+        small = min(height, width) < smallest
+    elif _param(spec, params, "padding") == "same":
+        smallest = window // 2 + 1
+        need = f"more than {window // 2} pixels a side to reflect-pad by window_size // 2"
+        fix = "give larger images or a smaller -p window_size"
+        small = min(height, width) < smallest
+    else:
+        need = f"{window} pixels a side at least, the {window}-pixel window"
+        fix = "give larger images, a smaller -p window_size, or -p padding=same"
+        small = min(height, width) < window
+    if small:
+        raise ShapeError(
+            f"{pred.source} has {pred.role.name} of shape {shape_text(pred.shape)}: images of {height}x{width} "
+            f"pixels; {spec.name} needs {need}; {fix}"
+        )
+
+
+def _shape_image(spec: LossSpec, inputs: dict[str, Input], params: dict[str, Any]) -> None:
+    """One batch of images, (N, C, H, W) or (N, H, W), and no target."""
+    _check_image_batch(spec, inputs[spec.pred_role.name])
+
+
+def _shape_psnr(spec: LossSpec, inputs: dict[str, Input], params: dict[str, Any]) -> None:
+    """Same shapes, and not equal everywhere: the MSE must be above 0 for the PSNR to be finite."""
+    _shape_same(spec, inputs, params)
+    pred, target = inputs[spec.pred_role.name], inputs[spec.target_role.name]
+    if pred.array.size and np.array_equal(pred.array, target.array):
+        raise DataError(
+            f"{pred.source} equals {target.source} everywhere, so the MSE is 0 and the PSNR infinite (-inf for "
+            f"{spec.name}, with no gradient); compare predictions that differ from the target somewhere"
+        )
+
+
 def _shape_boxes(spec: LossSpec, inputs: dict[str, Input], params: dict[str, Any]) -> None:
     """Boxes as the 4 columns x1, y1, x2, y2, as many in each input; a lone box of shape (4,) is one row."""
     pred, target = inputs[spec.pred_role.name], inputs[spec.target_role.name]
@@ -728,6 +793,9 @@ SHAPE_RULES = {
     "proxies": _shape_proxies,
     "views": _shape_views,
     "boxes": _shape_boxes,
+    "images": _shape_images,
+    "image": _shape_image,
+    "psnr": _shape_psnr,
     "same": _shape_same,
     "class": _shape_class,
     "class4d": _shape_class4d,

@@ -111,6 +111,10 @@ def gather_inputs(
         raise UsageError("only one input can be read from standard input ('-')")
     target = spec.target_role
     if target is None and labels is not None:
+        if not spec.input_roles:  # PRED is its only input (total_variation)
+            raise UsageError(
+                f"{spec.name} takes no LABELS: it scores PRED ({spec.pred_role.name}) alone; drop {labels}"
+            )
         raise UsageError(
             f"{spec.name} takes no LABELS; give its inputs with "
             + " ".join(f"--input {r.name}=PATH" for r in spec.input_roles)
