@@ -94,17 +94,19 @@ def model(root: Path) -> None:
         times.append(time.perf_counter() - start)
     size = len(pickle.dumps(partial))
     print(f"one partition (5M rows, mse with gradient): {statistics.median(times):.3f} s; its result {size} bytes")
-    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, dashboard_address=None) as cluster:
-        with distributed.Client(cluster) as client:
-            client.gather(client.map(abs, range(100)))
-            start = time.perf_counter()
-            client.gather(client.map(abs, range(2000), pure=False))
-            per_task = (time.perf_counter() - start) / 2000
-            blob = pickle.dumps(partial)
-            start = time.perf_counter()
-            for _ in range(50):
-                client.gather(client.submit(pickle.loads, blob, pure=False))
-            round_trip = (time.perf_counter() - start) / 50
+    with (
+        distributed.LocalCluster(n_workers=2, threads_per_worker=1, dashboard_address=None) as cluster,
+        distributed.Client(cluster) as client,
+    ):
+        client.gather(client.map(abs, range(100)))
+        start = time.perf_counter()
+        client.gather(client.map(abs, range(2000), pure=False))
+        per_task = (time.perf_counter() - start) / 2000
+        blob = pickle.dumps(partial)
+        start = time.perf_counter()
+        for _ in range(50):
+            client.gather(client.submit(pickle.loads, blob, pure=False))
+        round_trip = (time.perf_counter() - start) / 50
     print(f"scheduler: {1000 * per_task:.2f} ms per task (2000 no-op tasks, 2 worker processes)")
     print(f"a result's round trip (submit, run, gather {size} bytes): {1000 * round_trip:.2f} ms")
 
@@ -124,8 +126,15 @@ def main() -> None:
     script.write_text(SCRIPT)
     shards = [str(root / "pred" / "*.parquet"), str(root / "label" / "*.parquet")]
     argvs = {
-        "one process, streamed": [LOSSCLI, "compute", "mse", str(root / "pred.parquet"), str(root / "label.parquet"),
-                                  "--chunk-size", "1000000"],
+        "one process, streamed": [
+            LOSSCLI,
+            "compute",
+            "mse",
+            str(root / "pred.parquet"),
+            str(root / "label.parquet"),
+            "--chunk-size",
+            "1000000",
+        ],
         "shards, local Dask cluster": [LOSSCLI, "compute", "mse", *shards],
         "shards, --engine local": [LOSSCLI, "compute", "mse", *shards, "--engine", "local"],
         "dask.dataframe script": [str(BIN / "python"), str(script), str(root / "pred"), str(root / "label")],
