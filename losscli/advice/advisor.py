@@ -19,6 +19,7 @@ import numpy as np
 
 from losscli.advice.integer_labels import MAX_CLASSES, PMF_LIMIT, Reading, read_column, read_matrix
 from losscli.advice.integer_labels import significant as _number
+from losscli.catalog.image import ms_ssim_smallest_side
 from losscli.engine.params import parse_params
 from losscli.engine.validate import Input, role_domain, shape_text, validate
 from losscli.errors import DataError, UsageError
@@ -500,7 +501,7 @@ def _images(p: LabelProfile) -> list[Recommendation]:
     lo, hi = ev["min"], ev["max"]
     span = {} if lo >= 0 and hi <= 1 else {"data_range": _number(hi - lo)}
     found = []
-    if side >= 11:
+    if side >= get_loss("ssim").param("window_size").default:
         found.append(
             _rec(
                 "ssim",
@@ -510,10 +511,13 @@ def _images(p: LabelProfile) -> list[Recommendation]:
                 params=span,
             )
         )
-    if side >= 176:
+    if side >= (smallest := ms_ssim_smallest_side()):
         found.append(
             _rec(
-                "ms_ssim", "SSIM over five scales, coarse structure included (images of 176 pixels a side).", None, span
+                "ms_ssim",
+                f"SSIM over five scales, coarse structure included (images of {smallest} pixels a side).",
+                None,
+                span,
             )
         )
     found.append(

@@ -12,6 +12,17 @@ from losscli.registry import LossSpec, Param, Role, register
 NOT_IN_ARTICLE = "not in the article"
 IMPL = "losscli.losses.image:"
 
+MS_SSIM_WEIGHTS = (0.0448, 0.2856, 0.3001, 0.2363, 0.1333)
+"""Wang, Simoncelli and Bovik (2003), Table 1: the exponents of ms_ssim's five scales, finest first."""
+
+
+def ms_ssim_smallest_side(window_size: int = 11, weights: object = None) -> int:
+    """The fewest pixels a side ms_ssim takes: the window at the coarsest of its scales (one per weight, Wang et
+    al.'s five when ``weights`` is None), the image halved at each scale: window_size · 2^(S - 1), 176 by default."""
+    scales = len(MS_SSIM_WEIGHTS if weights is None else weights)
+    return window_size * 2 ** (scales - 1)
+
+
 IMAGES = Role(
     "input",
     "pred",

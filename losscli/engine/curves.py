@@ -17,6 +17,7 @@ from typing import Any
 
 import torch
 
+from losscli.catalog.image import ms_ssim_smallest_side
 from losscli.engine.core import build_loss
 from losscli.engine.results import Curve
 from losscli.errors import UsageError
@@ -143,7 +144,9 @@ def _image(spec: LossSpec, x: torch.Tensor, y: float | None, n_classes: int) -> 
 
 def _image_side(spec: LossSpec) -> int:
     """Pixels a side of the curves' images: enough for the default window at every default scale."""
-    return 176 if spec.param("weights") is not None else 32  # ms_ssim: 11 · 2^4
+    if spec.name == "ms_ssim":
+        return ms_ssim_smallest_side(spec.param("window_size").default, spec.param("weights").default)
+    return 32
 
 
 def _ramp(side: int) -> torch.Tensor:

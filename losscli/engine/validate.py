@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 
+from losscli.catalog.image import MS_SSIM_WEIGHTS, ms_ssim_smallest_side
 from losscli.errors import DataError, UsageError
 from losscli.io.loading import cell_as_written, line_of_row, read_as_text
 from losscli.registry import LossSpec, Role
@@ -672,8 +673,8 @@ def _shape_images(spec: LossSpec, inputs: dict[str, Input], params: dict[str, An
     height, width = pred.array.shape[-2:]
     if spec.param("weights") is not None:
         weights = _param(spec, params, "weights")
-        scales = 5 if weights is None else len(weights)
-        smallest = window * 2 ** (scales - 1)
+        scales = len(MS_SSIM_WEIGHTS if weights is None else weights)
+        smallest = ms_ssim_smallest_side(window, weights)
         need = f"{smallest} pixels a side at least: the {window}-pixel window at the coarsest of {scales} scales"
         fix = "give larger images, fewer scales (-p weights=[...]) or a smaller -p window_size"
         small = min(height, width) < smallest

@@ -13,10 +13,8 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from losscli.losses import reduce
-
-MS_SSIM_WEIGHTS = (0.0448, 0.2856, 0.3001, 0.2363, 0.1333)
-"""Wang, Simoncelli and Bovik (2003), Table 1: the exponents of the five scales, finest first."""
+from losscli.catalog.image import MS_SSIM_WEIGHTS, ms_ssim_smallest_side
+from losscli.losses import per_sample_mean, reduce
 
 
 def _as_nchw(x: torch.Tensor) -> torch.Tensor:
@@ -65,11 +63,6 @@ def _ssim_maps(
     return luminance * cs, cs
 
 
-def _per_image(x: torch.Tensor) -> torch.Tensor:
-    """The mean of each image's map over its channels and pixels: (N,)."""
-    return x.reshape(len(x), -1).mean(dim=1)
-
-
 def ssim(
     input: torch.Tensor,
     target: torch.Tensor,
@@ -106,7 +99,7 @@ def ssim(
     x, y = _wide(input), _wide(target)
     window = gaussian_window(window_size, sigma, x.dtype)
     ssim_map, _ = _ssim_maps(x, y, window, (k1 * data_range) ** 2, (k2 * data_range) ** 2, padding)
-    return reduce(1.0 - _per_image(ssim_map), reduction).to(input.dtype)
+    return reduce(1.0 - per_sample_mean(ssim_map), reduction).to(input.dtype)
 
 
 def _positive_power(v: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
@@ -147,7 +140,7 @@ def ms_ssim(
     x, y = _wide(input), _wide(target)
     w = torch.as_tensor(MS_SSIM_WEIGHTS if weights is None else weights, dtype=x.dtype)
     scales = len(w)
-    smallest = window_size * 2 ** (scales - 1)
+    smallest = ms_ssim_smallest_side(window_size, w)
     if min(x.shape[-2:]) < smallest:
         raise ValueError(
             f"images of {x.shape[-2]}x{x.shape[-1]} pixels are too small for {scales} scales of a {window_size}-pixel "
@@ -158,7 +151,7 @@ def ms_ssim(
     terms = []
     for j in range(scales):
         ssim_map, cs = _ssim_maps(x, y, window, c1, c2, "valid")
-        terms.append(_per_image(ssim_map if j == scales - 1 else cs))
+        terms.append(per_sample_mean(ssim_map if j == scales - 1 else cs))
         if j < scales - 1:
             x, y = F.avg_pool2d(x, 2), F.avg_pool2d(y, 2)
     values = torch.stack(terms)  # (S, N)

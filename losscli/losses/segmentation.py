@@ -15,7 +15,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from losscli.losses import reduce
+from losscli.losses import per_sample_mean, reduce
 
 
 def _one_hot(target: torch.Tensor, input: torch.Tensor) -> torch.Tensor:
@@ -37,11 +37,6 @@ def _drop_background(*tensors: torch.Tensor, include_background: bool) -> tuple[
     if include_background or tensors[0].shape[1] == 1:
         return tensors
     return tuple(t[:, 1:] for t in tensors)
-
-
-def _per_sample(x: torch.Tensor) -> torch.Tensor:
-    """The mean of each sample's elements: (N, ...) to (N,)."""
-    return x.reshape(len(x), -1).mean(dim=1)
 
 
 def _spatial_sum(x: torch.Tensor) -> torch.Tensor:
@@ -86,9 +81,9 @@ def dice_ce(
     p, yd = _drop_background(_activate(input, sigmoid), y, include_background=include_background)
     dice = _soft_dice(p, yd, smooth_nr, smooth_dr).mean(dim=1)
     if input.shape[1] == 1:
-        ce = _per_sample(F.binary_cross_entropy_with_logits(input, y, reduction="none"))
+        ce = per_sample_mean(F.binary_cross_entropy_with_logits(input, y, reduction="none"))
     else:
-        ce = _per_sample(-(y * F.log_softmax(input, dim=1)).sum(dim=1))
+        ce = per_sample_mean(-(y * F.log_softmax(input, dim=1)).sum(dim=1))
     return reduce(lambda_dice * dice + lambda_ce * ce, reduction)
 
 
@@ -130,7 +125,7 @@ def dice_focal(
     y = _one_hot(target, input)
     p, x, yd = _drop_background(_activate(input, sigmoid), input, y, include_background=include_background)
     dice = _soft_dice(p, yd, smooth_nr, smooth_dr).mean(dim=1)
-    focal = _per_sample(sigmoid_focal(x, yd, gamma))
+    focal = per_sample_mean(sigmoid_focal(x, yd, gamma))
     return reduce(lambda_dice * dice + lambda_focal * focal, reduction)
 
 
